@@ -1,0 +1,1 @@
+"""The Miner Hub integration."""

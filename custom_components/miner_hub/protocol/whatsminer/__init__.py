@@ -1,0 +1,1 @@
+"""MicroBT Whatsminer API clients."""
