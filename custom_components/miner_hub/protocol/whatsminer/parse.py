@@ -231,18 +231,15 @@ def hashrate_factor(fields: _Fields, expected_ths: float | None) -> float:
     """Factor that converts this record's hashrates to TH/s.
 
     Classic firmware reports MH/s; v2-compat firmware (2024-11 on) reports TH/s in
-    the same keys. The factory hashrate (GH/s) anchors the choice when present;
-    otherwise a value above 1000 can only be MH/s.
+    the same keys, and the sources disagree on which keys. A miner cannot hash at
+    three times its factory rate, so a larger number can only be MH/s. Without a
+    plausible factory rate (at least 1 TH/s) a number above 1000 is MH/s.
     """
-    values = [abs(v) for v in map(fields.number, _HASHRATE_KEYS) if v]
+    values = [abs(value) for value in map(fields.number, _HASHRATE_KEYS) if value]
     if not values:
         return _MHS_TO_THS
-    reference = max(values)
-    if expected_ths:
-        as_mhs = abs(math.log10(reference * _MHS_TO_THS / expected_ths))
-        as_ths = abs(math.log10(reference / expected_ths))
-        return _MHS_TO_THS if as_mhs <= as_ths else 1.0
-    return _MHS_TO_THS if reference > 1000 else 1.0
+    limit = 3 * expected_ths if expected_ths and expected_ths >= 1 else 1000
+    return _MHS_TO_THS if max(values) > limit else 1.0
 
 
 def _factory_ths(fields: _Fields) -> float | None:
