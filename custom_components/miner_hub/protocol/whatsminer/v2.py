@@ -773,8 +773,7 @@ class WhatsminerV2Client:
                 header, rest = await self._read_header(reader, command)
                 reply = self._open_reply(header, token, command)
                 if upload is not None:
-                    writer.write(struct.pack("<I", len(upload)) + upload)
-                    await writer.drain()
+                    await self._upload(reader, writer, upload)
                     return b""
                 return await self._read_log(reader, reply, rest)
             except (TimeoutError, OSError, asyncio.IncompleteReadError) as err:
@@ -782,6 +781,20 @@ class WhatsminerV2Client:
             finally:
                 self._session.last_used = self._clock()
                 writer.close()
+
+    async def _upload(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, data: bytes
+    ) -> None:
+        """Send the size and the image, then wait until the miner has taken it all.
+
+        The miner does not reply; it closes the connection to reboot. A miner that
+        keeps the connection open past the timeout has received the image as well.
+        """
+        writer.write(struct.pack("<I", len(data)) + data)
+        await writer.drain()
+        writer.write_eof()
+        with suppress(TimeoutError):
+            await self._read_to_eof(reader)
 
     async def _read_header(
         self, reader: asyncio.StreamReader, command: str
