@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 import logging
 import socket
+import struct
 
 import pytest
 
@@ -26,7 +28,10 @@ from custom_components.miner_hub.protocol.whatsminer.models import (
     PowerMode,
     PowerPercentMode,
 )
-from custom_components.miner_hub.protocol.whatsminer.v2 import WhatsminerV2Client
+from custom_components.miner_hub.protocol.whatsminer.v2 import (
+    WhatsminerV2Client,
+    _json_object_end,
+)
 from tests.emulators import WhatsminerV2Emulator
 
 PASSWORD = "s3cr3t_pw"
@@ -301,6 +306,115 @@ async def test_different_miners_are_polled_concurrently(socket_enabled: None) ->
         started = loop.time()
         await asyncio.gather(make_client(one).summary(), make_client(two).summary())
         assert loop.time() - started < 0.35
+
+
+type Behaviour = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+@asynccontextmanager
+async def hostile_peer(behaviour: Behaviour) -> AsyncIterator[WhatsminerV2Client]:
+    """A peer on 127.0.0.1 that misbehaves after reading one request."""
+
+    async def handle(
+        reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        await reader.read(4096)
+        await behaviour(reader, writer)
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        yield WhatsminerV2Client("127.0.0.1", port, PASSWORD, read_timeout=1)
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+async def close_silently(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    writer.close()
+
+
+async def reset(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    sock = writer.get_extra_info("socket")
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    writer.transport.abort()
+
+
+async def test_read_closed_without_reply(socket_enabled: None) -> None:
+    async with hostile_peer(close_silently) as client:
+        with pytest.raises(ConnectionFailed, match="closed without replying"):
+            await client.summary()
+
+
+async def test_read_connection_reset(socket_enabled: None) -> None:
+    async with hostile_peer(reset) as client:
+        with pytest.raises(ConnectionFailed, match="connection lost"):
+            await client.get_version()
+
+
+async def test_token_request_reset(socket_enabled: None) -> None:
+    async with hostile_peer(reset) as client:
+        with pytest.raises(ConnectionFailed, match="get_token"):
+            await client.power_on()
+
+
+async def test_miner_that_never_closes_after_a_complete_reply(
+    socket_enabled: None,
+) -> None:
+    """Some mocks leave the socket open: a complete reply is kept at the timeout."""
+
+    async def reply_and_linger(
+        _: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        writer.write(b'{"STATUS":"S","Code":131,"Msg":{"fw_ver":"20240624.18.REL"}}')
+        await writer.drain()
+        await asyncio.sleep(2)
+
+    async with hostile_peer(reply_and_linger) as client:
+        client.read_timeout = 0.2
+        version = await client.get_version()
+    assert version.firmware_version == "20240624.18.REL"
+
+
+async def test_encrypted_read_without_reply_times_out(
+    miner: WhatsminerV2Emulator,
+) -> None:
+    client = make_client(miner, read_timeout=0.2)
+    await client.power_on()
+    miner.faults.stall = True
+    with pytest.raises(RequestTimeout, match="get_version"):
+        await client.check_password()
+
+
+async def test_download_logs_closed_before_the_header(
+    client: WhatsminerV2Client, miner: WhatsminerV2Emulator
+) -> None:
+    miner.faults.no_reply_commands = {"download_logs"}
+    with pytest.raises(NoReply, match="closed before the header"):
+        await client.download_logs()
+
+
+async def test_download_log_header_without_length(client: WhatsminerV2Client) -> None:
+    reader = asyncio.StreamReader()
+    reply = {"STATUS": "S", "Code": 131, "Msg": {"logfilelen": "x"}}
+    with pytest.raises(ParseError, match="no log length"):
+        await client._read_log(reader, reply, b"")
+
+
+@pytest.mark.parametrize(
+    ("data", "end"),
+    [
+        (b"", None),
+        (b"no object", None),
+        (b'{"a":1}tail', 7),
+        (b'{"a":{"b":{}}}\x00', 14),
+        (b'  {"a":"}\\"}"}binary', 14),
+        (b'{"a":"\\\\"}x', 10),
+        (b'{"a":{"b":1}', None),
+    ],
+)
+def test_json_object_end(data: bytes, end: int | None) -> None:
+    assert _json_object_end(data) == end
 
 
 # --- writes and the token --------------------------------------------------

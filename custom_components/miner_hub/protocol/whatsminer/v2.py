@@ -254,19 +254,23 @@ class WhatsminerV2Client:
 
     # --- plaintext reads ----------------------------------------------------
 
+    async def _request(self, command: str, payload: bytes) -> parse.Reply:
+        """One plaintext request (call with the session lock held)."""
+        try:
+            raw = await self._exchange(payload)
+        except TimeoutError as err:
+            raise RequestTimeout(f"{command}: no reply in time") from err
+        except OSError as err:
+            raise ConnectionFailed(f"{command}: connection lost") from err
+        if not raw:
+            raise ConnectionFailed(f"{command}: the miner closed without replying")
+        return parse.decode(raw)
+
     async def _read(self, command: str, **params: str) -> parse.Reply:
         payload = json.dumps({"cmd": command, **params}).encode()
         _LOGGER.debug("%s: read %s", self, command)
         async with self._session.lock:
-            try:
-                raw = await self._exchange(payload)
-            except TimeoutError as err:
-                raise RequestTimeout(f"{command}: no reply in time") from err
-            except OSError as err:
-                raise ConnectionFailed(f"{command}: connection lost") from err
-        if not raw:
-            raise ConnectionFailed(f"{command}: the miner closed without replying")
-        return parse.decode(raw)
+            return await self._request(command, payload)
 
     async def _read_message(self, command: str, **params: str) -> Mapping[str, Any]:
         reply = await self._read(command, **params)
@@ -396,14 +400,7 @@ class WhatsminerV2Client:
         return token
 
     async def _fetch_challenge(self, session: _MinerSession) -> TokenChallenge:
-        payload = json.dumps({"cmd": "get_token"}).encode()
-        try:
-            raw = await self._exchange(payload)
-        except TimeoutError as err:
-            raise RequestTimeout("get_token: no reply in time") from err
-        except OSError as err:
-            raise ConnectionFailed("get_token: connection lost") from err
-        reply = parse.decode(raw)
+        reply = await self._request("get_token", b'{"cmd":"get_token"}')
         try:
             parse.raise_for_status(reply, "get_token")
         except RateLimited:
