@@ -221,6 +221,18 @@ async def test_firmware_profiles_parse_to_the_same_units(
         assert [code.code for code in codes] == [329]
 
 
+async def test_truncated_error_list_of_old_firmware_is_a_parse_error(
+    socket_enabled: None,
+) -> None:
+    """API 2.0.4 cuts long error replies; the client reports it, typed."""
+    async with WhatsminerV2Emulator(password=PASSWORD, profile="2.0.4") as miner:
+        miner.state.error_codes = [
+            (str(code), "2022-01-17 11:28:11") for code in range(300)
+        ]
+        with pytest.raises(ParseError):
+            await make_client(miner).get_error_code()
+
+
 async def test_old_firmware_defects_in_every_read(
     client: WhatsminerV2Client, miner: WhatsminerV2Emulator
 ) -> None:
