@@ -20,8 +20,8 @@ from custom_components.miner_hub.protocol.errors import (
     UnsupportedCommand,
     WriteApiDisabled,
 )
+from custom_components.miner_hub.protocol.models import MinerError
 from custom_components.miner_hub.protocol.whatsminer import parse
-from custom_components.miner_hub.protocol.whatsminer.models import ErrorCode
 
 # Manual 2.0.4 §3.1 summary (cgminer family, MH/s).
 SUMMARY_204 = {
@@ -97,8 +97,8 @@ class TestDecode:
         )
         message = parse.decode(text)["Msg"]
         assert parse.error_codes_from(message) == (
-            ErrorCode(329, "2022-01-17 11:28:11"),
-            ErrorCode(110, "2022-01-18 01:00:00"),
+            MinerError(329, "2022-01-17 11:28:11"),
+            MinerError(110, "2022-01-18 01:00:00"),
         )
 
     def test_btminer_down_text_is_a_connection_failure(self) -> None:
@@ -243,7 +243,7 @@ class TestSummary:
         summary = summary_of(
             {"Error Code Count": 2, "Error Code 0": 110, "Error Code 1": "329"}
         )
-        assert summary.errors == (ErrorCode(110), ErrorCode(329))
+        assert summary.errors == (MinerError(110), MinerError(329))
 
     def test_missing_and_malformed_fields_are_none(self) -> None:
         summary = summary_of({"Power": "n/a", "Elapsed": None, "Hash Stable": "maybe"})
@@ -387,15 +387,15 @@ class TestFlatReplies:
     def test_error_code_formats(self) -> None:
         newer = {"error_code": [{"218": "2024-06-15 10:30:00"}, {"110": "x"}]}
         assert parse.error_codes_from(newer) == (
-            ErrorCode(218, "2024-06-15 10:30:00"),
-            ErrorCode(110, "x"),
+            MinerError(218, "2024-06-15 10:30:00"),
+            MinerError(110, "x"),
         )
         with_reason = {"error_code": [{"264": "2026-05-23 09:19:10", "reason": "PSU"}]}
         assert parse.error_codes_from(with_reason) == (
-            ErrorCode(264, "2026-05-23 09:19:10", "PSU"),
+            MinerError(264, "2026-05-23 09:19:10", "PSU"),
         )
         assert parse.error_codes_from({"error_code": []}) == ()
-        assert parse.error_codes_from({"error_code": ["5", "x"]}) == (ErrorCode(5),)
+        assert parse.error_codes_from({"error_code": ["5", "x"]}) == (MinerError(5),)
         with pytest.raises(ParseError):
             parse.error_codes_from({})
 

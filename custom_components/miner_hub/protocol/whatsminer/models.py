@@ -13,22 +13,9 @@ from enum import StrEnum
 import re
 from typing import Any
 
+from ..models import MinerError
+
 _FIRMWARE_DATE = re.compile(r"^(\d{4})(\d{2})(\d{2})")
-
-
-class PowerMode(StrEnum):
-    """Power modes of ``set_low_power`` / ``set_normal_power`` / ``set_high_power``."""
-
-    LOW = "low"
-    NORMAL = "normal"
-    HIGH = "high"
-
-
-class PowerPercentMode(StrEnum):
-    """How ``set_power_pct`` reaches the target (Manual 2.2 §3.21-3.22)."""
-
-    FAST = "fast"  # set_power_pct: within a second, temporary, larger hash loss
-    NORMAL = "normal"  # set_power_pct_v2: over minutes, for frequent changes
 
 
 class HeatMode(StrEnum):
@@ -36,15 +23,6 @@ class HeatMode(StrEnum):
 
     ANTI_ICING = "anti-icing"
     HEATING = "heating"
-
-
-@dataclass(frozen=True, slots=True)
-class ErrorCode:
-    """One active error of the miner."""
-
-    code: int
-    since: str | None = None  # the firmware's local "YYYY-MM-DD HH:MM:SS"
-    reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +60,7 @@ class Summary:
     fast_boot: bool | None
     mac: str | None
     firmware_version: str | None
-    errors: tuple[ErrorCode, ...]
+    errors: tuple[MinerError, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,14 +196,6 @@ class TokenChallenge:
     salt: str
     newsalt: str
     timeout_s: int | None  # Manual 2.2 idle expiry; None: the fixed 30 minutes
-
-
-@dataclass(frozen=True, slots=True)
-class PrePowerOnStatus:
-    """``pre_power_on`` (API 2.0.4): preheating before ``power_on``."""
-
-    complete: bool
-    message: str | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,15 +23,14 @@ from ..errors import (
     UnsupportedCommand,
     WriteApiDisabled,
 )
+from ..models import MinerError, PrePowerOnStatus
 from .models import (
     DeviceDetails,
-    ErrorCode,
     Hashboard,
     MinerStatus,
     NetworkInfo,
     Pool,
     PowerSupply,
-    PrePowerOnStatus,
     Readings,
     Summary,
     TokenChallenge,
@@ -247,11 +246,11 @@ def _factory_ths(fields: _Fields) -> float | None:
     return factory_ghs / 1000 if factory_ghs else None
 
 
-def _summary_errors(fields: _Fields) -> tuple[ErrorCode, ...]:
+def _summary_errors(fields: _Fields) -> tuple[MinerError, ...]:
     """Older firmware lists errors in ``Error Code Count`` / ``Error Code N``."""
     count = fields.integer("Error Code Count") or 0
     codes = (fields.integer(f"Error Code {index}") for index in range(count))
-    return tuple(ErrorCode(code) for code in codes if code is not None)
+    return tuple(MinerError(code) for code in codes if code is not None)
 
 
 def summary_from(record: Mapping[str, Any]) -> Summary:
@@ -428,26 +427,26 @@ def network_info_from(message: Mapping[str, Any]) -> NetworkInfo:
     )
 
 
-def error_codes_from(message: Mapping[str, Any]) -> tuple[ErrorCode, ...]:
-    """Normalise every ``get_error_code`` format to ErrorCode entries."""
+def error_codes_from(message: Mapping[str, Any]) -> tuple[MinerError, ...]:
+    """Normalise every ``get_error_code`` format to MinerError entries."""
     entries = message.get("error_code")
     if isinstance(entries, dict):
         entries = [entries]
     if not isinstance(entries, list):
         raise ParseError("get_error_code: reply has no error_code list")
-    errors: list[ErrorCode] = []
+    errors: list[MinerError] = []
     for entry in entries:
         if isinstance(entry, dict):
             errors.extend(_error_entry(entry))
         elif (code := as_int(entry)) is not None:
-            errors.append(ErrorCode(code))
+            errors.append(MinerError(code))
     return tuple(errors)
 
 
-def _error_entry(entry: Mapping[str, Any]) -> list[ErrorCode]:
+def _error_entry(entry: Mapping[str, Any]) -> list[MinerError]:
     reason = _as_str(entry.get("reason"))
     return [
-        ErrorCode(code, _as_str(since), reason)
+        MinerError(code, _as_str(since), reason)
         for key, since in entry.items()
         if key != "reason" and (code := as_int(key)) is not None
     ]

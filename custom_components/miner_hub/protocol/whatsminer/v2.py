@@ -32,20 +32,17 @@ from ..errors import (
     RateLimited,
     RequestTimeout,
 )
+from ..models import MinerError, PowerMode, PowerPercentMode, PrePowerOnStatus
 from . import parse
 from .crypto import Token, decrypt, encrypt
 from .models import (
     DeviceDetails,
-    ErrorCode,
     Hashboard,
     HeatMode,
     MinerStatus,
     NetworkInfo,
     Pool,
-    PowerMode,
-    PowerPercentMode,
     PowerSupply,
-    PrePowerOnStatus,
     Readings,
     Summary,
     TokenChallenge,
@@ -357,7 +354,7 @@ class WhatsminerV2Client:
         message = await self._read_message("get_miner_info", info=",".join(selected))
         return parse.network_info_from(message)
 
-    async def get_error_code(self) -> tuple[ErrorCode, ...]:
+    async def get_error_code(self) -> tuple[MinerError, ...]:
         """``get_error_code``: the active error codes."""
         return parse.error_codes_from(await self._read_message("get_error_code"))
 
