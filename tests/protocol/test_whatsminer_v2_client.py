@@ -172,6 +172,31 @@ async def test_joined_read_costs_one_connection(
     assert miner.connections_total == 2
 
 
+async def test_join_size_shrinks_to_what_the_firmware_accepts(
+    client: WhatsminerV2Client, miner: WhatsminerV2Emulator
+) -> None:
+    miner.faults.max_join = 2
+    readings = await client.read("summary", "pools", "edevs")
+    assert readings.summary is not None
+    assert readings.hashboards
+    assert miner.commands() == ["summary+pools+edevs", "summary+pools", "edevs"]
+    await client.read("summary", "pools", "edevs")
+    assert miner.commands()[-2:] == ["summary+pools", "edevs"]
+
+
+@pytest.mark.parametrize(
+    ("write_api", "profile", "expected"),
+    [(True, "2.2", True), (False, "2.2", False), (True, "2.0.4", None)],
+)
+async def test_check_write_api(
+    socket_enabled: None, write_api: bool, profile: str, expected: bool | None
+) -> None:
+    async with WhatsminerV2Emulator(password=PASSWORD, profile=profile) as miner:
+        miner.state.write_api_enabled = write_api
+        assert await make_client(miner).check_write_api() is expected
+        assert miner.commands() == ["get_token", "get_customer_msg"]
+
+
 async def test_joined_read_falls_back_when_the_firmware_refuses(
     client: WhatsminerV2Client, miner: WhatsminerV2Emulator
 ) -> None:

@@ -31,6 +31,8 @@ from ..errors import (
     ParseError,
     RateLimited,
     RequestTimeout,
+    UnsupportedCommand,
+    WriteApiDisabled,
 )
 from ..models import MinerError, PowerMode, PowerPercentMode, PrePowerOnStatus
 from . import parse
@@ -89,6 +91,11 @@ _HOSTNAME = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
 _CUSTOMER_KEYS: Final = frozenset({"CustomerSn", *(f"msg{i}" for i in range(10))})
 _MAX_CUSTOMER_TEXT: Final = 127
 _MAX_FIRMWARE_SIZE: Final = 0xFFFFFFFF
+_MAX_JOIN: Final = len(parse.CGMINER_READS)
+
+
+class _JoinRefused(Exception):
+    """The firmware did not answer a joined read."""
 
 
 @dataclass(slots=True)
@@ -192,7 +199,7 @@ class WhatsminerV2Client:
         self.token_lifetime = token_lifetime
         self.token_limit_backoff = token_limit_backoff
         self._clock = clock
-        self._joins_supported: bool | None = None
+        self._join_limit = _MAX_JOIN
 
     def __repr__(self) -> str:
         """Name the miner, never the password."""
@@ -275,33 +282,38 @@ class WhatsminerV2Client:
         return parse.message_object(reply, command)
 
     async def read(self, *commands: str) -> Readings:
-        """Read cgminer-family commands, joined into one request when possible.
+        """Read cgminer-family commands, joined into as few requests as possible.
 
-        ``read("summary", "pools", "edevs")`` costs one connection on firmware
-        that supports joins, and falls back to one connection per command.
+        ``read("summary", "pools", "edevs")`` costs one connection where the
+        firmware accepts that join. Manual 2.2 promises joins of two, so when a
+        join is refused the client remembers a smaller size and reads again.
         """
         unknown = set(commands) - parse.CGMINER_READS.keys()
         if not commands or unknown:
             raise InvalidParameter(f"cannot read {sorted(unknown) or 'nothing'}")
         ordered = list(dict.fromkeys(commands))
-        if len(ordered) > 1 and self._joins_supported is not False:
-            joined = await self._read_joined(ordered)
-            if joined is not None:
-                return parse.readings_from(joined)
-        return parse.readings_from({c: await self._read(c) for c in ordered})
+        while True:
+            size = min(self._join_limit, len(ordered))
+            try:
+                replies: dict[str, parse.Reply] = {}
+                for start in range(0, len(ordered), size):
+                    replies |= await self._read_chunk(ordered[start : start + size])
+            except _JoinRefused:
+                _LOGGER.debug("%s: joins of %d refused", self, size)
+                self._join_limit = size - 1
+                continue
+            return parse.readings_from(replies)
 
-    async def _read_joined(self, commands: list[str]) -> dict[str, parse.Reply] | None:
+    async def _read_chunk(self, commands: list[str]) -> dict[str, parse.Reply]:
+        if len(commands) == 1:
+            return {commands[0]: await self._read(commands[0])}
         joined = "+".join(commands)
         reply = await self._read(joined)
         try:
             parse.raise_for_status(reply, joined)
-            parts = parse.split_joined(reply, commands)
-        except DeviceError, ParseError:
-            _LOGGER.debug("%s: joined reads unsupported, reading separately", self)
-            self._joins_supported = False
-            return None
-        self._joins_supported = True
-        return parts
+            return parse.split_joined(reply, commands)
+        except (DeviceError, ParseError) as err:
+            raise _JoinRefused from err
 
     async def summary(self) -> Summary:
         """``summary``: hashrate, power, temperatures and fans."""
@@ -498,6 +510,21 @@ class WhatsminerV2Client:
         if reply is None:  # pragma: no cover - reads raise instead of returning None
             raise RequestTimeout(f"{command}: no reply")
         return reply
+
+    async def check_write_api(self) -> bool | None:
+        """Whether the miner accepts writes; None when the firmware cannot tell.
+
+        Probes with ``get_customer_msg``, the one command of the writable API
+        (Manual 2.2 §3.34) that changes nothing. Firmware older than Manual 2.2
+        does not know it (code 14).
+        """
+        try:
+            await self._encrypted_read("get_customer_msg")
+        except WriteApiDisabled:
+            return False
+        except UnsupportedCommand:
+            return None
+        return True
 
     async def check_password(self) -> None:
         """Prove the password with an encrypted read (``get_version``).
