@@ -19,6 +19,10 @@ class RequestTimeout(ConnectionFailed):
     """The device did not answer a read in time."""
 
 
+class ServiceNotRunning(ConnectionFailed):
+    """The device answers, but its mining service does not (e.g. btminer is off)."""
+
+
 class ParseError(MinerHubError):
     """The device's reply could not be understood."""
 

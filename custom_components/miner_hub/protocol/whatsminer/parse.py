@@ -16,10 +16,10 @@ from typing import Any, Final
 from ..errors import (
     AuthFailed,
     CommandRejected,
-    ConnectionFailed,
     DeviceError,
     ParseError,
     RateLimited,
+    ServiceNotRunning,
     UnsupportedCommand,
     WriteApiDisabled,
 )
@@ -77,7 +77,7 @@ def decode(raw: bytes) -> Reply:
         raise ParseError("empty reply")
     text = repair(raw)
     if text.startswith(BTMINER_DOWN):
-        raise ConnectionFailed("btminer is not running (the miner refused the API)")
+        raise ServiceNotRunning("btminer is not running (the miner refused the API)")
     try:
         # strict=False accepts the raw newlines firmware puts inside strings.
         reply = json.loads(text, strict=False)

@@ -210,6 +210,11 @@ class WhatsminerV2Client:
         return _session_for(self.host, self.port)
 
     @property
+    def join_limit(self) -> int:
+        """How many cgminer reads the firmware accepted in one joined request."""
+        return self._join_limit
+
+    @property
     def token_age(self) -> float | None:
         """Seconds since the cached token was obtained (None: no token)."""
         token = self._session.token
