@@ -7,4 +7,65 @@ integration rather than an empty namespace package.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from typing import Any
+
+from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT
+from homeassistant.core import HomeAssistant
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
 import custom_components.miner_hub  # noqa: F401
+from custom_components.miner_hub.const import CONF_KIND, DOMAIN, KIND_WHATSMINER
+from tests.emulators import WhatsminerV2Emulator
+
+MINER_PASSWORD = "s3cret_1"
+MINER_HOSTNAME = "garage-m30"
+MINER_MAC = "C6:07:20:00:1E:C2"
+MINER_UNIQUE_ID = "c6:07:20:00:1e:c2"
+
+
+@pytest.fixture(autouse=True)
+def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
+    """Let Home Assistant load custom_components/miner_hub in every test."""
+
+
+@pytest.fixture
+async def whatsminer(socket_enabled: None) -> AsyncIterator[WhatsminerV2Emulator]:
+    """An emulated Whatsminer (API v2.2 firmware) on 127.0.0.1."""
+    async with WhatsminerV2Emulator(
+        password=MINER_PASSWORD, hostname=MINER_HOSTNAME, mac=MINER_MAC
+    ) as emulator:
+        yield emulator
+
+
+def whatsminer_entry_data(emulator: WhatsminerV2Emulator) -> dict[str, Any]:
+    """Config entry data of an emulated Whatsminer."""
+    return {
+        CONF_KIND: KIND_WHATSMINER,
+        CONF_HOST: emulator.host,
+        CONF_PORT: emulator.port,
+        CONF_PASSWORD: MINER_PASSWORD,
+    }
+
+
+@pytest.fixture
+def mock_config_entry(whatsminer: WhatsminerV2Emulator) -> MockConfigEntry:
+    """A config entry of the emulated Whatsminer, not yet added."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title=MINER_HOSTNAME,
+        unique_id=MINER_UNIQUE_ID,
+        data=whatsminer_entry_data(whatsminer),
+    )
+
+
+@pytest.fixture
+async def init_integration(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry
+) -> MockConfigEntry:
+    """The emulated Whatsminer, set up in Home Assistant."""
+    mock_config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    return mock_config_entry

@@ -1,1 +1,31 @@
-"""The Miner Hub integration."""
+"""The Miner Hub integration: Bitcoin miners and pool accounts in Home Assistant."""
+
+from __future__ import annotations
+
+from homeassistant.const import Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import issue_registry as ir
+
+from .const import DOMAIN, ISSUE_WRITE_API_DISABLED
+from .coordinator import MinerCoordinator, MinerHubConfigEntry, create_miner
+
+PLATFORMS: list[Platform] = []
+
+
+async def async_setup_entry(hass: HomeAssistant, entry: MinerHubConfigEntry) -> bool:
+    """Connect to the miner, read it once, then set up its entities."""
+    coordinator = MinerCoordinator(hass, entry, create_miner(entry.data))
+    await coordinator.async_config_entry_first_refresh()
+    entry.runtime_data = coordinator
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    return True
+
+
+async def async_unload_entry(hass: HomeAssistant, entry: MinerHubConfigEntry) -> bool:
+    """Unload the entities; the miner keeps running as it is."""
+    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: MinerHubConfigEntry) -> None:
+    """Forget the entry's repair issue."""
+    ir.async_delete_issue(hass, DOMAIN, f"{ISSUE_WRITE_API_DISABLED}_{entry.entry_id}")

@@ -1,0 +1,29 @@
+"""Constants of the Miner Hub integration."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+import logging
+from typing import Final
+
+DOMAIN: Final = "miner_hub"
+LOGGER = logging.getLogger(__package__)
+
+CONF_KIND: Final = "kind"
+KIND_WHATSMINER: Final = "whatsminer"
+KIND_DRAGONMINT: Final = "dragonmint"
+KIND_SPIDERPOOL: Final = "spiderpool"
+
+CONF_SCAN_INTERVAL: Final = "scan_interval"
+DEFAULT_SCAN_INTERVAL: Final = 30
+MIN_SCAN_INTERVAL: Final = 10
+MAX_SCAN_INTERVAL: Final = 300
+
+# Power supply and error codes change slowly: read them this often.
+SLOW_READ_INTERVAL: Final = timedelta(minutes=5)
+# A boot time that moves less than this between polls is the same boot.
+BOOT_TIME_TOLERANCE: Final = timedelta(minutes=1)
+# How long "identify" flashes the LED.
+IDENTIFY_DURATION: Final = timedelta(seconds=30)
+
+ISSUE_WRITE_API_DISABLED: Final = "write_api_disabled"

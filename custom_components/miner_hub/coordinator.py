@@ -1,0 +1,250 @@
+"""Polling and commands for one miner."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Concatenate, NoReturn
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import (
+    ConfigEntryAuthFailed,
+    HomeAssistantError,
+    ServiceValidationError,
+)
+from homeassistant.helpers import device_registry as dr, issue_registry as ir
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+from homeassistant.util import dt as dt_util
+
+from .const import (
+    BOOT_TIME_TOLERANCE,
+    CONF_SCAN_INTERVAL,
+    DEFAULT_SCAN_INTERVAL,
+    DOMAIN,
+    ISSUE_WRITE_API_DISABLED,
+    LOGGER,
+    SLOW_READ_INTERVAL,
+)
+from .protocol.errors import (
+    AuthFailed,
+    CommandRejected,
+    ConnectionFailed,
+    InvalidParameter,
+    MinerHubError,
+    NoReply,
+    RateLimited,
+    UnsupportedCommand,
+    WriteApiDisabled,
+)
+from .protocol.miner import Miner
+from .protocol.models import (
+    MinerError,
+    MinerInfo,
+    MinerStatus,
+    PowerSupplyStatus,
+    WriteAccess,
+)
+from .protocol.whatsminer.miner import WhatsminerV2Miner
+
+type MinerHubConfigEntry = ConfigEntry[MinerCoordinator]
+
+
+def create_miner(data: Mapping[str, Any]) -> Miner:
+    """The protocol client for a config entry's data."""
+    return WhatsminerV2Miner(data[CONF_HOST], data[CONF_PORT], data[CONF_PASSWORD])
+
+
+@dataclass(frozen=True, slots=True)
+class MinerData:
+    """What the entities show."""
+
+    status: MinerStatus
+    power_supply: PowerSupplyStatus | None
+    errors: tuple[MinerError, ...]
+    booted_at: datetime | None
+
+
+def _error(key: str, **placeholders: str) -> dict[str, Any]:
+    return {
+        "translation_domain": DOMAIN,
+        "translation_key": key,
+        "translation_placeholders": placeholders or None,
+    }
+
+
+class MinerCoordinator(DataUpdateCoordinator[MinerData]):
+    """Polls one miner and runs its commands."""
+
+    config_entry: MinerHubConfigEntry
+    info: MinerInfo
+
+    def __init__(
+        self, hass: HomeAssistant, entry: MinerHubConfigEntry, miner: Miner
+    ) -> None:
+        """Poll at the interval the user chose in the options."""
+        interval = entry.options.get(CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL)
+        super().__init__(
+            hass,
+            LOGGER,
+            config_entry=entry,
+            name=f"{DOMAIN} {entry.title}",
+            update_interval=timedelta(seconds=interval),
+        )
+        self.miner = miner
+        self.write_access = WriteAccess.UNKNOWN
+        self._slow_reads_due: datetime | None = None
+        self._power_supply: PowerSupplyStatus | None = None
+        self._errors: tuple[MinerError, ...] = ()
+        self._booted_at: datetime | None = None
+
+    async def _read[T](self, read: Callable[[], Awaitable[T]]) -> T:
+        """Run a read; wrong credentials start reauth, anything else fails the poll."""
+        try:
+            return await read()
+        except AuthFailed as err:
+            raise ConfigEntryAuthFailed(**_error("invalid_auth")) from err
+        except MinerHubError as err:
+            raise UpdateFailed(**_error("communication_error", error=str(err))) from err
+
+    async def _async_setup(self) -> None:
+        """Identify the miner and learn whether it accepts writes."""
+        self.info = await self._read(self.miner.read_info)
+        if self.info.mac != self.config_entry.unique_id:
+            # Another device answers at this address (DHCP gave the IP away).
+            raise UpdateFailed(**_error("wrong_device", mac=self.info.mac))
+        self._set_write_access(await self._read(self.miner.check_access))
+
+    async def _async_update_data(self) -> MinerData:
+        status = await self._read(self.miner.read_status)
+        now = dt_util.utcnow()
+        if self._slow_reads_due is None or now >= self._slow_reads_due:
+            await self._slow_reads(now)
+        booted_at = self._boot_time(status, now)
+        if self._booted_at is not None and booted_at != self._booted_at:
+            await self._refresh_info()  # a reboot may have brought new firmware
+        self._booted_at = booted_at
+        return MinerData(status, self._power_supply, self._errors, booted_at)
+
+    async def _slow_reads(self, now: datetime) -> None:
+        """Power supply and error codes; on failure keep the last values."""
+        try:
+            self._power_supply = await self.miner.read_power_supply()
+            self._errors = await self.miner.read_errors()
+        except MinerHubError as err:
+            LOGGER.debug(
+                "%s: slow reads failed, keeping the last values: %s", self.name, err
+            )
+            return
+        self._slow_reads_due = now + SLOW_READ_INTERVAL
+
+    def _boot_time(self, status: MinerStatus, now: datetime) -> datetime | None:
+        """Boot time from the uptime, stable across polls of the same boot."""
+        if status.uptime_s is None:
+            return self._booted_at
+        booted_at = (now - timedelta(seconds=status.uptime_s)).replace(microsecond=0)
+        previous = self._booted_at
+        if previous is not None and abs(booted_at - previous) < BOOT_TIME_TOLERANCE:
+            return previous
+        return booted_at
+
+    async def _refresh_info(self) -> None:
+        """Re-read the miner's identity and update the device (firmware version)."""
+        try:
+            info = await self.miner.read_info()
+        except MinerHubError as err:
+            LOGGER.debug("%s: could not re-read the miner info: %s", self.name, err)
+            return
+        if info.mac != self.info.mac:
+            return
+        self.info = info
+        registry = dr.async_get(self.hass)
+        device = registry.async_get_device_by_identifier(
+            (DOMAIN, info.mac), self.config_entry.entry_id
+        )
+        if device is not None:
+            registry.async_update_device(
+                device.id,
+                sw_version=info.firmware_version,
+                hw_version=info.hardware_version,
+                model=info.model,
+            )
+
+    # --- write access and its repair issue -----------------------------------
+
+    def _set_write_access(self, access: WriteAccess) -> None:
+        self.write_access = access
+        issue_id = f"{ISSUE_WRITE_API_DISABLED}_{self.config_entry.entry_id}"
+        if access is not WriteAccess.DISABLED:
+            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
+            return
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            issue_id,
+            is_fixable=False,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key=ISSUE_WRITE_API_DISABLED,
+            translation_placeholders={
+                "name": self.config_entry.title,
+                "host": self.miner.host,
+            },
+        )
+
+    # --- commands ------------------------------------------------------------
+
+    async def async_command[**P, T](
+        self,
+        command: Callable[Concatenate[Miner, P], Awaitable[T]],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T:
+        """Run a command on the miner, translating errors; refresh afterwards.
+
+        Nothing is retried: a command whose outcome is unknown is reported.
+        """
+        try:
+            result = await command(self.miner, *args, **kwargs)
+        except MinerHubError as err:
+            self._raise_command_error(err)
+        if self.write_access is not WriteAccess.ENABLED:
+            self._set_write_access(WriteAccess.ENABLED)
+        await self.async_request_refresh()
+        return result
+
+    def _raise_command_error(self, err: MinerHubError) -> NoReturn:
+        match err:
+            case InvalidParameter():
+                raise ServiceValidationError(
+                    **_error("invalid_value", error=str(err))
+                ) from err
+            case WriteApiDisabled():
+                self._set_write_access(WriteAccess.DISABLED)
+                raise HomeAssistantError(
+                    **_error("write_api_disabled", host=self.miner.host)
+                ) from err
+            case AuthFailed():
+                self.config_entry.async_start_reauth(self.hass)
+                raise HomeAssistantError(**_error("invalid_auth")) from err
+            case NoReply():
+                self.hass.async_create_task(self.async_request_refresh())
+                raise HomeAssistantError(
+                    **_error("no_reply", command=err.command)
+                ) from err
+            case UnsupportedCommand():
+                raise HomeAssistantError(**_error("unsupported_command")) from err
+            case CommandRejected():
+                raise HomeAssistantError(
+                    **_error("command_rejected", error=str(err))
+                ) from err
+            case RateLimited():
+                raise HomeAssistantError(**_error("rate_limited")) from err
+            case ConnectionFailed():
+                self.last_update_success = False
+                self.async_update_listeners()
+                raise HomeAssistantError(
+                    **_error("communication_error", error=str(err))
+                ) from err
+        raise HomeAssistantError(**_error("unknown_error", error=str(err))) from err
