@@ -40,6 +40,15 @@ def _power_mode(*names: str | None) -> PowerMode | None:
     return None
 
 
+def _recent(*windows: float | None) -> float | None:
+    """The first reported hashrate window: sensors show a recent rate.
+
+    ``MHS av`` averages since btminer started and barely moves hours later, so
+    it is only the last resort.
+    """
+    return next((value for value in windows if value is not None), None)
+
+
 def _efficiency(summary: Summary) -> float | None:
     if summary.power_rate_j_per_th is not None:
         return summary.power_rate_j_per_th
@@ -74,7 +83,9 @@ def _pool_status(index: int, pool: Pool) -> PoolStatus | None:
 def _board_status(index: int, board: Hashboard) -> HashboardStatus:
     return HashboardStatus(
         index=board.slot if board.slot is not None else index,
-        hashrate_ths=board.hashrate_ths,
+        hashrate_ths=_recent(
+            board.hashrate_5m_ths, board.hashrate_1m_ths, board.hashrate_ths
+        ),
         temperature_c=board.temperature_c,
         chip_temp_max_c=board.chip_temp_max_c,
         chip_temp_avg_c=board.chip_temp_avg_c,
