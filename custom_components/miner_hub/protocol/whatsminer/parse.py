@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 import json
-import math
 import re
 from typing import Any, Final
 
@@ -23,6 +22,7 @@ from ..errors import (
     UnsupportedCommand,
     WriteApiDisabled,
 )
+from ..fields import Fields, as_int, as_str, scaled
 from ..models import MinerError, PrePowerOnStatus
 from .models import (
     DeviceDetails,
@@ -149,84 +149,10 @@ def records(reply: Reply, key: str, command: str) -> list[Mapping[str, Any]]:
     return data
 
 
-# --- field conversion ------------------------------------------------------
-
-
-def _as_float(value: Any) -> float | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        number = float(value)
-    elif isinstance(value, str):
-        try:
-            number = float(value.strip().strip("'").rstrip("%"))
-        except ValueError:
-            return None
-    else:
-        return None
-    return number if math.isfinite(number) else None
-
-
-def as_int(value: Any) -> int | None:
-    """Read an integer from a number or numeric string; None otherwise."""
-    number = _as_float(value)
-    return int(number) if number is not None else None
-
-
-def _as_bool(value: Any) -> bool | None:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int | float):
-        return value != 0
-    if isinstance(value, str):
-        lowered = value.strip().lower()
-        if lowered in ("true", "y", "yes", "1", "enable", "enabled", "on"):
-            return True
-        if lowered in ("false", "n", "no", "0", "disable", "disabled", "off"):
-            return False
-    return None
-
-
-def _as_str(value: Any) -> str | None:
-    if value is None or isinstance(value, dict | list):
-        return None
-    text = str(value).strip().strip("'").strip()
-    return text or None
-
-
-def _scaled(value: float | None, factor: float) -> float | None:
-    return None if value is None else value * factor
-
-
-class _Fields:
-    """Typed access to one record; missing or malformed values become None."""
-
-    def __init__(self, record: Mapping[str, Any]) -> None:
-        self._record = record
-
-    def raw(self, *keys: str) -> Any:
-        for key in keys:
-            if key in self._record:
-                return self._record[key]
-        return None
-
-    def number(self, *keys: str) -> float | None:
-        return _as_float(self.raw(*keys))
-
-    def integer(self, *keys: str) -> int | None:
-        return as_int(self.raw(*keys))
-
-    def flag(self, *keys: str) -> bool | None:
-        return _as_bool(self.raw(*keys))
-
-    def text(self, *keys: str) -> str | None:
-        return _as_str(self.raw(*keys))
-
-
 _HASHRATE_KEYS = ("MHS av", "MHS 5s", "MHS 1m", "MHS 5m", "MHS 15m", "HS RT")
 
 
-def hashrate_factor(fields: _Fields, expected_ths: float | None) -> float:
+def hashrate_factor(fields: Fields, expected_ths: float | None) -> float:
     """Factor that converts this record's hashrates to TH/s.
 
     Classic firmware reports MH/s; v2-compat firmware (2024-11 on) reports TH/s in
@@ -241,12 +167,12 @@ def hashrate_factor(fields: _Fields, expected_ths: float | None) -> float:
     return _MHS_TO_THS if max(values) > limit else 1.0
 
 
-def _factory_ths(fields: _Fields) -> float | None:
+def _factory_ths(fields: Fields) -> float | None:
     factory_ghs = fields.number("Factory GHS", "HS Factory")
     return factory_ghs / 1000 if factory_ghs else None
 
 
-def _summary_errors(fields: _Fields) -> tuple[MinerError, ...]:
+def _summary_errors(fields: Fields) -> tuple[MinerError, ...]:
     """Older firmware lists errors in ``Error Code Count`` / ``Error Code N``."""
     count = fields.integer("Error Code Count") or 0
     codes = (fields.integer(f"Error Code {index}") for index in range(count))
@@ -255,7 +181,7 @@ def _summary_errors(fields: _Fields) -> tuple[MinerError, ...]:
 
 def summary_from(record: Mapping[str, Any]) -> Summary:
     """Build a Summary from ``SUMMARY[0]`` (or the v2-compat ``Msg``)."""
-    fields = _Fields(record)
+    fields = Fields(record)
     power = fields.number("Power")
     power_rate = fields.number("Power Rate")
     expected = _factory_ths(fields)
@@ -264,13 +190,13 @@ def summary_from(record: Mapping[str, Any]) -> Summary:
     factor = hashrate_factor(fields, expected)
     return Summary(
         elapsed_s=fields.integer("Elapsed"),
-        hashrate_ths=_scaled(fields.number("MHS av"), factor),
-        hashrate_5s_ths=_scaled(fields.number("MHS 5s"), factor),
-        hashrate_1m_ths=_scaled(fields.number("MHS 1m"), factor),
-        hashrate_5m_ths=_scaled(fields.number("MHS 5m"), factor),
-        hashrate_15m_ths=_scaled(fields.number("MHS 15m"), factor),
-        hashrate_realtime_ths=_scaled(fields.number("HS RT"), factor),
-        target_hashrate_ths=_scaled(fields.number("Target MHS"), factor),
+        hashrate_ths=scaled(fields.number("MHS av"), factor),
+        hashrate_5s_ths=scaled(fields.number("MHS 5s"), factor),
+        hashrate_1m_ths=scaled(fields.number("MHS 1m"), factor),
+        hashrate_5m_ths=scaled(fields.number("MHS 5m"), factor),
+        hashrate_15m_ths=scaled(fields.number("MHS 15m"), factor),
+        hashrate_realtime_ths=scaled(fields.number("HS RT"), factor),
+        target_hashrate_ths=scaled(fields.number("Target MHS"), factor),
         factory_hashrate_ths=_factory_ths(fields),
         accepted=fields.integer("Accepted"),
         rejected=fields.integer("Rejected"),
@@ -300,7 +226,7 @@ def summary_from(record: Mapping[str, Any]) -> Summary:
 
 def pool_from(record: Mapping[str, Any]) -> Pool:
     """Build a Pool from one ``POOLS`` entry."""
-    fields = _Fields(record)
+    fields = Fields(record)
     return Pool(
         index=fields.integer("POOL"),
         url=fields.text("URL"),
@@ -321,7 +247,7 @@ def pool_from(record: Mapping[str, Any]) -> Pool:
 
 def hashboard_from(record: Mapping[str, Any]) -> Hashboard:
     """Build a Hashboard from one ``DEVS`` entry."""
-    fields = _Fields(record)
+    fields = Fields(record)
     factory = _factory_ths(fields)
     factor = hashrate_factor(fields, factory)
     return Hashboard(
@@ -330,12 +256,12 @@ def hashboard_from(record: Mapping[str, Any]) -> Hashboard:
         status=fields.text("Status"),
         temperature_c=fields.number("Temperature"),
         chip_frequency_mhz=fields.number("Chip Frequency"),
-        hashrate_ths=_scaled(fields.number("MHS av"), factor),
-        hashrate_5s_ths=_scaled(fields.number("MHS 5s"), factor),
-        hashrate_1m_ths=_scaled(fields.number("MHS 1m"), factor),
-        hashrate_5m_ths=_scaled(fields.number("MHS 5m"), factor),
-        hashrate_15m_ths=_scaled(fields.number("MHS 15m"), factor),
-        hashrate_realtime_ths=_scaled(fields.number("HS RT"), factor),
+        hashrate_ths=scaled(fields.number("MHS av"), factor),
+        hashrate_5s_ths=scaled(fields.number("MHS 5s"), factor),
+        hashrate_1m_ths=scaled(fields.number("MHS 1m"), factor),
+        hashrate_5m_ths=scaled(fields.number("MHS 5m"), factor),
+        hashrate_15m_ths=scaled(fields.number("MHS 15m"), factor),
+        hashrate_realtime_ths=scaled(fields.number("HS RT"), factor),
         factory_hashrate_ths=factory,
         accepted=fields.integer("Accepted"),
         rejected=fields.integer("Rejected"),
@@ -351,7 +277,7 @@ def hashboard_from(record: Mapping[str, Any]) -> Hashboard:
 
 def device_details_from(record: Mapping[str, Any]) -> DeviceDetails:
     """Build DeviceDetails from one ``DEVDETAILS`` entry."""
-    fields = _Fields(record)
+    fields = Fields(record)
     return DeviceDetails(
         index=fields.integer("DEVDETAILS", "ID"),
         name=fields.text("Name"),
@@ -362,7 +288,7 @@ def device_details_from(record: Mapping[str, Any]) -> DeviceDetails:
 
 def power_supply_from(message: Mapping[str, Any]) -> PowerSupply:
     """Build PowerSupply from ``get_psu`` (``iin`` in mA, ``vin`` in 10 mV)."""
-    fields = _Fields(message)
+    fields = Fields(message)
     current_ma = fields.number("iin")
     voltage_10mv = fields.number("vin")
     return PowerSupply(
@@ -383,7 +309,7 @@ def power_supply_from(message: Mapping[str, Any]) -> PowerSupply:
 
 def version_from(message: Mapping[str, Any]) -> Version:
     """Build Version from ``get_version`` (old daemons prefix ``whatsminer v``)."""
-    fields = _Fields(message)
+    fields = Fields(message)
     api_version = fields.text("api_ver")
     if api_version is not None:
         api_version = api_version.removeprefix("whatsminer v").strip()
@@ -399,7 +325,7 @@ def version_from(message: Mapping[str, Any]) -> Version:
 def status_from(reply: Reply) -> MinerStatus:
     """Build MinerStatus from ``status`` in its bare (old) or flat (new) shape."""
     message = reply.get("Msg")
-    fields = _Fields(message if isinstance(message, dict) else reply)
+    fields = Fields(message if isinstance(message, dict) else reply)
     return MinerStatus(
         mining_off=fields.flag("btmineroff", "mineroff"),
         mining_off_reason=fields.text("mineroff_reason"),
@@ -412,7 +338,7 @@ def status_from(reply: Reply) -> MinerStatus:
 
 def network_info_from(message: Mapping[str, Any]) -> NetworkInfo:
     """Build NetworkInfo from ``get_miner_info``."""
-    fields = _Fields(message)
+    fields = Fields(message)
     return NetworkInfo(
         ip=fields.text("ip"),
         proto=fields.text("proto"),
@@ -444,9 +370,9 @@ def error_codes_from(message: Mapping[str, Any]) -> tuple[MinerError, ...]:
 
 
 def _error_entry(entry: Mapping[str, Any]) -> list[MinerError]:
-    reason = _as_str(entry.get("reason"))
+    reason = as_str(entry.get("reason"))
     return [
-        MinerError(code, _as_str(since), reason)
+        MinerError(code, as_str(since), reason)
         for key, since in entry.items()
         if key != "reason" and (code := as_int(key)) is not None
     ]
@@ -454,7 +380,7 @@ def _error_entry(entry: Mapping[str, Any]) -> list[MinerError]:
 
 def token_challenge_from(message: Mapping[str, Any]) -> TokenChallenge:
     """Build TokenChallenge; the reply code varies (133/134/131) and is not checked."""
-    fields = _Fields(message)
+    fields = Fields(message)
     time, salt, newsalt = (
         fields.text("time"),
         fields.text("salt"),
@@ -468,8 +394,8 @@ def token_challenge_from(message: Mapping[str, Any]) -> TokenChallenge:
 def pre_power_on_from(message: Any) -> PrePowerOnStatus:
     """Build PrePowerOnStatus from ``{"complete": "true", "msg": ...}``."""
     if not isinstance(message, dict):
-        return PrePowerOnStatus(complete=False, message=_as_str(message))
-    fields = _Fields(message)
+        return PrePowerOnStatus(complete=False, message=as_str(message))
+    fields = Fields(message)
     return PrePowerOnStatus(
         complete=bool(fields.flag("complete")), message=fields.text("msg")
     )

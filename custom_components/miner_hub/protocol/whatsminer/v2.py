@@ -34,6 +34,7 @@ from ..errors import (
     UnsupportedCommand,
     WriteApiDisabled,
 )
+from ..fields import as_int
 from ..models import MinerError, PowerMode, PowerPercentMode, PrePowerOnStatus
 from . import parse
 from .crypto import Token, decrypt, encrypt
@@ -839,7 +840,7 @@ class WhatsminerV2Client:
         self, reader: asyncio.StreamReader, reply: parse.Reply, rest: bytes
     ) -> bytes:
         message = parse.message_object(reply, "download_logs")
-        length = parse.as_int(message.get("logfilelen"))
+        length = as_int(message.get("logfilelen"))
         if length is None or length < 0:
             raise ParseError("download_logs: the header has no log length")
         rest = rest[:length]
