@@ -1,0 +1,1 @@
+"""DragonMint / Halong T1 (and Innosilicon) HTTP firmware API client."""
