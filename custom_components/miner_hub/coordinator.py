@@ -175,10 +175,12 @@ class MinerCoordinator(DataUpdateCoordinator[MinerData]):
     # --- write access and its repair issue -----------------------------------
 
     def _set_write_access(self, access: WriteAccess) -> None:
+        """Keep the repair issue in sync; UNKNOWN (old firmware) changes nothing."""
         self.write_access = access
         issue_id = f"{ISSUE_WRITE_API_DISABLED}_{self.config_entry.entry_id}"
-        if access is not WriteAccess.DISABLED:
+        if access is WriteAccess.ENABLED:
             ir.async_delete_issue(self.hass, DOMAIN, issue_id)
+        if access is not WriteAccess.DISABLED:
             return
         ir.async_create_issue(
             self.hass,

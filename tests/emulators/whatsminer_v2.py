@@ -376,7 +376,7 @@ class Faults:
     trailing_nul: bool = False
     trailing_newline: bool = False
     json_defects: bool = False  # the 2.0.4 defects in any profile
-    btminer_down: bool = False  # every read answers BTMINER_DOWN_TEXT
+    btminer_down: bool = False  # cgminer-family reads answer BTMINER_DOWN_TEXT
     no_reply_commands: set[str] = field(default_factory=lambda: set(DEFAULT_NO_REPLY))
     hang_commands: set[str] = field(default_factory=set)  # act, then never reply
     latency: float = 0.0  # real seconds before each reply
@@ -397,6 +397,9 @@ class Faults:
     preheat_seconds: float = 1.0  # pre_power_on completes after this long
     error_reply_max_bytes: int = 4096  # get_error_code cut here when defective
     max_join: int = 3
+    # Firmware that refuses every encrypted request while the API switch is off,
+    # reads included (unknown on real firmware; both behaviours are modelled).
+    switch_gates_encrypted_reads: bool = False
     _observer: Callable[[str], None] | None = field(
         default=None, init=False, repr=False, compare=False
     )
@@ -1262,15 +1265,28 @@ class WhatsminerV2Emulator:
         return lambda _request: _Reply(build())
 
     def _btminer_text(self, cmd: str) -> bool:
-        """Whether a read answers the raw "btminer down" text right now."""
+        """Whether a read answers the raw "btminer down" text right now.
+
+        Only the cgminer family is forwarded to btminer (ref §5.1); ``get_*`` and
+        ``status`` are answered by the API daemon, which is how a client learns
+        that btminer is off.
+        """
+        if cmd not in CGMINER_READS:
+            return False
         if self._faults.btminer_down:
             return True
         mode = self._faults.btminer_restart_reads or (
             "down" if self.profile == "2.0.4" else "reduced"
         )
-        return cmd in CGMINER_READS and mode == "down" and self.is_btminer_restarting()
+        return mode == "down" and self.is_btminer_restarting()
 
     def _read(self, request: _Request) -> _Reply:
+        if (
+            request.encrypted
+            and self._faults.switch_gates_encrypted_reads
+            and not self.state.write_api_enabled
+        ):
+            return _Reply(self._error(45, "can't access write cmd"), plain=True)
         if self._btminer_text(request.cmd):
             return _Reply(BTMINER_DOWN_TEXT, plain=True)
         return self._reads[request.cmd](request)

@@ -594,8 +594,11 @@ async def test_latency(emu: WhatsminerV2Emulator) -> None:
 
 async def test_btminer_down_text(emu: WhatsminerV2Emulator) -> None:
     emu.faults.btminer_down = True
-    for cmd in ("summary", "get_version", "status", "summary+pools"):
+    for cmd in ("summary", "edevs", "summary+pools"):
         assert await send(emu, {"cmd": cmd}) == BTMINER_DOWN_TEXT
+    # The API daemon itself still answers: that is how a client sees btminer off.
+    assert (await read(emu, "get_version"))["Code"] == 131
+    assert "Msg" in await read(emu, "status")
     assert (await read(emu, "get_token"))["Code"] == 134
     client = await logged_in(emu)
     assert (await client.call("summary")).raw == BTMINER_DOWN_TEXT

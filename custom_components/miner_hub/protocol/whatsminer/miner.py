@@ -5,7 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Final
 
-from ..errors import ParseError, ServiceNotRunning, UnsupportedCommand
+from ..errors import (
+    ParseError,
+    ServiceNotRunning,
+    UnsupportedCommand,
+    WriteApiDisabled,
+)
 from ..models import (
     Capability,
     HashboardStatus,
@@ -124,7 +129,9 @@ def _miner_status(status: BtminerStatus, readings: Readings) -> MinerStatus:
     if summary is None:  # pragma: no cover - read() always returns a summary
         raise ParseError("summary: no data")
     pools = readings.pools or ()
-    hashrate = summary.hashrate_ths
+    hashrate = _recent(
+        summary.hashrate_5m_ths, summary.hashrate_1m_ths, summary.hashrate_ths
+    )
     mining = not status.mining_off if status.mining_off is not None else bool(hashrate)
     return MinerStatus(
         mining=mining,
@@ -252,8 +259,15 @@ class WhatsminerV2Miner:
             return (await self.client.summary()).errors
 
     async def check_access(self) -> WriteAccess:
-        """An encrypted read proves the password; a harmless write probe the API."""
-        await self.client.check_password()
+        """An encrypted read proves the password; a harmless write probe the API.
+
+        Firmware that gates every encrypted request behind the API switch cannot
+        prove the password: reads still work, so report the switch.
+        """
+        try:
+            await self.client.check_password()
+        except WriteApiDisabled:
+            return WriteAccess.DISABLED
         writable = await self.client.check_write_api()
         if writable is None:
             return WriteAccess.UNKNOWN
