@@ -1,5 +1,22 @@
 """Protocol emulators for Miner Hub's tests; also runnable with ``python -m``."""
 
+from .dragonmint import (
+    AUTOTUNE_MODES,
+    INNO_ADMIN_PASSWORD,
+    INNO_GUEST_PASSWORD,
+    SCENARIOS,
+    T1_ADMIN_PASSWORD,
+    T1_GUEST_PASSWORD,
+    Chain,
+    DragonMintEmulator,
+    DragonMintFaults,
+    DragonMintState,
+    FirmwareUpdate,
+    LatestFirmware,
+    Network,
+    ReceivedRequest,
+    apply_scenario,
+)
 from .whatsminer_v2 import (
     BTMINER_DOWN_TEXT,
     FACTORY_PASSWORD,
@@ -17,17 +34,32 @@ from .whatsminer_v2 import (
 )
 
 __all__ = [
+    "AUTOTUNE_MODES",
     "BTMINER_DOWN_TEXT",
     "FACTORY_PASSWORD",
     "FACTORY_SALT",
+    "INNO_ADMIN_PASSWORD",
+    "INNO_GUEST_PASSWORD",
     "M30S_PLUS_VE40",
     "M50_VH50",
     "PROFILES",
+    "SCENARIOS",
+    "T1_ADMIN_PASSWORD",
+    "T1_GUEST_PASSWORD",
+    "Chain",
+    "DragonMintEmulator",
+    "DragonMintFaults",
+    "DragonMintState",
     "Faults",
+    "FirmwareUpdate",
+    "LatestFirmware",
     "MinerModel",
     "MinerState",
+    "Network",
     "ReceivedCommand",
+    "ReceivedRequest",
     "WhatsminerV2Emulator",
+    "apply_scenario",
     "default_state",
     "derive_salt",
 ]

@@ -13,6 +13,7 @@ import contextlib
 import logging
 from typing import Any
 
+from .dragonmint import DEFAULT_MAC, DragonMintEmulator
 from .whatsminer_v2 import PROFILES, WhatsminerV2Emulator
 
 _LOGGER = logging.getLogger("tests.emulators")
@@ -56,11 +57,45 @@ async def _run_whatsminer(args: argparse.Namespace) -> None:
         await asyncio.Event().wait()
 
 
+def _dragonmint_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--port", type=int, default=8080, help="HTTP port (0 = any)")
+    parser.add_argument(
+        "--innosilicon", action="store_true", help="Innosilicon firmware (admin/admin)"
+    )
+    parser.add_argument("--password", help="admin password (default: the firmware's)")
+    parser.add_argument("--guest-password", help="guest password")
+    parser.add_argument("--mac", default=DEFAULT_MAC, help="MAC address to report")
+
+
+async def _run_dragonmint(args: argparse.Namespace) -> None:
+    emulator = DragonMintEmulator(
+        host=args.host,
+        port=args.port,
+        innosilicon=args.innosilicon,
+        mac=args.mac,
+        admin_password=args.password,
+        guest_password=args.guest_password,
+    )
+    async with emulator:
+        _LOGGER.info(
+            "DragonMint emulator listening on %s (admin password %r; Ctrl-C to stop)",
+            emulator.url,
+            emulator.admin_password,
+        )
+        await asyncio.Event().wait()
+
+
 KINDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Runner]] = {
     "whatsminer": (
         "MicroBT Whatsminer, API v2 on TCP 4028",
         _whatsminer_arguments,
         _run_whatsminer,
+    ),
+    "dragonmint": (
+        "DragonMint / Halong T1 web API over HTTP (--innosilicon: Innosilicon)",
+        _dragonmint_arguments,
+        _run_dragonmint,
     ),
 }
 
