@@ -14,6 +14,8 @@ from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT
 from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
+from syrupy.assertion import SnapshotAssertion
 
 import custom_components.miner_hub  # noqa: F401
 from custom_components.miner_hub.const import CONF_KIND, DOMAIN, KIND_WHATSMINER
@@ -28,6 +30,15 @@ MINER_UNIQUE_ID = "c6:07:20:00:1e:c2"
 @pytest.fixture(autouse=True)
 def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
     """Let Home Assistant load custom_components/miner_hub in every test."""
+
+
+@pytest.fixture
+def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
+    """Home Assistant's serializer, files in tests/snapshots/ (as in core).
+
+    The harness defines this fixture too, but syrupy's own plugin overrides it.
+    """
+    return snapshot.use_extension(HomeAssistantSnapshotExtension)
 
 
 @pytest.fixture

@@ -28,7 +28,16 @@ async def test_setup_and_unload(
     device = dr.async_get(hass).async_get_device_by_identifier(
         (DOMAIN, MINER_UNIQUE_ID), entry.entry_id
     )
-    assert device is None  # no entities yet, no device
+    assert device is not None
+    assert device.manufacturer == "MicroBT"
+    assert device.model == "M30S+VE40"
+    assert device.name == "garage-m30"
+    assert device.sw_version == "20240624.18.REL"
+    assert device.hw_version == "H6OS"
+    assert device.serial_number is not None
+    assert device.configuration_url is not None
+    assert device.configuration_url.startswith("http://127.0.0.1")
+    assert (dr.CONNECTION_NETWORK_MAC, MINER_UNIQUE_ID) in device.connections
 
     assert await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()

@@ -23,6 +23,8 @@ MAX_SCAN_INTERVAL: Final = 300
 SLOW_READ_INTERVAL: Final = timedelta(minutes=5)
 # A boot time that moves less than this between polls is the same boot.
 BOOT_TIME_TOLERANCE: Final = timedelta(minutes=1)
+# Refreshes requested after commands are at most this often (seconds).
+REFRESH_COOLDOWN_S: Final = 1.0
 # How long "identify" flashes the LED.
 IDENTIFY_DURATION: Final = timedelta(seconds=30)
 

@@ -16,6 +16,7 @@ from homeassistant.exceptions import (
     ServiceValidationError,
 )
 from homeassistant.helpers import device_registry as dr, issue_registry as ir
+from homeassistant.helpers.debounce import Debouncer
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
 
@@ -26,6 +27,7 @@ from .const import (
     DOMAIN,
     ISSUE_WRITE_API_DISABLED,
     LOGGER,
+    REFRESH_COOLDOWN_S,
     SLOW_READ_INTERVAL,
 )
 from .protocol.errors import (
@@ -92,6 +94,10 @@ class MinerCoordinator(DataUpdateCoordinator[MinerData]):
             config_entry=entry,
             name=f"{DOMAIN} {entry.title}",
             update_interval=timedelta(seconds=interval),
+            # Show a command's effect at once, also after a quick second command.
+            request_refresh_debouncer=Debouncer(
+                hass, LOGGER, cooldown=REFRESH_COOLDOWN_S, immediate=True
+            ),
         )
         self.miner = miner
         self.write_access = WriteAccess.UNKNOWN

@@ -1149,11 +1149,11 @@ class WhatsminerV2Emulator:
 
     # ------------------------------------------------------------- envelopes
 
-    def _flat(self, msg: object, code: int = 131) -> str:
+    def _flat(self, msg: object, code: int = 131, when: int | None = None) -> str:
         return _dumps(
             {
                 "STATUS": "S",
-                "When": self._when(),
+                "When": self._when() if when is None else when,
                 "Code": code,
                 "Msg": msg,
                 "Description": self.state.description,
@@ -1247,7 +1247,8 @@ class WhatsminerV2Emulator:
         if self._faults.token_timeout is not None:
             msg["timeout"] = str(self._faults.token_timeout)
         msg |= {"time": time4, "salt": self.state.salt, "newsalt": newsalt}
-        return _Reply(self._flat(msg, 134))
+        # One instant for "time" and "When": they must agree (ref §3.2).
+        return _Reply(self._flat(msg, 134, when=int(now)))
 
     def _check_token(self, request: _Request) -> bool:
         now = self._time()

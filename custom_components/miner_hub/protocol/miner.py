@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Any, ClassVar
 
+from .errors import UnsupportedCommand
 from .models import (
     Capability,
     MinerError,
@@ -19,69 +21,88 @@ from .models import (
 )
 
 
-class Miner(Protocol):
-    """A miner. Methods of capabilities it lacks raise UnsupportedCommand.
+class Miner(ABC):
+    """A miner. Adapters implement the reads and the controls they support.
 
-    Reads raise ConnectionFailed (unreachable), ParseError (unreadable) or
-    AuthFailed. Writes also raise WriteApiDisabled, CommandRejected,
-    InvalidParameter (nothing sent) and NoReply (sent, outcome unknown).
+    A control outside ``capabilities`` raises UnsupportedCommand. Reads raise
+    ConnectionFailed (unreachable), ParseError (unreadable) or AuthFailed.
+    Writes also raise WriteApiDisabled, CommandRejected, InvalidParameter
+    (nothing sent) and NoReply (sent, outcome unknown).
     """
 
+    capabilities: ClassVar[frozenset[Capability]] = frozenset()
+
     @property
+    @abstractmethod
     def host(self) -> str:
         """Address of the miner."""
 
-    @property
-    def capabilities(self) -> frozenset[Capability]:
-        """The controls this miner supports."""
+    @abstractmethod
+    async def read_info(self) -> MinerInfo:
+        """Identity and static facts (model, firmware, MAC)."""
+
+    @abstractmethod
+    async def read_status(self) -> MinerStatus:
+        """One poll of everything that changes."""
+
+    @abstractmethod
+    async def check_access(self) -> WriteAccess:
+        """Prove the credentials (AuthFailed if wrong) and tell if writes work."""
+
+    @abstractmethod
+    def diagnostics(self) -> dict[str, Any]:
+        """Protocol state for diagnostics; never secrets."""
+
+    async def read_power_supply(self) -> PowerSupplyStatus | None:
+        """The power supply, or None when the miner does not report it."""
+        return None
+
+    async def read_errors(self) -> tuple[MinerError, ...]:
+        """The active error codes."""
+        return ()
+
+    def _unsupported(self, command: str) -> UnsupportedCommand:
+        return UnsupportedCommand(f"{command} is not supported", command=command)
 
     @property
     def power_limit_range_w(self) -> tuple[int, int]:
         """Lowest and highest power limit the firmware accepts, in W."""
-
-    async def read_info(self) -> MinerInfo:
-        """Identity and static facts (model, firmware, MAC)."""
-
-    async def read_status(self) -> MinerStatus:
-        """One poll of everything that changes."""
-
-    async def read_power_supply(self) -> PowerSupplyStatus | None:
-        """The power supply, or None when the miner does not report it."""
-
-    async def read_errors(self) -> tuple[MinerError, ...]:
-        """The active error codes."""
-
-    async def check_access(self) -> WriteAccess:
-        """Prove the credentials (AuthFailed if wrong) and tell if writes work."""
+        raise self._unsupported("power_limit")
 
     async def set_mining(self, mining: bool) -> None:
         """Start or stop mining."""
+        raise self._unsupported("set_mining")
 
     async def set_power_percent(
         self, percent: int, mode: PowerPercentMode = PowerPercentMode.NORMAL
     ) -> None:
         """Run at a percentage of full power."""
+        raise self._unsupported("set_power_percent")
 
     async def set_power_limit(self, watts: int) -> None:
         """Set the upper power limit."""
+        raise self._unsupported("set_power_limit")
 
     async def set_power_mode(self, mode: PowerMode) -> None:
         """Switch the power mode."""
+        raise self._unsupported("set_power_mode")
 
     async def reboot(self) -> None:
         """Restart the whole miner."""
+        raise self._unsupported("reboot")
 
     async def restart_mining(self) -> None:
         """Restart only the mining service."""
+        raise self._unsupported("restart_mining")
 
     async def identify(self, on: bool) -> None:
         """Flash the LED so the miner can be found, or give the LED back."""
+        raise self._unsupported("identify")
 
     async def set_pools(self, pools: Sequence[PoolConfig]) -> None:
         """Configure the pools, in priority order."""
+        raise self._unsupported("set_pools")
 
     async def pre_power_on(self) -> PrePowerOnStatus:
         """Start (or poll) pre-heating before mining starts."""
-
-    def diagnostics(self) -> dict[str, Any]:
-        """Protocol state for diagnostics; never secrets."""
+        raise self._unsupported("pre_power_on")

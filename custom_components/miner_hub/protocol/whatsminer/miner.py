@@ -11,6 +11,7 @@ from ..errors import (
     UnsupportedCommand,
     WriteApiDisabled,
 )
+from ..miner import Miner
 from ..models import (
     Capability,
     HashboardStatus,
@@ -35,7 +36,6 @@ POWER_LIMIT_RANGE_W: Final = (0, 99999)
 # The LED pattern of "identify": red, half a second on per second.
 _IDENTIFY_PERIOD_MS: Final = 1000
 _IDENTIFY_ON_MS: Final = 500
-_CAPABILITIES: Final = frozenset(Capability)
 
 
 def _power_mode(*names: str | None) -> PowerMode | None:
@@ -166,8 +166,10 @@ def _miner_status(status: BtminerStatus, readings: Readings) -> MinerStatus:
     )
 
 
-class WhatsminerV2Miner:
-    """A Whatsminer on API v2 (TCP 4028)."""
+class WhatsminerV2Miner(Miner):
+    """A Whatsminer on API v2 (TCP 4028): every control."""
+
+    capabilities = frozenset(Capability)
 
     def __init__(
         self,
@@ -189,11 +191,6 @@ class WhatsminerV2Miner:
     def host(self) -> str:
         """Address of the miner."""
         return self.client.host
-
-    @property
-    def capabilities(self) -> frozenset[Capability]:
-        """API v2 offers every control."""
-        return _CAPABILITIES
 
     @property
     def power_limit_range_w(self) -> tuple[int, int]:

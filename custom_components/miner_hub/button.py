@@ -1,0 +1,167 @@
+"""Buttons of a miner: reboot, restart mining, identify."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import override
+
+from homeassistant.components.button import ButtonEntity, ButtonEntityDescription
+from homeassistant.components.button.const import ButtonDeviceClass
+from homeassistant.const import EntityCategory
+from homeassistant.core import CALLBACK_TYPE, HassJob, HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.event import async_call_later
+
+from .const import IDENTIFY_DURATION, LOGGER
+from .coordinator import MinerCoordinator, MinerHubConfigEntry
+from .entity import MinerEntity
+from .protocol.errors import MinerHubError
+from .protocol.miner import Miner
+from .protocol.models import Capability
+
+PARALLEL_UPDATES = 1
+
+
+@dataclass(frozen=True, kw_only=True)
+class MinerButtonEntityDescription(ButtonEntityDescription):
+    """A button of a miner.
+
+    With ``release_fn`` the press has an effect for ``release_after``, then
+    ``release_fn`` ends it (another press starts the time again).
+    """
+
+    capability: Capability
+    press_fn: Callable[[Miner], Awaitable[None]]
+    release_fn: Callable[[Miner], Awaitable[None]] | None = None
+    release_after: timedelta = IDENTIFY_DURATION
+
+
+BUTTONS: tuple[MinerButtonEntityDescription, ...] = (
+    MinerButtonEntityDescription(
+        key="reboot",
+        translation_key="reboot",
+        device_class=ButtonDeviceClass.RESTART,
+        entity_category=EntityCategory.CONFIG,
+        capability=Capability.REBOOT,
+        press_fn=lambda miner: miner.reboot(),
+    ),
+    MinerButtonEntityDescription(
+        key="restart_mining",
+        translation_key="restart_mining",
+        entity_category=EntityCategory.CONFIG,
+        capability=Capability.RESTART_MINING,
+        press_fn=lambda miner: miner.restart_mining(),
+    ),
+    MinerButtonEntityDescription(
+        key="identify",
+        translation_key="identify",
+        device_class=ButtonDeviceClass.IDENTIFY,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        capability=Capability.IDENTIFY,
+        press_fn=lambda miner: miner.identify(True),
+        release_fn=lambda miner: miner.identify(False),
+        release_after=IDENTIFY_DURATION,
+    ),
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: MinerHubConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add the buttons the miner supports."""
+    coordinator = entry.runtime_data
+    entities: list[MinerButton] = []
+    for description in BUTTONS:
+        if description.capability not in coordinator.miner.capabilities:
+            continue
+        if description.release_fn is None:
+            entities.append(MinerButton(coordinator, description))
+        else:
+            entities.append(
+                MinerTimedButton(coordinator, description, description.release_fn)
+            )
+    async_add_entities(entities)
+
+
+class MinerButton(MinerEntity, ButtonEntity):
+    """A button that sends one command."""
+
+    entity_description: MinerButtonEntityDescription
+
+    def __init__(
+        self, coordinator: MinerCoordinator, description: MinerButtonEntityDescription
+    ) -> None:
+        """Attach the button to the miner."""
+        super().__init__(coordinator, description)
+
+    @override
+    async def async_press(self) -> None:
+        """Send the command; errors come back translated."""
+        await self.coordinator.async_command(self.entity_description.press_fn)
+
+
+class MinerTimedButton(MinerButton):
+    """A button whose effect ``release_fn`` ends after ``release_after``."""
+
+    _release_timer: CALLBACK_TYPE | None = None
+
+    def __init__(
+        self,
+        coordinator: MinerCoordinator,
+        description: MinerButtonEntityDescription,
+        release_fn: Callable[[Miner], Awaitable[None]],
+    ) -> None:
+        """Attach the button to the miner."""
+        super().__init__(coordinator, description)
+        self._release_fn = release_fn
+
+    @override
+    async def async_press(self) -> None:
+        """Send the command, then (re)start the time until the release."""
+        try:
+            await super().async_press()
+        except HomeAssistantError as err:
+            if err.translation_key == "no_reply":
+                # It may have taken effect: make sure it ends all the same.
+                self._schedule_release()
+            raise
+        self._schedule_release()
+
+    def _schedule_release(self) -> None:
+        self._cancel_release()
+        self._release_timer = async_call_later(
+            self.hass,
+            self.entity_description.release_after,
+            HassJob(self._async_release, cancel_on_shutdown=True),
+        )
+
+    def _cancel_release(self) -> bool:
+        """Cancel a pending release; whether one was pending."""
+        if self._release_timer is None:
+            return False
+        self._release_timer()
+        self._release_timer = None
+        return True
+
+    async def _async_release(self, _now: datetime) -> None:
+        self._release_timer = None
+        try:
+            await self.coordinator.async_command(self._release_fn)
+        except HomeAssistantError as err:
+            LOGGER.warning("%s: could not end the press: %s", self.entity_id, err)
+
+    @override
+    async def async_will_remove_from_hass(self) -> None:
+        """End a pending effect now rather than leave it on for good."""
+        await super().async_will_remove_from_hass()
+        if not self._cancel_release():
+            return
+        try:
+            await self._release_fn(self.coordinator.miner)
+        except MinerHubError as err:
+            LOGGER.warning("%s: could not end the press: %s", self.entity_id, err)

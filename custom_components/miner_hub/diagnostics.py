@@ -1,0 +1,78 @@
+"""Diagnostics: what a bug report needs, without secrets or hardware identifiers.
+
+Redacted: the admin password; the MAC address and the serial numbers of the
+miner and its power supply, and the entry's unique ID (the MAC). Diagnostics
+end up in public issue trackers, and core integrations that include such
+hardware identifiers redact them (ESPHome, Axis, Android TV, Daikin, Fronius).
+Whether the MAC still matches the entry is reported as a boolean instead.
+Pool worker names (often an account or a wallet address) and any credentials
+in a pool URL are redacted too. The protocol client reports its token state,
+never the token.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+import re
+from typing import Any
+
+from homeassistant.components.diagnostics import REDACTED, async_redact_data
+from homeassistant.const import CONF_PASSWORD
+from homeassistant.core import HomeAssistant
+
+from .coordinator import MinerHubConfigEntry
+
+TO_REDACT_ENTRY = {CONF_PASSWORD, "unique_id"}
+TO_REDACT_INFO = {"mac", "serial_number"}
+TO_REDACT_DATA = {"serial_number", "user"}
+# scheme://user:password@host → scheme://**REDACTED**@host
+_URL_CREDENTIALS = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/@]+@")
+
+
+def _plain(value: Any) -> Any:
+    """Tuples (dataclasses.asdict keeps them) as lists, so redaction sees inside."""
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    return value
+
+
+def _without_url_credentials(url: str) -> str:
+    return _URL_CREDENTIALS.sub(rf"\g<scheme>{REDACTED}@", url)
+
+
+async def async_get_config_entry_diagnostics(
+    hass: HomeAssistant, entry: MinerHubConfigEntry
+) -> dict[str, Any]:
+    """Return diagnostics for a config entry."""
+    coordinator = entry.runtime_data
+    info = coordinator.info
+    # The last successful poll: setup needs one, and a failed poll keeps it.
+    data = async_redact_data(_plain(asdict(coordinator.data)), TO_REDACT_DATA)
+    for pool in data["status"]["pools"]:
+        pool["url"] = _without_url_credentials(pool["url"])
+    interval = coordinator.update_interval
+    return {
+        "entry": async_redact_data(
+            {
+                "title": entry.title,
+                "unique_id": entry.unique_id,
+                "data": dict(entry.data),
+                "options": dict(entry.options),
+            },
+            TO_REDACT_ENTRY,
+        ),
+        "info": async_redact_data(asdict(info), TO_REDACT_INFO),
+        "mac_matches_unique_id": info.mac == entry.unique_id,
+        "write_access": coordinator.write_access,
+        "miner": coordinator.miner.diagnostics(),
+        "coordinator": {
+            "last_update_success": coordinator.last_update_success,
+            "last_exception": None
+            if coordinator.last_exception is None
+            else repr(coordinator.last_exception),
+            "update_interval_s": None if interval is None else interval.total_seconds(),
+        },
+        "data": data,
+    }

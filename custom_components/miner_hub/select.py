@@ -1,0 +1,78 @@
+"""Selects of a miner: the power mode."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import override
+
+from homeassistant.components.select import SelectEntity, SelectEntityDescription
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .coordinator import MinerCoordinator, MinerData, MinerHubConfigEntry
+from .entity import MinerEntity
+from .protocol.miner import Miner
+from .protocol.models import Capability, PowerMode
+
+PARALLEL_UPDATES = 1
+
+
+@dataclass(frozen=True, kw_only=True)
+class MinerSelectEntityDescription(SelectEntityDescription):
+    """A select of a miner."""
+
+    capability: Capability
+    value_fn: Callable[[MinerData], str | None]
+    set_fn: Callable[[Miner, str], Awaitable[None]]
+
+
+SELECTS: tuple[MinerSelectEntityDescription, ...] = (
+    MinerSelectEntityDescription(
+        key="power_mode",
+        translation_key="power_mode",
+        capability=Capability.POWER_MODE,
+        options=[mode.value for mode in PowerMode],
+        value_fn=lambda data: (
+            None if (mode := data.status.power_mode) is None else mode.value
+        ),
+        set_fn=lambda miner, option: miner.set_power_mode(PowerMode(option)),
+    ),
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: MinerHubConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add the selects the miner supports."""
+    coordinator = entry.runtime_data
+    async_add_entities(
+        MinerSelect(coordinator, description)
+        for description in SELECTS
+        if description.capability in coordinator.miner.capabilities
+    )
+
+
+class MinerSelect(MinerEntity, SelectEntity):
+    """A select whose option is what the miner last reported."""
+
+    entity_description: MinerSelectEntityDescription
+
+    def __init__(
+        self, coordinator: MinerCoordinator, description: MinerSelectEntityDescription
+    ) -> None:
+        """Attach the select to the miner."""
+        super().__init__(coordinator, description)
+
+    @property
+    @override
+    def current_option(self) -> str | None:
+        """Option from the last poll."""
+        return self.entity_description.value_fn(self.coordinator.data)
+
+    @override
+    async def async_select_option(self, option: str) -> None:
+        """Send the option; the refresh after the command shows the result."""
+        await self.coordinator.async_command(self.entity_description.set_fn, option)

@@ -1,0 +1,159 @@
+"""Actions of Miner Hub: pools, power percentage (with mode), pre-heating."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import ATTR_DEVICE_ID
+from homeassistant.core import (
+    HomeAssistant,
+    ServiceCall,
+    ServiceResponse,
+    SupportsResponse,
+    callback,
+)
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import config_validation as cv, device_registry as dr
+import probatio
+
+from .const import DOMAIN
+from .coordinator import MinerCoordinator
+from .number import async_value_accepted
+from .protocol.models import Capability, PoolConfig, PowerPercentMode
+
+SERVICE_SET_POOLS: Final = "set_pools"
+SERVICE_SET_POWER_PERCENT: Final = "set_power_percent"
+SERVICE_PRE_POWER_ON: Final = "pre_power_on"
+
+ATTR_PERCENT: Final = "percent"
+ATTR_MODE: Final = "mode"
+POOL_SLOTS: Final = (1, 2, 3)
+
+_NON_EMPTY = probatio.All(cv.string, probatio.Length(min=1))
+
+
+def _pool_fields(slot: int) -> dict[Any, Any]:
+    """URL and worker of a pool go together; the password is optional."""
+    if slot == 1:
+        url: Any = probatio.Required(f"url_{slot}")
+        worker: Any = probatio.Required(f"worker_{slot}")
+    else:
+        url = probatio.Inclusive(f"url_{slot}", f"pool_{slot}")
+        worker = probatio.Inclusive(f"worker_{slot}", f"pool_{slot}")
+    return {
+        url: _NON_EMPTY,
+        worker: _NON_EMPTY,
+        probatio.Optional(f"password_{slot}"): cv.string,
+    }
+
+
+SET_POOLS_SCHEMA: Final = probatio.All(
+    probatio.Schema(
+        {
+            probatio.Required(ATTR_DEVICE_ID): cv.string,
+            **{
+                key: value
+                for slot in POOL_SLOTS
+                for key, value in _pool_fields(slot).items()
+            },
+        }
+    ),
+    *(probatio.RequiredWith(f"password_{slot}", f"url_{slot}") for slot in (2, 3)),
+)
+SET_POWER_PERCENT_SCHEMA: Final = probatio.Schema(
+    {
+        probatio.Required(ATTR_DEVICE_ID): cv.string,
+        probatio.Required(ATTR_PERCENT): probatio.All(
+            probatio.Coerce(int), probatio.Range(min=0, max=100)
+        ),
+        probatio.Optional(ATTR_MODE, default=PowerPercentMode.NORMAL.value): (
+            probatio.In([mode.value for mode in PowerPercentMode])
+        ),
+    }
+)
+PRE_POWER_ON_SCHEMA: Final = probatio.Schema(
+    {probatio.Required(ATTR_DEVICE_ID): cv.string}
+)
+
+
+def _validation_error(key: str, **placeholders: str) -> ServiceValidationError:
+    return ServiceValidationError(
+        translation_domain=DOMAIN,
+        translation_key=key,
+        translation_placeholders=placeholders,
+    )
+
+
+@callback
+def _async_coordinator(call: ServiceCall, capability: Capability) -> MinerCoordinator:
+    """The coordinator of the miner a call targets, if it can run the action."""
+    device_id: str = call.data[ATTR_DEVICE_ID]
+    device, entry = dr.async_get_device_and_config_entry_for_domain(
+        call.hass, device_id, domain=DOMAIN
+    )
+    if device is None or entry is None:
+        raise _validation_error("device_not_found", device_id=device_id)
+    name = device.name_by_user or device.name or entry.title
+    if entry.state is not ConfigEntryState.LOADED:
+        raise _validation_error("entry_not_loaded", name=name)
+    coordinator: object = entry.runtime_data
+    if not isinstance(coordinator, MinerCoordinator):
+        # An entry of another kind (a pool account) owns this device.
+        raise _validation_error("device_not_found", device_id=device_id)
+    if capability not in coordinator.miner.capabilities:
+        raise _validation_error("not_supported_by_miner", name=name)
+    return coordinator
+
+
+async def _async_set_pools(call: ServiceCall) -> None:
+    coordinator = _async_coordinator(call, Capability.POOLS)
+    pools: list[PoolConfig] = []
+    for slot in POOL_SLOTS:
+        if (url := call.data.get(f"url_{slot}")) is None:
+            continue
+        worker: str = call.data[f"worker_{slot}"]
+        password: str | None = call.data.get(f"password_{slot}")
+        pools.append(
+            PoolConfig(url, worker)
+            if password is None
+            else PoolConfig(url, worker, password)
+        )
+    await coordinator.async_command(lambda miner: miner.set_pools(pools))
+
+
+async def _async_set_power_percent(call: ServiceCall) -> None:
+    coordinator = _async_coordinator(call, Capability.POWER_PERCENT)
+    percent: int = call.data[ATTR_PERCENT]
+    mode = PowerPercentMode(call.data[ATTR_MODE])
+    await coordinator.async_command(
+        lambda miner: miner.set_power_percent(percent, mode)
+    )
+    async_value_accepted(coordinator, "power_percent", percent)
+
+
+async def _async_pre_power_on(call: ServiceCall) -> ServiceResponse:
+    coordinator = _async_coordinator(call, Capability.PRE_POWER_ON)
+    status = await coordinator.async_command(lambda miner: miner.pre_power_on())
+    return {"complete": status.complete, "message": status.message}
+
+
+@callback
+def async_setup_services(hass: HomeAssistant) -> None:
+    """Register the actions (once, from async_setup)."""
+    hass.services.async_register(
+        DOMAIN, SERVICE_SET_POOLS, _async_set_pools, schema=SET_POOLS_SCHEMA
+    )
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_SET_POWER_PERCENT,
+        _async_set_power_percent,
+        schema=SET_POWER_PERCENT_SCHEMA,
+    )
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_PRE_POWER_ON,
+        _async_pre_power_on,
+        schema=PRE_POWER_ON_SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
+    )

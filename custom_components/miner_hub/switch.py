@@ -1,0 +1,80 @@
+"""Switches of a miner: mining on and off."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, override
+
+from homeassistant.components.switch import SwitchEntity, SwitchEntityDescription
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .coordinator import MinerCoordinator, MinerData, MinerHubConfigEntry
+from .entity import MinerEntity
+from .protocol.miner import Miner
+from .protocol.models import Capability
+
+PARALLEL_UPDATES = 1
+
+
+@dataclass(frozen=True, kw_only=True)
+class MinerSwitchEntityDescription(SwitchEntityDescription):
+    """A switch of a miner."""
+
+    capability: Capability
+    value_fn: Callable[[MinerData], bool | None]
+    set_fn: Callable[[Miner, bool], Awaitable[None]]
+
+
+SWITCHES: tuple[MinerSwitchEntityDescription, ...] = (
+    MinerSwitchEntityDescription(
+        key="mining",
+        translation_key="mining",
+        capability=Capability.MINING_SWITCH,
+        value_fn=lambda data: data.status.mining,
+        set_fn=lambda miner, on: miner.set_mining(on),
+    ),
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: MinerHubConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add the switches the miner supports."""
+    coordinator = entry.runtime_data
+    async_add_entities(
+        MinerSwitch(coordinator, description)
+        for description in SWITCHES
+        if description.capability in coordinator.miner.capabilities
+    )
+
+
+class MinerSwitch(MinerEntity, SwitchEntity):
+    """A switch whose state is what the miner last reported (never optimistic)."""
+
+    entity_description: MinerSwitchEntityDescription
+
+    def __init__(
+        self, coordinator: MinerCoordinator, description: MinerSwitchEntityDescription
+    ) -> None:
+        """Attach the switch to the miner."""
+        super().__init__(coordinator, description)
+
+    @property
+    @override
+    def is_on(self) -> bool | None:
+        """State from the last poll."""
+        return self.entity_description.value_fn(self.coordinator.data)
+
+    @override
+    async def async_turn_on(self, **kwargs: Any) -> None:
+        """Switch on; the refresh after the command shows the result."""
+        await self.coordinator.async_command(self.entity_description.set_fn, True)
+
+    @override
+    async def async_turn_off(self, **kwargs: Any) -> None:
+        """Switch off; the refresh after the command shows the result."""
+        await self.coordinator.async_command(self.entity_description.set_fn, False)

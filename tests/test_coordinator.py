@@ -1,0 +1,509 @@
+"""The coordinator: polling, failures, slow reads, identity, write access, commands."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+import logging
+import time
+from typing import Any
+from unittest.mock import patch
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
+from homeassistant.const import CONF_PASSWORD, STATE_UNAVAILABLE
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import (
+    device_registry as dr,
+    entity_registry as er,
+    issue_registry as ir,
+)
+import pytest
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed,
+)
+
+from custom_components.miner_hub.const import DOMAIN
+from custom_components.miner_hub.coordinator import MinerCoordinator
+from custom_components.miner_hub.protocol.miner import Miner
+from custom_components.miner_hub.protocol.models import WriteAccess
+from tests.conftest import MINER_UNIQUE_ID, whatsminer_entry_data
+from tests.emulators import WhatsminerV2Emulator
+from tests.emulators.whatsminer_v2 import derive_salt
+
+HASHRATE = "sensor.garage_m30_hashrate"
+UPTIME = "sensor.garage_m30_uptime"
+SLOW_READS = ("get_psu", "get_error_code")
+ISSUE_PREFIX = "write_api_disabled_"
+
+
+async def _poll(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, seconds: float = 30
+) -> None:
+    """Let time pass until the next poll has run."""
+    freezer.tick(timedelta(seconds=seconds))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+
+def _entity_states(hass: HomeAssistant, entry: MockConfigEntry) -> dict[str, str]:
+    registry = er.async_get(hass)
+    return {
+        item.entity_id: hass.states.get(item.entity_id).state
+        for item in er.async_entries_for_config_entry(registry, entry.entry_id)
+        if not item.disabled_by
+    }
+
+
+def _slow_reads(emulator: WhatsminerV2Emulator) -> int:
+    return sum(command in SLOW_READS for command in emulator.commands())
+
+
+async def test_first_refresh_failure_retries_setup(
+    hass: HomeAssistant,
+    whatsminer: WhatsminerV2Emulator,
+    mock_config_entry: MockConfigEntry,
+) -> None:
+    """An unreachable miner at setup: Home Assistant retries later."""
+    await whatsminer.set_offline(True)
+    mock_config_entry.add_to_hass(hass)
+    assert not await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    assert mock_config_entry.state is ConfigEntryState.SETUP_RETRY
+    assert whatsminer.connections_total == 0
+
+    # It comes back: the retry sets it up.
+    await whatsminer.set_offline(False)
+    assert await hass.config_entries.async_reload(mock_config_entry.entry_id)
+    assert mock_config_entry.state is ConfigEntryState.LOADED
+
+
+async def test_unavailable_then_recovery(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    caplog: pytest.LogCaptureFixture,
+    whatsminer: WhatsminerV2Emulator,
+    init_integration: MockConfigEntry,
+) -> None:
+    """A failed poll makes every entity unavailable, logged once; then recovery."""
+    states = _entity_states(hass, init_integration)
+    assert len(states) > 20
+    assert STATE_UNAVAILABLE not in states.values()
+
+    await whatsminer.set_offline(True)
+    caplog.clear()
+    with caplog.at_level(logging.INFO):
+        await _poll(hass, freezer)
+        await _poll(hass, freezer)
+        await _poll(hass, freezer)
+    assert set(_entity_states(hass, init_integration).values()) == {STATE_UNAVAILABLE}
+    errors = [
+        record
+        for record in caplog.records
+        if record.name.startswith("custom_components.miner_hub")
+        and record.levelno >= logging.WARNING
+    ]
+    assert len(errors) == 1  # not once per failed poll
+    assert "Could not communicate with the miner" in errors[0].getMessage()
+
+    await whatsminer.set_offline(False)
+    caplog.clear()
+    with caplog.at_level(logging.INFO):
+        await _poll(hass, freezer)
+    assert _entity_states(hass, init_integration) == states
+    assert "data recovered" in caplog.text
+
+
+async def test_slow_reads_every_five_minutes(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    whatsminer: WhatsminerV2Emulator,
+    init_integration: MockConfigEntry,
+) -> None:
+    """Power supply and error codes are read at setup, then every 5 minutes."""
+    assert _slow_reads(whatsminer) == 2
+    polls = whatsminer.commands().count("status")
+
+    for _ in range(9):
+        await _poll(hass, freezer)
+    assert whatsminer.commands().count("status") == polls + 9
+    assert _slow_reads(whatsminer) == 2  # 4.5 minutes later
+
+    await _poll(hass, freezer)  # 5 minutes after setup
+    assert _slow_reads(whatsminer) == 4
+    assert whatsminer.commands()[-2:] == ["get_psu", "get_error_code"]
+
+
+async def test_slow_read_failure_keeps_values(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    whatsminer: WhatsminerV2Emulator,
+    init_integration: MockConfigEntry,
+) -> None:
+    """A failed slow read keeps the last values, fails no poll, retries next poll."""
+    coordinator: MinerCoordinator = init_integration.runtime_data
+    errors = "sensor.garage_m30_error_codes"
+    whatsminer.state.error_codes = [("530", "2026-10-01 19:58:03")]
+    await _poll(hass, freezer, 300)
+    assert hass.states.get(errors).state == "1"
+
+    # Firmware 2.0.4 cuts long error replies: the list cannot be read.
+    whatsminer.faults.json_defects = True
+    whatsminer.faults.error_reply_max_bytes = 60
+    whatsminer.state.error_codes = [
+        (str(code), "2026-10-01 20:00:00") for code in range(200, 210)
+    ]
+    await _poll(hass, freezer, 300)
+    assert coordinator.last_update_success
+    assert hass.states.get(errors).state == "1"
+    assert float(hass.states.get(HASHRATE).state) > 80
+    reads = whatsminer.commands().count("get_error_code")
+    await _poll(hass, freezer)  # retried at the next poll, not in 5 minutes
+    assert whatsminer.commands().count("get_error_code") == reads + 1
+
+    whatsminer.faults.error_reply_max_bytes = 4096
+    await _poll(hass, freezer)
+    assert hass.states.get(errors).state == "10"
+    await _poll(hass, freezer)  # back to the 5-minute cadence
+    assert whatsminer.commands().count("get_error_code") == reads + 2
+
+
+async def test_boot_time_and_firmware_after_reboot(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    device_registry: dr.DeviceRegistry,
+    whatsminer: WhatsminerV2Emulator,
+    init_integration: MockConfigEntry,
+) -> None:
+    """The boot time is stable across polls; a reboot moves it and the firmware."""
+    coordinator: MinerCoordinator = init_integration.runtime_data
+    booted_at = coordinator.data.booted_at
+    assert booted_at is not None
+    uptime = hass.states.get(UPTIME).state
+    device = device_registry.async_get_device_by_identifier(
+        (DOMAIN, MINER_UNIQUE_ID), init_integration.entry_id
+    )
+    assert device is not None
+    assert device.sw_version == "20240624.18.REL"
+    assert device.manufacturer == "MicroBT"
+    assert device.model == "M30S+VE40"
+    assert device.hw_version == "H6OS"
+    assert device.serial_number == "HTM30SPVE40K2109012345"
+    assert (dr.CONNECTION_NETWORK_MAC, MINER_UNIQUE_ID) in device.connections
+    assert device.configuration_url == f"http://{whatsminer.host}"
+
+    for _ in range(3):
+        await _poll(hass, freezer)
+        assert coordinator.data.booted_at == booted_at
+    assert hass.states.get(UPTIME).state == uptime
+    info_reads = whatsminer.commands().count("get_miner_info")
+
+    # The miner reboots into new firmware.
+    whatsminer.state.firmware_version = "20250101.01.REL"
+    whatsminer.state.boot_time = time.time() - 90
+    await _poll(hass, freezer)
+
+    assert coordinator.data.booted_at != booted_at
+    assert hass.states.get(UPTIME).state != uptime
+    assert whatsminer.commands().count("get_miner_info") == info_reads + 1
+    device = device_registry.async_get_device_by_identifier(
+        (DOMAIN, MINER_UNIQUE_ID), init_integration.entry_id
+    )
+    assert device.sw_version == "20250101.01.REL"
+    assert coordinator.info.firmware_version == "20250101.01.REL"
+
+    # Polls after the reboot keep the new boot time and read no identity.
+    new_boot = coordinator.data.booted_at
+    await _poll(hass, freezer)
+    assert coordinator.data.booted_at == new_boot
+    assert whatsminer.commands().count("get_miner_info") == info_reads + 1
+
+
+async def test_reboot_with_unreadable_identity(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    device_registry: dr.DeviceRegistry,
+    whatsminer: WhatsminerV2Emulator,
+    init_integration: MockConfigEntry,
+) -> None:
+    """If the identity cannot be re-read after a reboot, the device stays as it was."""
+    coordinator: MinerCoordinator = init_integration.runtime_data
+    del whatsminer._reads["get_miner_info"]  # answers code 14 now
+    whatsminer.state.firmware_version = "20250101.01.REL"
+    whatsminer.state.boot_time = time.time() - 90
+    await _poll(hass, freezer)
+
+    assert coordinator.last_update_success
+    assert coordinator.info.firmware_version == "20240624.18.REL"
+    device = device_registry.async_get_device_by_identifier(
+        (DOMAIN, MINER_UNIQUE_ID), init_integration.entry_id
+    )
+    assert device.sw_version == "20240624.18.REL"
+
+
+async def test_other_miner_after_reboot_is_not_adopted(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    device_registry: dr.DeviceRegistry,
+    whatsminer: WhatsminerV2Emulator,
+    init_integration: MockConfigEntry,
+) -> None:
+    """A reboot that brings another MAC does not rewrite this device."""
+    coordinator: MinerCoordinator = init_integration.runtime_data
+    whatsminer.state.mac = "C6:07:20:00:99:99"
+    whatsminer.state.firmware_version = "20250101.01.REL"
+    whatsminer.state.boot_time = time.time() - 90
+    await _poll(hass, freezer)
+
+    assert coordinator.info.mac == MINER_UNIQUE_ID
+    device = device_registry.async_get_device_by_identifier(
+        (DOMAIN, MINER_UNIQUE_ID), init_integration.entry_id
+    )
+    assert device.sw_version == "20240624.18.REL"
+
+
+async def test_wrong_device_retries_setup(
+    hass: HomeAssistant,
+    whatsminer: WhatsminerV2Emulator,
+    mock_config_entry: MockConfigEntry,
+) -> None:
+    """Another miner at the entry's address (DHCP reuse): not set up, retried."""
+    whatsminer.state.mac = "C6:07:20:00:99:99"
+    mock_config_entry.add_to_hass(hass)
+    assert not await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    assert mock_config_entry.state is ConfigEntryState.SETUP_RETRY
+    assert "c6:07:20:00:99:99" in str(mock_config_entry.reason)
+    assert "status" not in whatsminer.commands()  # no data of the other miner
+
+
+async def test_wrong_password_starts_reauth(
+    hass: HomeAssistant, whatsminer: WhatsminerV2Emulator
+) -> None:
+    """A rejected password at setup asks the user for the new one."""
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="garage-m30",
+        unique_id=MINER_UNIQUE_ID,
+        data={**whatsminer_entry_data(whatsminer), CONF_PASSWORD: "wrong_1"},
+    )
+    entry.add_to_hass(hass)
+    assert not await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+
+    assert entry.state is ConfigEntryState.SETUP_ERROR
+    flows = hass.config_entries.flow.async_progress()
+    assert len(flows) == 1
+    assert flows[0]["handler"] == DOMAIN
+    assert flows[0]["context"]["source"] == SOURCE_REAUTH
+    assert flows[0]["context"]["entry_id"] == entry.entry_id
+
+
+async def test_write_api_disabled_repair_issue(
+    hass: HomeAssistant,
+    issue_registry: ir.IssueRegistry,
+    whatsminer: WhatsminerV2Emulator,
+    mock_config_entry: MockConfigEntry,
+) -> None:
+    """Reads work without the write API; a repair issue explains how to enable it."""
+    whatsminer.state.write_api_enabled = False
+    mock_config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+
+    coordinator: MinerCoordinator = mock_config_entry.runtime_data
+    assert mock_config_entry.state is ConfigEntryState.LOADED
+    assert coordinator.write_access is WriteAccess.DISABLED
+    assert float(hass.states.get(HASHRATE).state) > 80
+    issue_id = f"{ISSUE_PREFIX}{mock_config_entry.entry_id}"
+    issue = issue_registry.async_get_issue(DOMAIN, issue_id)
+    assert issue is not None
+    assert issue.translation_key == "write_api_disabled"
+    assert issue.severity is ir.IssueSeverity.WARNING
+    assert issue.translation_placeholders == {
+        "name": "garage-m30",
+        "host": whatsminer.host,
+    }
+
+    # Still off: a command fails and explains why; the issue stays.
+    with pytest.raises(HomeAssistantError, match="write API is switched off") as err:
+        await coordinator.async_command(lambda miner: miner.set_mining(True))
+    assert err.value.translation_key == "write_api_disabled"
+    assert issue_registry.async_get_issue(DOMAIN, issue_id) is not None
+
+    # Switched on in WhatsMinerTool: the next command works and the issue goes.
+    whatsminer.state.write_api_enabled = True
+    await coordinator.async_command(lambda miner: miner.set_mining(True))
+    assert coordinator.write_access is WriteAccess.ENABLED
+    assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
+
+    # Removing the entry forgets a (new) issue as well.
+    whatsminer.state.write_api_enabled = False
+    with pytest.raises(HomeAssistantError):
+        await coordinator.async_command(lambda miner: miner.set_mining(True))
+    assert issue_registry.async_get_issue(DOMAIN, issue_id) is not None
+    assert await hass.config_entries.async_remove(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
+
+
+async def test_write_api_enabled_at_reload_removes_issue(
+    hass: HomeAssistant,
+    issue_registry: ir.IssueRegistry,
+    whatsminer: WhatsminerV2Emulator,
+    mock_config_entry: MockConfigEntry,
+) -> None:
+    """Setup checks write access again: an enabled API removes the issue."""
+    whatsminer.state.write_api_enabled = False
+    mock_config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    issue_id = f"{ISSUE_PREFIX}{mock_config_entry.entry_id}"
+    assert issue_registry.async_get_issue(DOMAIN, issue_id) is not None
+
+    whatsminer.state.write_api_enabled = True
+    assert await hass.config_entries.async_reload(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
+
+
+async def test_connections_per_poll(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    whatsminer: WhatsminerV2Emulator,
+    init_integration: MockConfigEntry,
+) -> None:
+    """A normal poll opens two TCP connections: status, then summary+pools+edevs."""
+    coordinator: MinerCoordinator = init_integration.runtime_data
+    before = whatsminer.connections_total
+    received = len(whatsminer.received)
+    await _poll(hass, freezer)
+    assert whatsminer.connections_total - before == 2
+    assert whatsminer.commands()[received:] == ["status", "summary+pools+edevs"]
+
+    # The 5-minute poll adds one connection per slow read.
+    before = whatsminer.connections_total
+    await _poll(hass, freezer, 270)
+    assert whatsminer.connections_total - before == 4
+    assert coordinator.last_update_success
+
+
+Command = Callable[[Miner], Awaitable[Any]]
+
+
+def _start_mining(miner: Miner) -> Awaitable[None]:
+    return miner.set_mining(True)
+
+
+async def _out_of_range(emulator: WhatsminerV2Emulator) -> Command:
+    return lambda miner: miner.set_power_percent(150)
+
+
+async def _write_api_off(emulator: WhatsminerV2Emulator) -> Command:
+    emulator.state.write_api_enabled = False
+    return _start_mining
+
+
+async def _no_reply(emulator: WhatsminerV2Emulator) -> Command:
+    emulator.faults.no_reply_commands = {"power_on"}
+    return _start_mining
+
+
+async def _tokens_expire(emulator: WhatsminerV2Emulator) -> Command:
+    emulator.faults.token_lifetime = 0.0
+    return _start_mining
+
+
+async def _token_limit(emulator: WhatsminerV2Emulator) -> Command:
+    emulator.faults.tokens_per_ip = 0
+    emulator.clear_tokens()
+    return _start_mining
+
+
+async def _garbage(emulator: WhatsminerV2Emulator) -> Command:
+    emulator.faults.garbage = True
+    return _start_mining
+
+
+async def _password_changed(emulator: WhatsminerV2Emulator) -> Command:
+    emulator.state.password = "other_1"
+    emulator.state.salt = derive_salt("other_1")
+    emulator.clear_tokens()
+    return _start_mining
+
+
+async def _old_firmware(emulator: WhatsminerV2Emulator) -> Command:
+    emulator.profile = "2.0.4"  # no adjust_power_limit before API 2.0.5
+    return lambda miner: miner.set_power_limit(3000)
+
+
+async def _offline(emulator: WhatsminerV2Emulator) -> Command:
+    await emulator.set_offline(True)
+    return _start_mining
+
+
+async def _truncated_errors(emulator: WhatsminerV2Emulator) -> Command:
+    emulator.faults.json_defects = True
+    emulator.faults.error_reply_max_bytes = 40
+    emulator.state.error_codes = [("530", "2026-10-01 20:00:00")] * 5
+    return lambda miner: miner.read_errors()  # ParseError: no dedicated message
+
+
+@pytest.mark.parametrize(
+    ("case", "key"),
+    [
+        (_out_of_range, "invalid_value"),
+        (_write_api_off, "write_api_disabled"),
+        (_no_reply, "no_reply"),
+        (_tokens_expire, "command_rejected"),
+        (_token_limit, "rate_limited"),
+        (_garbage, "no_reply"),
+        (_password_changed, "invalid_auth"),
+        (_old_firmware, "unsupported_command"),
+        (_offline, "communication_error"),
+        (_truncated_errors, "unknown_error"),
+    ],
+    ids=lambda value: value if isinstance(value, str) else value.__name__.strip("_"),
+)
+async def test_command_errors(
+    hass: HomeAssistant,
+    whatsminer: WhatsminerV2Emulator,
+    init_integration: MockConfigEntry,
+    case: Callable[[WhatsminerV2Emulator], Awaitable[Command]],
+    key: str,
+) -> None:
+    """Each failure of a command becomes a translated error."""
+    command = await case(whatsminer)
+    with pytest.raises(HomeAssistantError) as err:
+        await init_integration.runtime_data.async_command(command)
+    assert err.value.translation_domain == DOMAIN
+    assert err.value.translation_key == key
+    # Bad input is the caller's fault: a validation error, not a device error.
+    assert isinstance(err.value, ServiceValidationError) == (key == "invalid_value")
+    await hass.async_block_till_done(wait_background_tasks=True)
+    flows = hass.config_entries.flow.async_progress()
+    if key == "invalid_auth":  # the user is asked for the new password
+        assert [flow["context"]["source"] for flow in flows] == [SOURCE_REAUTH]
+    else:
+        assert not flows
+    if key == "communication_error":  # unavailable at once, not at the next poll
+        assert hass.states.get(HASHRATE).state == STATE_UNAVAILABLE
+
+
+async def test_reboot_without_device(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    whatsminer: WhatsminerV2Emulator,
+    mock_config_entry: MockConfigEntry,
+) -> None:
+    """Without entities there is no device to update; the identity still is."""
+    mock_config_entry.add_to_hass(hass)
+    with patch("custom_components.miner_hub.PLATFORMS", []):
+        assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+        await hass.async_block_till_done()
+    coordinator: MinerCoordinator = mock_config_entry.runtime_data
+    coordinator.async_add_listener(lambda: None)  # keep polling
+    whatsminer.state.firmware_version = "20250101.01.REL"
+    whatsminer.state.boot_time = time.time() - 90
+    await _poll(hass, freezer)
+    assert coordinator.info.firmware_version == "20250101.01.REL"

@@ -1,0 +1,652 @@
+"""The miner_hub actions, against the emulated Whatsminer over TCP."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+import json
+from pathlib import Path
+from typing import Any
+from unittest.mock import PropertyMock, patch
+
+from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
+from homeassistant.const import ATTR_DEVICE_ID, STATE_UNAVAILABLE, Platform
+from homeassistant.core import HomeAssistant, ServiceResponse
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import device_registry as dr, issue_registry as ir
+from homeassistant.helpers.service import async_get_all_descriptions
+from homeassistant.setup import async_setup_component
+import probatio
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.miner_hub import services
+from custom_components.miner_hub.const import DOMAIN, ISSUE_WRITE_API_DISABLED
+from custom_components.miner_hub.protocol.models import Capability
+from custom_components.miner_hub.protocol.whatsminer.miner import WhatsminerV2Miner
+from tests.conftest import (
+    MINER_HOSTNAME,
+    MINER_MAC,
+    MINER_PASSWORD,
+    MINER_UNIQUE_ID,
+    whatsminer_entry_data,
+)
+from tests.emulators import WhatsminerV2Emulator
+
+PACKAGE = Path(services.__file__).parent
+POWER_PERCENT = "number.garage_m30_power_percent"
+POOL_1 = "stratum+tcp://btc.example.com:3333"
+POOL_2 = "stratum+tcp://backup.example.com:443"
+POOL_3 = "stratum+tcp://last.example.org:25"
+
+
+async def _setup(hass: HomeAssistant, entry: MockConfigEntry) -> str:
+    """Set the entry up (numbers only); the ID of its device."""
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    device = dr.async_get(hass).async_get_device_by_identifier(
+        (DOMAIN, MINER_UNIQUE_ID), entry.entry_id
+    )
+    assert device is not None
+    return device.id
+
+
+@pytest.fixture
+async def device_id(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry
+) -> AsyncIterator[str]:
+    """The device of the emulated miner (API 2.2), set up with its numbers."""
+    with patch("custom_components.miner_hub.PLATFORMS", [Platform.NUMBER]):
+        yield await _setup(hass, mock_config_entry)
+
+
+@pytest.fixture
+async def old_whatsminer(socket_enabled: None) -> AsyncIterator[WhatsminerV2Emulator]:
+    """A Whatsminer with 2022 firmware (API 2.0.4)."""
+    async with WhatsminerV2Emulator(
+        password=MINER_PASSWORD,
+        profile="2.0.4",
+        hostname=MINER_HOSTNAME,
+        mac=MINER_MAC,
+    ) as emulator:
+        yield emulator
+
+
+@pytest.fixture
+async def old_device_id(
+    hass: HomeAssistant, old_whatsminer: WhatsminerV2Emulator
+) -> AsyncIterator[str]:
+    """The device of the 2.0.4 miner, set up with its numbers."""
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title=MINER_HOSTNAME,
+        unique_id=MINER_UNIQUE_ID,
+        data=whatsminer_entry_data(old_whatsminer),
+    )
+    with patch("custom_components.miner_hub.PLATFORMS", [Platform.NUMBER]):
+        yield await _setup(hass, entry)
+
+
+async def _call(
+    hass: HomeAssistant, service: str, data: dict[str, Any], **kwargs: Any
+) -> ServiceResponse:
+    return await hass.services.async_call(
+        DOMAIN, service, data, blocking=True, **kwargs
+    )
+
+
+# --- registration and documentation -----------------------------------------
+
+
+async def test_actions_registered_once_without_entries(hass: HomeAssistant) -> None:
+    assert await async_setup_component(hass, DOMAIN, {})
+    await hass.async_block_till_done()
+    assert set(hass.services.async_services_for_domain(DOMAIN)) == {
+        "set_pools",
+        "set_power_percent",
+        "pre_power_on",
+    }
+    with pytest.raises(
+        ServiceValidationError, match=r"^nowhere is not a miner of Miner Hub$"
+    ):
+        await _call(hass, "pre_power_on", {ATTR_DEVICE_ID: "nowhere"})
+
+
+async def test_actions_documented(hass: HomeAssistant) -> None:
+    """services.yaml (as HA reads it), translations and schemas agree."""
+    assert await async_setup_component(hass, DOMAIN, {})
+    described = (await async_get_all_descriptions(hass))[DOMAIN]
+    translations = json.loads((PACKAGE / "translations/en.json").read_text())
+    icons = json.loads((PACKAGE / "icons.json").read_text())
+    schemas = {
+        "set_pools": services.SET_POOLS_SCHEMA.validators[0],
+        "set_power_percent": services.SET_POWER_PERCENT_SCHEMA,
+        "pre_power_on": services.PRE_POWER_ON_SCHEMA,
+    }
+    assert set(described) == set(translations["services"]) == set(schemas)
+    assert set(icons["services"]) == set(schemas)
+    for name, schema in schemas.items():
+        fields = set(described[name]["fields"])
+        assert fields == set(translations["services"][name]["fields"]), name
+        assert fields == {str(key) for key in schema.schema}, name
+        device = described[name]["fields"]["device_id"]
+        assert device["required"] is True
+        assert device["selector"]["device"]["filter"] == [{"integration": DOMAIN}]
+    mode = described["set_power_percent"]["fields"]["mode"]["selector"]["select"]
+    assert mode["translation_key"] == "power_percent_mode"
+    assert set(mode["options"]) == set(
+        translations["selector"]["power_percent_mode"]["options"]
+    )
+
+
+# --- set_pools ----------------------------------------------------------------
+
+
+async def test_set_pools_three(
+    hass: HomeAssistant,
+    whatsminer: WhatsminerV2Emulator,
+    mock_config_entry: MockConfigEntry,
+    device_id: str,
+) -> None:
+    sent = len(whatsminer.received)
+    await _call(
+        hass,
+        "set_pools",
+        {
+            ATTR_DEVICE_ID: device_id,
+            "url_1": POOL_1,
+            "worker_1": "acct.garage",
+            "password_1": "p1",
+            "url_2": POOL_2,
+            "worker_2": "acct.garage2",
+            "password_2": "p2",
+            "url_3": POOL_3,
+            "worker_3": "acct.garage3",
+            "password_3": "p3",
+        },
+    )
+    command = whatsminer.received[sent]
+    assert command.cmd == "update_pools"
+    assert command.encrypted
+    assert command.params == {
+        "pool1": POOL_1,
+        "worker1": "acct.garage",
+        "passwd1": "p1",
+        "pool2": POOL_2,
+        "worker2": "acct.garage2",
+        "passwd2": "p2",
+        "pool3": POOL_3,
+        "worker3": "acct.garage3",
+        "passwd3": "p3",
+    }
+    assert whatsminer.state.pools == [
+        (POOL_1, "acct.garage", "p1"),
+        (POOL_2, "acct.garage2", "p2"),
+        (POOL_3, "acct.garage3", "p3"),
+    ]
+    # The refresh after the command sees the new pools.
+    assert whatsminer.commands()[sent + 1 :] == ["status", "summary+pools+edevs"]
+    pools = mock_config_entry.runtime_data.data.status.pools
+    assert [pool.url for pool in pools] == [POOL_1, POOL_2, POOL_3]
+    assert [pool.user for pool in pools] == [
+        "acct.garage",
+        "acct.garage2",
+        "acct.garage3",
+    ]
+
+
+async def test_set_pools_one_with_default_password(
+    hass: HomeAssistant, whatsminer: WhatsminerV2Emulator, device_id: str
+) -> None:
+    await _call(
+        hass,
+        "set_pools",
+        {ATTR_DEVICE_ID: device_id, "url_1": POOL_1, "worker_1": "acct.garage"},
+    )
+    assert whatsminer.received[-3].params == {
+        "pool1": POOL_1,
+        "worker1": "acct.garage",
+        "passwd1": "x",
+        "pool2": "",
+        "worker2": "",
+        "passwd2": "",
+        "pool3": "",
+        "worker3": "",
+        "passwd3": "",
+    }
+    assert whatsminer.state.pools == [(POOL_1, "acct.garage", "x")]
+
+
+async def test_set_pools_gap_keeps_the_order(
+    hass: HomeAssistant, whatsminer: WhatsminerV2Emulator, device_id: str
+) -> None:
+    """Pools 1 and 3 without 2: the miner gets them as its first two."""
+    await _call(
+        hass,
+        "set_pools",
+        {
+            ATTR_DEVICE_ID: device_id,
+            "url_1": POOL_1,
+            "worker_1": "a",
+            "url_3": POOL_3,
+            "worker_3": "c",
+            "password_3": "",
+        },
+    )
+    assert whatsminer.state.pools == [(POOL_1, "a", "x"), (POOL_3, "c", "")]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"worker_1": "a"},  # no url_1
+        {"url_1": POOL_1},  # no worker_1
+        {"url_1": "", "worker_1": "a"},
+        {"url_1": POOL_1, "worker_1": ""},
+        {"url_1": POOL_1, "worker_1": "a", "url_2": POOL_2},  # no worker_2
+        {"url_1": POOL_1, "worker_1": "a", "worker_3": "c"},  # no url_3
+        {"url_1": POOL_1, "worker_1": "a", "password_2": "b"},  # no pool 2
+        {"url_1": POOL_1, "worker_1": "a", "url_4": POOL_3},
+    ],
+)
+async def test_set_pools_invalid(
+    hass: HomeAssistant,
+    whatsminer: WhatsminerV2Emulator,
+    device_id: str,
+    data: dict[str, str],
+) -> None:
+    sent = len(whatsminer.received)
+    with pytest.raises(probatio.Invalid):
+        await _call(hass, "set_pools", {ATTR_DEVICE_ID: device_id, **data})
+    assert len(whatsminer.received) == sent
+
+
+async def test_set_pools_url_too_long_for_the_client(
+    hass: HomeAssistant, whatsminer: WhatsminerV2Emulator, device_id: str
+) -> None:
+    sent = len(whatsminer.received)
+    with pytest.raises(ServiceValidationError, match=r"^Invalid value: "):
+        await _call(
+            hass,
+            "set_pools",
+            {ATTR_DEVICE_ID: device_id, "url_1": "x" * 257, "worker_1": "a"},
+        )
+    assert len(whatsminer.received) == sent
+
+
+async def test_set_pools_rejected_by_the_miner(
+    hass: HomeAssistant, whatsminer: WhatsminerV2Emulator, device_id: str
+) -> None:
+    """256 characters pass the client; this firmware stops at 255 (code 132)."""
+    before = list(whatsminer.state.pools)
+    with pytest.raises(
+        HomeAssistantError,
+        match=r"^The miner rejected the command: API command ERROR$",
+    ):
+        await _call(
+            hass,
+            "set_pools",
+            {ATTR_DEVICE_ID: device_id, "url_1": "x" * 256, "worker_1": "a"},
+        )
+    assert whatsminer.received[-1].cmd == "update_pools"
+    assert whatsminer.received[-1].encrypted
+    assert whatsminer.state.pools == before
+
+
+async def test_set_pools_no_reply(
+    hass: HomeAssistant,
+    whatsminer: WhatsminerV2Emulator,
+    mock_config_entry: MockConfigEntry,
+    device_id: str,
+) -> None:
+    mock_config_entry.runtime_data.miner.client.read_timeout = 0.2
+    whatsminer.faults.hang_commands = {"update_pools"}
+    sent = len(whatsminer.received)
+    with pytest.raises(
+        HomeAssistantError,
+        match=r"^The miner did not confirm the command update_pools\. ",
+    ):
+        await _call(
+            hass,
+            "set_pools",
+            {ATTR_DEVICE_ID: device_id, "url_1": POOL_1, "worker_1": "a"},
+        )
+    await hass.async_block_till_done()
+    assert whatsminer.commands()[sent:].count("update_pools") == 1
+    assert whatsminer.state.pools == [(POOL_1, "a", "x")]
+
+
+# --- set_power_percent ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        ({}, "set_power_pct_v2", "normal"),  # normal is the default
+        ({"mode": "normal"}, "set_power_pct_v2", "normal"),
+        ({"mode": "fast"}, "set_power_pct", "fast"),
+    ],
+    ids=["default", "normal", "fast"],
+)
+async def test_set_power_percent(
+    hass: HomeAssistant,
+    whatsminer: WhatsminerV2Emulator,
+    device_id: str,
+    case: tuple[dict[str, str], str, str],
+) -> None:
+    mode, command, emulated_mode = case
+    sent = len(whatsminer.received)
+    await _call(
+        hass, "set_power_percent", {ATTR_DEVICE_ID: device_id, "percent": 30, **mode}
+    )
+    received = whatsminer.received[sent]
+    assert (received.cmd, received.params, received.encrypted) == (
+        command,
+        {"percent": "30"},
+        True,
+    )
+    assert whatsminer.state.power_percent == 30
+    assert whatsminer.state.power_percent_mode == emulated_mode
+    # The number entity shows the value the miner accepted.
+    assert hass.states.get(POWER_PERCENT).state == "30"
+
+
+async def test_set_power_percent_coerces_text(
+    hass: HomeAssistant, whatsminer: WhatsminerV2Emulator, device_id: str
+) -> None:
+    await _call(hass, "set_power_percent", {ATTR_DEVICE_ID: device_id, "percent": "45"})
+    assert whatsminer.state.power_percent == 45
+    assert hass.states.get(POWER_PERCENT).state == "45"
+
+
+async def test_set_power_percent_falls_back_on_old_firmware(
+    hass: HomeAssistant, old_whatsminer: WhatsminerV2Emulator, old_device_id: str
+) -> None:
+    sent = len(old_whatsminer.received)
+    await _call(
+        hass,
+        "set_power_percent",
+        {ATTR_DEVICE_ID: old_device_id, "percent": 65, "mode": "normal"},
+    )
+    assert [
+        (command.cmd, command.params, command.encrypted)
+        for command in old_whatsminer.received[sent:]
+        if command.cmd.startswith("set_power_pct")
+    ] == [
+        ("set_power_pct_v2", {"percent": "65"}, True),
+        ("set_power_pct", {"percent": "65"}, True),
+    ]
+    assert old_whatsminer.state.power_percent == 65
+    assert hass.states.get(POWER_PERCENT).state == "65"
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"percent": 101},
+        {"percent": -1},
+        {"percent": "lots"},
+        {"percent": 50, "mode": "turbo"},
+        {"mode": "fast"},
+    ],
+)
+async def test_set_power_percent_invalid(
+    hass: HomeAssistant,
+    whatsminer: WhatsminerV2Emulator,
+    device_id: str,
+    data: dict[str, Any],
+) -> None:
+    sent = len(whatsminer.received)
+    with pytest.raises(probatio.Invalid):
+        await _call(hass, "set_power_percent", {ATTR_DEVICE_ID: device_id, **data})
+    assert len(whatsminer.received) == sent
+
+
+async def test_set_power_percent_failure_keeps_the_number(
+    hass: HomeAssistant, whatsminer: WhatsminerV2Emulator, device_id: str
+) -> None:
+    whatsminer.state.write_api_enabled = False
+    with pytest.raises(HomeAssistantError, match="write API is switched off"):
+        await _call(
+            hass, "set_power_percent", {ATTR_DEVICE_ID: device_id, "percent": 5}
+        )
+    assert hass.states.get(POWER_PERCENT).state == "unknown"
+
+
+# --- pre_power_on ---------------------------------------------------------------
+
+
+async def test_pre_power_on_progress(
+    hass: HomeAssistant, old_whatsminer: WhatsminerV2Emulator, old_device_id: str
+) -> None:
+    old_whatsminer.state.mining = False  # pre-heating needs mining off
+    call = {ATTR_DEVICE_ID: old_device_id}
+
+    sent = len(old_whatsminer.received)
+    response = await _call(hass, "pre_power_on", call, return_response=True)
+    assert response == {"complete": False, "message": "wait for adjust temp"}
+    command = old_whatsminer.received[sent]
+    assert (command.cmd, command.params, command.encrypted) == (
+        "pre_power_on",
+        {},
+        True,
+    )
+
+    response = await _call(hass, "pre_power_on", call, return_response=True)
+    assert response == {"complete": False, "message": "adjust continue"}
+
+    old_whatsminer.advance(old_whatsminer.faults.preheat_seconds)
+    response = await _call(hass, "pre_power_on", call, return_response=True)
+    assert response == {"complete": True, "message": "adjust complete"}
+    assert old_whatsminer.commands().count("pre_power_on") == 3
+
+
+async def test_pre_power_on_without_response(
+    hass: HomeAssistant, whatsminer: WhatsminerV2Emulator, device_id: str
+) -> None:
+    """Automations may start pre-heating without asking for the progress."""
+    whatsminer.state.mining = False
+    assert await _call(hass, "pre_power_on", {ATTR_DEVICE_ID: device_id}) is None
+    assert whatsminer.received[-3].cmd == "pre_power_on"
+    assert whatsminer.state.preheat_started_at is not None
+
+
+async def test_pre_power_on_while_mining(
+    hass: HomeAssistant, whatsminer: WhatsminerV2Emulator, device_id: str
+) -> None:
+    with pytest.raises(
+        HomeAssistantError,
+        match=r"^The miner rejected the command: API command ERROR$",
+    ):
+        await _call(
+            hass, "pre_power_on", {ATTR_DEVICE_ID: device_id}, return_response=True
+        )
+    assert whatsminer.received[-1].cmd == "pre_power_on"
+    assert whatsminer.state.preheat_started_at is None
+
+
+# --- errors of every action ------------------------------------------------------
+
+
+# (action, its data besides the device, the command the miner receives)
+type Action = tuple[str, dict[str, Any], str]
+ACTIONS: list[Action] = [
+    ("set_pools", {"url_1": POOL_1, "worker_1": "a"}, "update_pools"),
+    ("set_power_percent", {"percent": 50}, "set_power_pct_v2"),
+    ("pre_power_on", {}, "pre_power_on"),
+]
+ACTION_IDS = [action for action, _, _ in ACTIONS]
+
+
+@pytest.mark.parametrize("case", ACTIONS, ids=ACTION_IDS)
+async def test_write_api_disabled(
+    hass: HomeAssistant,
+    issue_registry: ir.IssueRegistry,
+    whatsminer: WhatsminerV2Emulator,
+    device_id: str,
+    case: Action,
+) -> None:
+    action, data, command = case
+    whatsminer.state.mining = False  # so that pre_power_on would run
+    whatsminer.state.write_api_enabled = False
+    with pytest.raises(
+        HomeAssistantError,
+        match=r"^The miner at 127\.0\.0\.1 refuses commands: its write API is "
+        r"switched off\.",
+    ):
+        await _call(hass, action, {ATTR_DEVICE_ID: device_id, **data})
+    assert whatsminer.received[-1].cmd == command
+    assert whatsminer.received[-1].encrypted
+    entry_id = hass.config_entries.async_entries(DOMAIN)[0].entry_id
+    issue_id = f"{ISSUE_WRITE_API_DISABLED}_{entry_id}"
+    assert issue_registry.async_get_issue(DOMAIN, issue_id)
+
+
+@pytest.mark.parametrize("case", ACTIONS, ids=ACTION_IDS)
+async def test_wrong_password(
+    hass: HomeAssistant,
+    whatsminer: WhatsminerV2Emulator,
+    mock_config_entry: MockConfigEntry,
+    device_id: str,
+    case: Action,
+) -> None:
+    action, data, _ = case
+    whatsminer.state.password = "changed1"
+    sent = len(whatsminer.received)
+    with pytest.raises(HomeAssistantError, match=r"^The miner rejected the password"):
+        await _call(hass, action, {ATTR_DEVICE_ID: device_id, **data})
+    assert whatsminer.received[sent:] == []  # it could not decrypt the command
+    flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    assert [flow["context"]["source"] for flow in flows] == [SOURCE_REAUTH]
+    assert flows[0]["context"]["entry_id"] == mock_config_entry.entry_id
+
+
+@pytest.mark.parametrize("case", ACTIONS, ids=ACTION_IDS)
+async def test_unreachable(
+    hass: HomeAssistant,
+    whatsminer: WhatsminerV2Emulator,
+    device_id: str,
+    case: Action,
+) -> None:
+    action, data, _ = case
+    await whatsminer.set_offline(True)
+    with pytest.raises(
+        HomeAssistantError, match=r"^Could not communicate with the miner: "
+    ):
+        await _call(hass, action, {ATTR_DEVICE_ID: device_id, **data})
+    assert hass.states.get(POWER_PERCENT).state == STATE_UNAVAILABLE
+
+
+# --- which miner ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("case", ACTIONS, ids=ACTION_IDS)
+async def test_unknown_device(
+    hass: HomeAssistant,
+    whatsminer: WhatsminerV2Emulator,
+    device_id: str,
+    case: Action,
+) -> None:
+    action, data, _ = case
+    sent = len(whatsminer.received)
+    with pytest.raises(
+        ServiceValidationError, match=r"^no-such-device is not a miner of Miner Hub$"
+    ) as err:
+        await _call(hass, action, {ATTR_DEVICE_ID: "no-such-device", **data})
+    assert err.value.translation_key == "device_not_found"
+    assert len(whatsminer.received) == sent
+
+
+async def test_device_of_another_integration(
+    hass: HomeAssistant, device_id: str
+) -> None:
+    other = MockConfigEntry(domain="other")
+    other.add_to_hass(hass)
+    lamp = dr.async_get(hass).async_get_or_create(
+        config_entry_id=other.entry_id, identifiers={("other", "lamp")}
+    )
+    with pytest.raises(
+        ServiceValidationError, match=rf"^{lamp.id} is not a miner of Miner Hub$"
+    ):
+        await _call(hass, "pre_power_on", {ATTR_DEVICE_ID: lamp.id})
+
+
+async def test_device_of_a_pool_account(hass: HomeAssistant, device_id: str) -> None:
+    """A Miner Hub entry of another kind (no miner coordinator) is no miner."""
+    pool_entry = MockConfigEntry(domain=DOMAIN, title="pool", unique_id="btc:acct")
+    pool_entry.add_to_hass(hass)
+    pool_entry.mock_state(hass, ConfigEntryState.LOADED)
+    pool_entry.runtime_data = object()
+    account = dr.async_get(hass).async_get_or_create(
+        config_entry_id=pool_entry.entry_id, identifiers={(DOMAIN, "btc:acct")}
+    )
+    with pytest.raises(
+        ServiceValidationError, match=rf"^{account.id} is not a miner of Miner Hub$"
+    ):
+        await _call(hass, "pre_power_on", {ATTR_DEVICE_ID: account.id})
+
+
+async def test_entry_not_loaded(
+    hass: HomeAssistant,
+    whatsminer: WhatsminerV2Emulator,
+    mock_config_entry: MockConfigEntry,
+    device_id: str,
+) -> None:
+    assert await hass.config_entries.async_unload(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    sent = len(whatsminer.received)
+    with pytest.raises(
+        ServiceValidationError, match=rf"^The miner {MINER_HOSTNAME} is not loaded$"
+    ) as err:
+        await _call(
+            hass, "set_power_percent", {ATTR_DEVICE_ID: device_id, "percent": 1}
+        )
+    assert err.value.translation_key == "entry_not_loaded"
+    assert len(whatsminer.received) == sent
+
+
+async def test_entry_not_loaded_uses_the_users_device_name(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, device_id: str
+) -> None:
+    dr.async_get(hass).async_update_device(device_id, name_by_user="Basement miner")
+    assert await hass.config_entries.async_unload(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    with pytest.raises(
+        ServiceValidationError, match=r"^The miner Basement miner is not loaded$"
+    ):
+        await _call(hass, "pre_power_on", {ATTR_DEVICE_ID: device_id})
+
+
+@pytest.mark.parametrize(
+    ("case", "capability"),
+    zip(
+        ACTIONS,
+        [Capability.POOLS, Capability.POWER_PERCENT, Capability.PRE_POWER_ON],
+        strict=True,
+    ),
+    ids=ACTION_IDS,
+)
+async def test_not_supported_by_miner(
+    hass: HomeAssistant,
+    whatsminer: WhatsminerV2Emulator,
+    device_id: str,
+    case: Action,
+    capability: Capability,
+) -> None:
+    action, data, _ = case
+    sent = len(whatsminer.received)
+    with (
+        patch.object(
+            WhatsminerV2Miner,
+            "capabilities",
+            new_callable=PropertyMock,
+            return_value=frozenset(Capability) - {capability},
+        ),
+        pytest.raises(
+            ServiceValidationError,
+            match=rf"^{MINER_HOSTNAME} does not support this action$",
+        ) as err,
+    ):
+        await _call(hass, action, {ATTR_DEVICE_ID: device_id, **data})
+    assert err.value.translation_key == "not_supported_by_miner"
+    assert len(whatsminer.received) == sent
