@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
-from unittest.mock import PropertyMock, patch
+from unittest.mock import patch
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.const import (
@@ -31,17 +31,6 @@ from tests.emulators import WhatsminerV2Emulator
 MINING = "binary_sensor.garage_m30_mining"
 HASH_STABLE = "binary_sensor.garage_m30_hashrate_stable"
 HASHRATE = "sensor.garage_m30_hashrate"
-
-
-@pytest.fixture
-def entity_registry_enabled_by_default() -> Iterator[None]:
-    """Create every entity enabled, also those disabled by default."""
-    with patch(
-        "homeassistant.helpers.entity.Entity.entity_registry_enabled_default",
-        new_callable=PropertyMock,
-        return_value=True,
-    ):
-        yield
 
 
 @pytest.fixture(autouse=True)

@@ -141,9 +141,10 @@ async def test_slow_read_failure_keeps_values(
     whatsminer: WhatsminerV2Emulator,
     init_integration: MockConfigEntry,
 ) -> None:
-    """A failed slow read keeps the last values, fails no poll, retries next poll."""
+    """A failed slow read keeps its last value, fails no poll, waits 5 minutes."""
     coordinator: MinerCoordinator = init_integration.runtime_data
     errors = "sensor.garage_m30_error_codes"
+    psu_temperature = "sensor.garage_m30_psu_temperature"
     whatsminer.state.error_codes = [("530", "2026-10-01 19:58:03")]
     await _poll(hass, freezer, 300)
     assert hass.states.get(errors).state == "1"
@@ -154,19 +155,21 @@ async def test_slow_read_failure_keeps_values(
     whatsminer.state.error_codes = [
         (str(code), "2026-10-01 20:00:00") for code in range(200, 210)
     ]
+    whatsminer.state.env_temp = 35.0  # the power supply still reads fine
+    psu_before = hass.states.get(psu_temperature).state
     await _poll(hass, freezer, 300)
     assert coordinator.last_update_success
     assert hass.states.get(errors).state == "1"
+    assert hass.states.get(psu_temperature).state != psu_before
     assert float(hass.states.get(HASHRATE).state) > 80
     reads = whatsminer.commands().count("get_error_code")
-    await _poll(hass, freezer)  # retried at the next poll, not in 5 minutes
-    assert whatsminer.commands().count("get_error_code") == reads + 1
+    await _poll(hass, freezer)  # no retry at every poll: it costs a connection
+    assert whatsminer.commands().count("get_error_code") == reads
 
     whatsminer.faults.error_reply_max_bytes = 4096
-    await _poll(hass, freezer)
+    await _poll(hass, freezer, 300)
     assert hass.states.get(errors).state == "10"
-    await _poll(hass, freezer)  # back to the 5-minute cadence
-    assert whatsminer.commands().count("get_error_code") == reads + 2
+    assert whatsminer.commands().count("get_error_code") == reads + 1
 
 
 async def test_boot_time_and_firmware_after_reboot(
@@ -227,19 +230,24 @@ async def test_reboot_with_unreadable_identity(
     whatsminer: WhatsminerV2Emulator,
     init_integration: MockConfigEntry,
 ) -> None:
-    """If the identity cannot be re-read after a reboot, the device stays as it was."""
+    """After a reboot the identity must be re-read: until then the miner is unavailable."""
     coordinator: MinerCoordinator = init_integration.runtime_data
-    del whatsminer._reads["get_miner_info"]  # answers code 14 now
+    whatsminer.faults.unsupported_commands = {"get_miner_info"}
     whatsminer.state.firmware_version = "20250101.01.REL"
     whatsminer.state.boot_time = time.time() - 90
     await _poll(hass, freezer)
 
-    assert coordinator.last_update_success
+    assert not coordinator.last_update_success
+    assert hass.states.get(HASHRATE).state == STATE_UNAVAILABLE
     assert coordinator.info.firmware_version == "20240624.18.REL"
+
+    whatsminer.faults.unsupported_commands = set()
+    await _poll(hass, freezer)
+    assert coordinator.last_update_success
     device = device_registry.async_get_device_by_identifier(
         (DOMAIN, MINER_UNIQUE_ID), init_integration.entry_id
     )
-    assert device.sw_version == "20240624.18.REL"
+    assert device.sw_version == "20250101.01.REL"
 
 
 async def test_other_miner_after_reboot_is_not_adopted(
@@ -249,13 +257,17 @@ async def test_other_miner_after_reboot_is_not_adopted(
     whatsminer: WhatsminerV2Emulator,
     init_integration: MockConfigEntry,
 ) -> None:
-    """A reboot that brings another MAC does not rewrite this device."""
+    """A reboot that brings another MAC: unavailable, this device is not rewritten."""
     coordinator: MinerCoordinator = init_integration.runtime_data
     whatsminer.state.mac = "C6:07:20:00:99:99"
     whatsminer.state.firmware_version = "20250101.01.REL"
     whatsminer.state.boot_time = time.time() - 90
     await _poll(hass, freezer)
+    await _poll(hass, freezer)  # checked again at every poll, not only once
 
+    assert not coordinator.last_update_success
+    assert "c6:07:20:00:99:99" in str(coordinator.last_exception)
+    assert hass.states.get(HASHRATE).state == STATE_UNAVAILABLE
     assert coordinator.info.mac == MINER_UNIQUE_ID
     device = device_registry.async_get_device_by_identifier(
         (DOMAIN, MINER_UNIQUE_ID), init_integration.entry_id

@@ -39,7 +39,6 @@ from tests.conftest import (
     whatsminer_entry_data,
 )
 from tests.emulators import WhatsminerV2Emulator
-from tests.emulators.whatsminer_v2 import _BadParam, _Request
 
 POWER_PERCENT = "number.garage_m30_power_percent"
 POWER_LIMIT = "number.garage_m30_power_limit"
@@ -271,14 +270,10 @@ async def test_power_limit_rejected_by_miner(
     hass: HomeAssistant,
     whatsminer: WhatsminerV2Emulator,
     init_number: MockConfigEntry,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Firmware that refuses a limit (code 132) leaves everything as it was."""
 
-    def refuse(_request: _Request) -> object:
-        raise _BadParam("below the power supply's minimum")
-
-    monkeypatch.setitem(whatsminer._writes, "adjust_power_limit", refuse)
+    whatsminer.faults.rejected_commands = {"adjust_power_limit"}
     with pytest.raises(
         HomeAssistantError,
         match=r"^The miner rejected the command: API command ERROR$",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from typing import Any
-from unittest.mock import PropertyMock, patch
+from unittest.mock import patch
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
@@ -33,17 +33,6 @@ ERRORS = "sensor.garage_m30_error_codes"
 POLL = timedelta(seconds=30)
 # 2.2 profile, normal mode: the emulated M30S+ draws this much while mining.
 MINING_POWER_W = 3380
-
-
-@pytest.fixture
-def entity_registry_enabled_by_default() -> Iterator[None]:
-    """Create every entity enabled, also those disabled by default."""
-    with patch(
-        "homeassistant.helpers.entity.Entity.entity_registry_enabled_default",
-        new_callable=PropertyMock,
-        return_value=True,
-    ):
-        yield
 
 
 @pytest.fixture(autouse=True)
@@ -369,8 +358,7 @@ async def test_no_power_supply_sensors_without_psu_data(
     mock_config_entry: MockConfigEntry,
 ) -> None:
     """Firmware without get_psu (it answers code 14) gets no PSU sensors."""
-    # The emulator answers unknown commands with code 14 "invalid cmd".
-    del whatsminer._reads["get_psu"]
+    whatsminer.faults.unsupported_commands = {"get_psu"}
     mock_config_entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
     await hass.async_block_till_done()

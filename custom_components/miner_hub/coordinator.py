@@ -127,24 +127,25 @@ class MinerCoordinator(DataUpdateCoordinator[MinerData]):
         status = await self._read(self.miner.read_status)
         now = dt_util.utcnow()
         if self._slow_reads_due is None or now >= self._slow_reads_due:
-            await self._slow_reads(now)
+            await self._slow_reads()
+            self._slow_reads_due = now + SLOW_READ_INTERVAL
         booted_at = self._boot_time(status, now)
         if self._booted_at is not None and booted_at != self._booted_at:
-            await self._refresh_info()  # a reboot may have brought new firmware
+            # A reboot may bring new firmware, or another device at this address.
+            await self._refresh_info()
         self._booted_at = booted_at
         return MinerData(status, self._power_supply, self._errors, booted_at)
 
-    async def _slow_reads(self, now: datetime) -> None:
-        """Power supply and error codes; on failure keep the last values."""
+    async def _slow_reads(self) -> None:
+        """Power supply and error codes; a failed read keeps its last value."""
         try:
             self._power_supply = await self.miner.read_power_supply()
+        except MinerHubError as err:
+            LOGGER.debug("%s: power supply not read: %s", self.name, err)
+        try:
             self._errors = await self.miner.read_errors()
         except MinerHubError as err:
-            LOGGER.debug(
-                "%s: slow reads failed, keeping the last values: %s", self.name, err
-            )
-            return
-        self._slow_reads_due = now + SLOW_READ_INTERVAL
+            LOGGER.debug("%s: error codes not read: %s", self.name, err)
 
     def _boot_time(self, status: MinerStatus, now: datetime) -> datetime | None:
         """Boot time from the uptime, stable across polls of the same boot."""
@@ -158,13 +159,9 @@ class MinerCoordinator(DataUpdateCoordinator[MinerData]):
 
     async def _refresh_info(self) -> None:
         """Re-read the miner's identity and update the device (firmware version)."""
-        try:
-            info = await self.miner.read_info()
-        except MinerHubError as err:
-            LOGGER.debug("%s: could not re-read the miner info: %s", self.name, err)
-            return
+        info = await self._read(self.miner.read_info)
         if info.mac != self.info.mac:
-            return
+            raise UpdateFailed(**_error("wrong_device", mac=info.mac))
         self.info = info
         registry = dr.async_get(self.hass)
         device = registry.async_get_device_by_identifier(

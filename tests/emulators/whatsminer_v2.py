@@ -400,6 +400,9 @@ class Faults:
     # Firmware that refuses every encrypted request while the API switch is off,
     # reads included (unknown on real firmware; both behaviours are modelled).
     switch_gates_encrypted_reads: bool = False
+    # Firmware that lacks these commands (Code 14) or refuses them (Code 132).
+    unsupported_commands: set[str] = field(default_factory=set)
+    rejected_commands: set[str] = field(default_factory=set)
     _observer: Callable[[str], None] | None = field(
         default=None, init=False, repr=False, compare=False
     )
@@ -553,6 +556,10 @@ def _first_object(data: bytes) -> dict[str, Any] | None:
     return obj if isinstance(obj, dict) else None
 
 
+def _refuse(_request: _Request) -> _Reply:
+    raise _BadParam("refused by the firmware (Faults.rejected_commands)")
+
+
 def _int_arg(req: _Request, name: str, low: int, high: int) -> int:
     value = req.arg(name)
     if isinstance(value, str) and _INT_RE.fullmatch(value.strip()):
@@ -665,7 +672,8 @@ class WhatsminerV2Emulator:
         self.connections_total = 0
         self.max_concurrent_connections = 0
         self.tokens_issued = 0
-        self.now: Callable[[], float] = time.time
+        # Looked up at each call, so freezegun's patched time.time is seen too.
+        self.now: Callable[[], float] = lambda: time.time()  # noqa: PLW0108
         self.make_newsalt: Callable[[], str] = random_salt
         self.upgrade_firmware_version: str | None = None  # None: dated from clock
         self.noise = noise
@@ -1282,6 +1290,8 @@ class WhatsminerV2Emulator:
         return mode == "down" and self.is_btminer_restarting()
 
     def _read(self, request: _Request) -> _Reply:
+        if request.cmd in self._faults.unsupported_commands:
+            return _Reply(self._error(14, "invalid cmd"))
         if (
             request.encrypted
             and self._faults.switch_gates_encrypted_reads
@@ -1665,8 +1675,13 @@ class WhatsminerV2Emulator:
     def _write(self, request: _Request) -> _Reply:
         if not request.encrypted or not self.state.write_api_enabled:
             return _Reply(self._error(45, "can't access write cmd"), plain=True)
+        if request.cmd in self._faults.unsupported_commands:
+            return _Reply(self._error(14, "invalid cmd"))
+        handler = self._writes[request.cmd]
+        if request.cmd in self._faults.rejected_commands:
+            handler = _refuse
         try:
-            reply = self._writes[request.cmd](request)
+            reply = handler(request)
         except _BadParam as err:
             _LOGGER.info("%s rejected: %s", request.cmd, err)
             return _Reply(self._error(132, "API command ERROR"))
