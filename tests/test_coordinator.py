@@ -232,7 +232,7 @@ async def test_reboot_with_unreadable_identity(
 ) -> None:
     """After a reboot the identity must be re-read: until then the miner is unavailable."""
     coordinator: MinerCoordinator = init_integration.runtime_data
-    whatsminer.faults.unsupported_commands = {"get_miner_info"}
+    whatsminer.faults.unsupported_commands = {"get_version"}
     whatsminer.state.firmware_version = "20250101.01.REL"
     whatsminer.state.boot_time = time.time() - 90
     await _poll(hass, freezer)

@@ -402,6 +402,9 @@ class Faults:
     switch_gates_encrypted_reads: bool = False
     # Firmware that lacks these commands (Code 14) or refuses them (Code 132).
     unsupported_commands: set[str] = field(default_factory=set)
+    # Firmware before API 2.0.4 lists errors in summary (Manual 1.3.8 §3.1);
+    # combine with unsupported_commands={"get_error_code"}.
+    errors_in_summary: bool = False
     rejected_commands: set[str] = field(default_factory=set)
     _observer: Callable[[str], None] | None = field(
         default=None, init=False, repr=False, compare=False
@@ -1404,6 +1407,10 @@ class WhatsminerV2Emulator:
             row["MAC"] = self.state.mac
         else:
             row["Firmware Version"] = self.state.firmware_version
+        if self._faults.errors_in_summary:
+            row["Error Code Count"] = len(self.state.error_codes)
+            for index, (code, _since) in enumerate(self.state.error_codes):
+                row[f"Error Code {index}"] = int(code)
         return self._cgminer(11, "Summary", "SUMMARY", [row], loose=False)
 
     def _summary_row(self, tel: _Telemetry) -> dict[str, Any]:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 
 import pytest
 
-from custom_components.miner_hub.protocol.errors import ServiceNotRunning
+from custom_components.miner_hub.protocol.errors import ParseError, ServiceNotRunning
 from custom_components.miner_hub.protocol.models import (
     Capability,
     PoolConfig,
@@ -14,7 +15,10 @@ from custom_components.miner_hub.protocol.models import (
     PowerPercentMode,
     WriteAccess,
 )
-from custom_components.miner_hub.protocol.whatsminer.miner import WhatsminerV2Miner
+from custom_components.miner_hub.protocol.whatsminer.miner import (
+    WhatsminerV2Miner,
+    _miner_status,
+)
 from tests.emulators import WhatsminerV2Emulator
 
 PASSWORD = "s3cr3t_pw"
@@ -198,3 +202,58 @@ async def test_diagnostics_hold_no_secret(
     assert token is not None
     assert token.sign not in str(diagnostics)
     assert PASSWORD not in str(diagnostics)
+
+
+async def test_mac_from_summary_when_get_miner_info_is_missing(
+    miner: WhatsminerV2Miner, emulator: WhatsminerV2Emulator
+) -> None:
+    emulator.faults.unsupported_commands = {"get_miner_info"}
+    info = await miner.read_info()
+    assert info.mac == "c6:07:20:00:1e:c2"
+    assert info.hostname is None
+    assert "summary" in emulator.commands()
+
+
+async def test_no_mac_at_all_is_a_parse_error(
+    miner: WhatsminerV2Miner, emulator: WhatsminerV2Emulator
+) -> None:
+    emulator.state.mac = ""
+    with pytest.raises(ParseError, match="no MAC"):
+        await miner.read_info()
+
+
+async def test_firmware_before_api_204_lists_errors_in_summary(
+    miner: WhatsminerV2Miner, emulator: WhatsminerV2Emulator
+) -> None:
+    emulator.faults.unsupported_commands = {"get_error_code", "get_psu"}
+    emulator.faults.errors_in_summary = True
+    emulator.state.error_codes = [("110", "2022-01-17 11:28:11"), ("329", "x")]
+    assert [error.code for error in await miner.read_errors()] == [110, 329]
+    assert await miner.read_power_supply() is None
+
+
+async def test_shares_and_efficiency_computed_where_the_summary_lacks_them(
+    miner: WhatsminerV2Miner, emulator: WhatsminerV2Emulator
+) -> None:
+    """Some firmware counts shares only per pool and reports no power rate."""
+    readings = await miner.client.read("summary", "pools", "edevs")
+    assert readings.summary is not None
+    assert readings.pools
+    bare = replace(
+        readings.summary, accepted=None, rejected=None, power_rate_j_per_th=None
+    )
+    pools = (*readings.pools, replace(readings.pools[0], url=None))
+    status = _miner_status(
+        await miner.client.status(), replace(readings, summary=bare, pools=pools)
+    )
+    assert status.accepted_shares == sum(pool.accepted or 0 for pool in pools)
+    assert len(status.pools) == len(readings.pools)  # the pool without URL is left out
+    assert status.power_w is not None
+    assert status.hashrate_ths
+    assert status.efficiency_j_per_th == pytest.approx(
+        status.power_w / bare.hashrate_ths
+    )
+    none = replace(bare, hashrate_ths=None, hashrate_1m_ths=None, hashrate_5m_ths=None)
+    status = _miner_status(await miner.client.status(), replace(readings, summary=none))
+    assert status.hashrate_ths is None
+    assert status.efficiency_j_per_th is None

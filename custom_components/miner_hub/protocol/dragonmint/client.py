@@ -24,6 +24,7 @@ from ..errors import (
     CommandRejected,
     ConnectionFailed,
     InvalidParameter,
+    NoReply,
     ParseError,
     RequestTimeout,
     ServiceNotRunning,
@@ -223,7 +224,7 @@ class DragonMintClient:
         self.host = host
         self.port = port
         self.username = username
-        self._auth = aiohttp.BasicAuth(username, password)
+        self._headers = {"Authorization": aiohttp.encode_basic_auth(username, password)}
         self._base = URL.build(scheme="http", host=host, port=port)
         self.request_timeout = request_timeout
 
@@ -233,34 +234,56 @@ class DragonMintClient:
 
     # --- transport ----------------------------------------------------------
 
-    async def _request(self, path: str, form: Form | None = None) -> tuple[int, bytes]:
-        """POST to the miner; return the HTTP status and the body."""
-        url = self._base.join(URL(path))
-        try:
-            async with (
-                asyncio.timeout(self.request_timeout),
-                self._session.post(
-                    url, data=list(form or ()), auth=self._auth
-                ) as response,
-            ):
-                return response.status, await response.read()
-        except TimeoutError as err:
-            raise RequestTimeout(
-                f"{self.host}:{self.port}{path}: no reply in time"
-            ) from err
-        except (aiohttp.ClientError, OSError) as err:
-            raise ConnectionFailed(f"{self.host}:{self.port}{path}: {err}") from err
+    async def _request(
+        self, path: str, form: Form | None = None, *, write: bool = False
+    ) -> tuple[int, bytes]:
+        """POST to the miner; return the HTTP status and the body.
 
-    async def _call(self, action: str, form: Form | None = None) -> dict[str, Any]:
+        A keep-alive connection the miner closed (after a reboot or a network
+        restart) fails on reuse: a read is sent once more, a write is reported
+        as sent with an unknown outcome, never repeated.
+        """
+        url = self._base.join(URL(path))
+        for attempt in (1, 2):
+            try:
+                async with (
+                    asyncio.timeout(self.request_timeout),
+                    self._session.post(
+                        url, data=list(form or ()), headers=self._headers
+                    ) as response,
+                ):
+                    return response.status, await response.read()
+            except aiohttp.ClientConnectorError as err:
+                raise ConnectionFailed(f"{self.host}:{self.port}: {err}") from err
+            except aiohttp.ServerDisconnectedError as err:
+                if not write and attempt == 1:
+                    continue
+                raise self._lost(path, write, err) from err
+            except (TimeoutError, aiohttp.ClientError, OSError) as err:
+                raise self._lost(path, write, err) from err
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _lost(self, path: str, write: bool, err: Exception) -> Exception:
+        if write:
+            return NoReply(path, "connection lost")
+        if isinstance(err, TimeoutError):
+            return RequestTimeout(f"{self.host}:{self.port}{path}: no reply in time")
+        return ConnectionFailed(f"{self.host}:{self.port}{path}: {err}")
+
+    async def _call(
+        self, action: str, form: Form | None = None, *, write: bool = False
+    ) -> dict[str, Any]:
         """POST ``/api/<action>`` and return the reply, raising its typed error."""
-        reply = await self._json(f"/api/{action}", form)
+        reply = await self._json(f"/api/{action}", form, write=write)
         if (error := _reply_error(reply, action)) is not None:
             raise error
         return reply
 
-    async def _json(self, path: str, form: Form | None) -> dict[str, Any]:
+    async def _json(
+        self, path: str, form: Form | None, *, write: bool
+    ) -> dict[str, Any]:
         _LOGGER.debug("%s: %s", self, path)
-        status, body = await self._request(path, form)
+        status, body = await self._request(path, form, write=write)
         _raise_for_http(status, path)
         try:
             reply = json.loads(body)
@@ -352,7 +375,7 @@ class DragonMintClient:
         url = self._base.join(URL("/stream/logs"))
         try:
             async with self._session.get(
-                url, auth=self._auth, timeout=None
+                url, headers=self._headers, timeout=None
             ) as response:
                 _raise_for_http(response.status, "/stream/logs")
                 while True:
@@ -386,7 +409,7 @@ class DragonMintClient:
                 (f"UserName{number}", user),
                 (f"Password{number}", secret),
             ]
-        await self._call("updatePools", form)
+        await self._call("updatePools", form, write=True)
 
     async def update_password(
         self,
@@ -407,13 +430,16 @@ class DragonMintClient:
                 ("currentPassword", current_admin_password),
                 ("newPassword", new_password),
             ],
+            write=True,
         )
         if user == self.username:
-            self._auth = aiohttp.BasicAuth(self.username, new_password)
+            self._headers = {
+                "Authorization": aiohttp.encode_basic_auth(self.username, new_password)
+            }
 
     async def update_network_dhcp(self) -> None:
         """Use DHCP; networking restarts and the address may change."""
-        await self._call("updateNetwork", [("dhcp", "dhcp")])
+        await self._call("updateNetwork", [("dhcp", "dhcp")], write=True)
 
     async def update_network_static(
         self, ip: str, netmask: str, gateway: str, dns: tuple[str, str]
@@ -431,6 +457,7 @@ class DragonMintClient:
                 ("dns[]", _ip("dns", dns[0])),
                 ("dns[]", _ip("dns", dns[1])),
             ],
+            write=True,
         )
 
     async def set_autotune(self, mode: str, level: str | None = None) -> None:
@@ -440,23 +467,23 @@ class DragonMintClient:
             if level not in _INNOSILICON_LEVELS:
                 raise InvalidParameter("level must be 0 to 4")
             form.append(("level", level))
-        await self._call("setAutoTune", form)
+        await self._call("setAutoTune", form, write=True)
 
     async def reboot(self) -> None:
         """Reboot (the miner replies, then restarts after a few seconds)."""
-        await self._call("reboot")
+        await self._call("reboot", write=True)
 
     async def poweroff(self) -> None:
         """Power off; the firmware cannot power the miner back on remotely."""
-        await self._call("poweroff")
+        await self._call("poweroff", write=True)
 
     async def restart_cgminer(self) -> None:
         """Restart the mining process."""
-        await self._call("restartCgMiner")
+        await self._call("restartCgMiner", write=True)
 
     async def factory_reset(self) -> None:
         """Delete every setting (pools, users, network) and reboot."""
-        await self._call("factoryReset")
+        await self._call("factoryReset", write=True)
 
     async def upgrade_download(self, url: str) -> None:
         """Make the miner download and install a firmware image (admin only).
@@ -466,7 +493,7 @@ class DragonMintClient:
         """
         if not url.startswith(("http://", "https://")):
             raise InvalidParameter("the firmware url must be http or https")
-        status, _ = await self._request("/upgrade/download", [("url", url)])
+        status, _ = await self._request("/upgrade/download", [("url", url)], write=True)
         _raise_for_http(status, "/upgrade/download")
 
 

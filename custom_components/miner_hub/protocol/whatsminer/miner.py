@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import fields
 from typing import Any, Final
 
 from ..errors import (
@@ -27,7 +28,14 @@ from ..models import (
     WriteAccess,
     normalize_mac,
 )
-from .models import Hashboard, MinerStatus as BtminerStatus, Pool, Readings, Summary
+from .models import (
+    Hashboard,
+    MinerStatus as BtminerStatus,
+    NetworkInfo,
+    Pool,
+    Readings,
+    Summary,
+)
 from .v2 import DEFAULT_PORT, WhatsminerV2Client
 
 MANUFACTURER: Final = "MicroBT"
@@ -200,9 +208,12 @@ class WhatsminerV2Miner(Miner):
     async def read_info(self) -> MinerInfo:
         """``get_version`` and ``get_miner_info`` (``devdetails`` for old firmware)."""
         version = await self.client.get_version()
-        network = await self.client.get_miner_info()
+        try:
+            network = await self.client.get_miner_info()
+        except UnsupportedCommand:
+            network = NetworkInfo(*(None,) * len(fields(NetworkInfo)))
         mac = normalize_mac(network.mac or "")
-        if mac is None:
+        if mac is None:  # many firmwares also put the MAC in summary
             mac = normalize_mac((await self.client.summary()).mac or "")
         if mac is None:
             raise ParseError("the miner reports no MAC address")
