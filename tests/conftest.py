@@ -8,13 +8,19 @@ integration rather than an empty namespace package.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from contextlib import AbstractContextManager
+from datetime import timedelta
 from typing import Any
 from unittest.mock import PropertyMock, patch
 
-from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, Platform
 from homeassistant.core import HomeAssistant
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed,
+)
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
 from syrupy.assertion import SnapshotAssertion
 
@@ -73,14 +79,55 @@ def whatsminer_entry_data(emulator: WhatsminerV2Emulator) -> dict[str, Any]:
 
 
 @pytest.fixture
-def mock_config_entry(whatsminer: WhatsminerV2Emulator) -> MockConfigEntry:
-    """A config entry of the emulated Whatsminer, not yet added."""
+async def old_whatsminer(socket_enabled: None) -> AsyncIterator[WhatsminerV2Emulator]:
+    """The same miner with 2022 firmware (API 2.0.4): no set_power_pct_v2."""
+    async with WhatsminerV2Emulator(
+        password=MINER_PASSWORD, profile="2.0.4", hostname=MINER_HOSTNAME, mac=MINER_MAC
+    ) as emulator:
+        yield emulator
+
+
+def miner_entry(emulator: WhatsminerV2Emulator) -> MockConfigEntry:
+    """A config entry of an emulated Whatsminer, not yet added."""
     return MockConfigEntry(
         domain=DOMAIN,
         title=MINER_HOSTNAME,
         unique_id=MINER_UNIQUE_ID,
-        data=whatsminer_entry_data(whatsminer),
+        data=whatsminer_entry_data(emulator),
     )
+
+
+@pytest.fixture
+def mock_config_entry(whatsminer: WhatsminerV2Emulator) -> MockConfigEntry:
+    """A config entry of the emulated Whatsminer, not yet added."""
+    return miner_entry(whatsminer)
+
+
+def only_platforms(*platforms: Platform) -> AbstractContextManager[Any]:
+    """Set up only these platforms of the integration."""
+    return patch("custom_components.miner_hub.PLATFORMS", list(platforms))
+
+
+async def setup_integration(
+    hass: HomeAssistant, entry: MockConfigEntry
+) -> MockConfigEntry:
+    """Add the entry and set it up."""
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    return entry
+
+
+async def poll(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, seconds: float = 30
+) -> None:
+    """Let time pass until the next poll has run.
+
+    Scheduled polls run as background tasks (real TCP to the emulator).
+    """
+    freezer.tick(timedelta(seconds=seconds))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
 
 
 @pytest.fixture
@@ -88,7 +135,4 @@ async def init_integration(
     hass: HomeAssistant, mock_config_entry: MockConfigEntry
 ) -> MockConfigEntry:
     """The emulated Whatsminer, set up in Home Assistant."""
-    mock_config_entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
-    await hass.async_block_till_done()
-    return mock_config_entry
+    return await setup_integration(hass, mock_config_entry)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
 from unittest.mock import patch
 
 from freezegun.api import FrozenDateTimeFactory
@@ -19,13 +18,12 @@ from homeassistant.helpers import entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
-    async_fire_time_changed,
     snapshot_platform,
 )
 from syrupy.assertion import SnapshotAssertion
 
 from custom_components.miner_hub.protocol.whatsminer.v2 import WhatsminerV2Client
-from tests.conftest import MINER_PASSWORD
+from tests.conftest import MINER_PASSWORD, poll, setup_integration
 from tests.emulators import WhatsminerV2Emulator
 
 MINING = "binary_sensor.garage_m30_mining"
@@ -41,15 +39,6 @@ def own_platforms() -> Iterator[None]:
         [Platform.BINARY_SENSOR, Platform.SENSOR],
     ):
         yield
-
-
-async def _poll(
-    hass: HomeAssistant, freezer: FrozenDateTimeFactory, seconds: float = 30
-) -> None:
-    """Let time pass until the next poll has run."""
-    freezer.tick(timedelta(seconds=seconds))
-    async_fire_time_changed(hass)
-    await hass.async_block_till_done(wait_background_tasks=True)
 
 
 def _state(hass: HomeAssistant, entity_id: str) -> str:
@@ -85,7 +74,7 @@ async def test_mining_follows_the_miner(
     assert _state(hass, HASH_STABLE) == STATE_ON  # mining for 50 minutes
 
     whatsminer.state.mining = False
-    await _poll(hass, freezer)
+    await poll(hass, freezer)
     assert _state(hass, MINING) == STATE_OFF
     assert _state(hass, HASH_STABLE) == STATE_OFF
     assert float(_state(hass, HASHRATE)) == 0
@@ -99,7 +88,7 @@ async def test_mining_follows_the_miner(
     assert float(_state(hass, HASHRATE)) > 80
     # Btminer needs 1500 s of tuning before it calls the hashrate stable.
     assert _state(hass, HASH_STABLE) == STATE_OFF
-    await _poll(hass, freezer, 1500)
+    await poll(hass, freezer, 1500)
     assert _state(hass, HASH_STABLE) == STATE_ON
 
 
@@ -134,9 +123,7 @@ async def test_hash_stable_added_once_reported(
     await WhatsminerV2Client(
         whatsminer.host, whatsminer.port, MINER_PASSWORD
     ).set_power_limit(3000)
-    mock_config_entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
-    await hass.async_block_till_done()
+    await setup_integration(hass, mock_config_entry)
     assert _state(hass, MINING) == STATE_OFF
     assert hass.states.get(HASH_STABLE) is None
 
@@ -155,10 +142,10 @@ async def test_unavailable_while_unreachable(
 ) -> None:
     """Unreachable is not "not mining": the state becomes unavailable."""
     await whatsminer.set_offline(True)
-    await _poll(hass, freezer)
+    await poll(hass, freezer)
     assert _state(hass, MINING) == STATE_UNAVAILABLE
     assert _state(hass, HASH_STABLE) == STATE_UNAVAILABLE
 
     await whatsminer.set_offline(False)
-    await _poll(hass, freezer)
+    await poll(hass, freezer)
     assert _state(hass, MINING) == STATE_ON

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import timedelta
 import logging
-from unittest.mock import PropertyMock, patch
+from unittest.mock import patch
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.button import DOMAIN as BUTTON_DOMAIN, SERVICE_PRESS
@@ -35,6 +35,7 @@ from custom_components.miner_hub.const import (
 )
 from custom_components.miner_hub.protocol.models import Capability
 from custom_components.miner_hub.protocol.whatsminer.miner import WhatsminerV2Miner
+from tests.conftest import only_platforms, setup_integration
 from tests.emulators import WhatsminerV2Emulator
 
 REBOOT = "button.garage_m30_reboot"
@@ -49,11 +50,8 @@ async def init_button(
     hass: HomeAssistant, mock_config_entry: MockConfigEntry
 ) -> AsyncIterator[MockConfigEntry]:
     """The emulated miner with only its buttons set up."""
-    with patch("custom_components.miner_hub.PLATFORMS", [Platform.BUTTON]):
-        mock_config_entry.add_to_hass(hass)
-        assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
-        await hass.async_block_till_done()
-        yield mock_config_entry
+    with only_platforms(Platform.BUTTON):
+        yield await setup_integration(hass, mock_config_entry)
 
 
 async def _press(hass: HomeAssistant, entity_id: str) -> None:
@@ -91,16 +89,11 @@ async def test_buttons_follow_capabilities(
 ) -> None:
     with (
         patch.object(
-            WhatsminerV2Miner,
-            "capabilities",
-            new_callable=PropertyMock,
-            return_value=frozenset({Capability.IDENTIFY}),
+            WhatsminerV2Miner, "capabilities", frozenset({Capability.IDENTIFY})
         ),
-        patch("custom_components.miner_hub.PLATFORMS", [Platform.BUTTON]),
+        only_platforms(Platform.BUTTON),
     ):
-        mock_config_entry.add_to_hass(hass)
-        assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
-        await hass.async_block_till_done()
+        await setup_integration(hass, mock_config_entry)
         assert hass.states.get(REBOOT) is None
         assert hass.states.get(RESTART_MINING) is None
         assert hass.states.get(IDENTIFY) is not None

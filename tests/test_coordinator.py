@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
 import logging
 import time
 from typing import Any
@@ -22,14 +21,18 @@ from homeassistant.helpers import (
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
-    async_fire_time_changed,
 )
 
 from custom_components.miner_hub.const import DOMAIN
 from custom_components.miner_hub.coordinator import MinerCoordinator
 from custom_components.miner_hub.protocol.miner import Miner
 from custom_components.miner_hub.protocol.models import WriteAccess
-from tests.conftest import MINER_UNIQUE_ID, whatsminer_entry_data
+from tests.conftest import (
+    MINER_UNIQUE_ID,
+    poll,
+    setup_integration,
+    whatsminer_entry_data,
+)
 from tests.emulators import WhatsminerV2Emulator
 from tests.emulators.whatsminer_v2 import derive_salt
 
@@ -37,15 +40,6 @@ HASHRATE = "sensor.garage_m30_hashrate"
 UPTIME = "sensor.garage_m30_uptime"
 SLOW_READS = ("get_psu", "get_error_code")
 ISSUE_PREFIX = "write_api_disabled_"
-
-
-async def _poll(
-    hass: HomeAssistant, freezer: FrozenDateTimeFactory, seconds: float = 30
-) -> None:
-    """Let time pass until the next poll has run."""
-    freezer.tick(timedelta(seconds=seconds))
-    async_fire_time_changed(hass)
-    await hass.async_block_till_done(wait_background_tasks=True)
 
 
 def _entity_states(hass: HomeAssistant, entry: MockConfigEntry) -> dict[str, str]:
@@ -94,9 +88,9 @@ async def test_unavailable_then_recovery(
     await whatsminer.set_offline(True)
     caplog.clear()
     with caplog.at_level(logging.INFO):
-        await _poll(hass, freezer)
-        await _poll(hass, freezer)
-        await _poll(hass, freezer)
+        await poll(hass, freezer)
+        await poll(hass, freezer)
+        await poll(hass, freezer)
     assert set(_entity_states(hass, init_integration).values()) == {STATE_UNAVAILABLE}
     errors = [
         record
@@ -110,7 +104,7 @@ async def test_unavailable_then_recovery(
     await whatsminer.set_offline(False)
     caplog.clear()
     with caplog.at_level(logging.INFO):
-        await _poll(hass, freezer)
+        await poll(hass, freezer)
     assert _entity_states(hass, init_integration) == states
     assert "data recovered" in caplog.text
 
@@ -126,11 +120,11 @@ async def test_slow_reads_every_five_minutes(
     polls = whatsminer.commands().count("status")
 
     for _ in range(9):
-        await _poll(hass, freezer)
+        await poll(hass, freezer)
     assert whatsminer.commands().count("status") == polls + 9
     assert _slow_reads(whatsminer) == 2  # 4.5 minutes later
 
-    await _poll(hass, freezer)  # 5 minutes after setup
+    await poll(hass, freezer)  # 5 minutes after setup
     assert _slow_reads(whatsminer) == 4
     assert whatsminer.commands()[-2:] == ["get_psu", "get_error_code"]
 
@@ -146,7 +140,7 @@ async def test_slow_read_failure_keeps_values(
     errors = "sensor.garage_m30_error_codes"
     psu_temperature = "sensor.garage_m30_psu_temperature"
     whatsminer.state.error_codes = [("530", "2026-10-01 19:58:03")]
-    await _poll(hass, freezer, 300)
+    await poll(hass, freezer, 300)
     assert hass.states.get(errors).state == "1"
 
     # Firmware 2.0.4 cuts long error replies: the list cannot be read.
@@ -157,17 +151,17 @@ async def test_slow_read_failure_keeps_values(
     ]
     whatsminer.state.env_temp = 35.0  # the power supply still reads fine
     psu_before = hass.states.get(psu_temperature).state
-    await _poll(hass, freezer, 300)
+    await poll(hass, freezer, 300)
     assert coordinator.last_update_success
     assert hass.states.get(errors).state == "1"
     assert hass.states.get(psu_temperature).state != psu_before
     assert float(hass.states.get(HASHRATE).state) > 80
     reads = whatsminer.commands().count("get_error_code")
-    await _poll(hass, freezer)  # no retry at every poll: it costs a connection
+    await poll(hass, freezer)  # no retry at every poll: it costs a connection
     assert whatsminer.commands().count("get_error_code") == reads
 
     whatsminer.faults.error_reply_max_bytes = 4096
-    await _poll(hass, freezer, 300)
+    await poll(hass, freezer, 300)
     assert hass.states.get(errors).state == "10"
     assert whatsminer.commands().count("get_error_code") == reads + 1
 
@@ -197,7 +191,7 @@ async def test_boot_time_and_firmware_after_reboot(
     assert device.configuration_url == f"http://{whatsminer.host}"
 
     for _ in range(3):
-        await _poll(hass, freezer)
+        await poll(hass, freezer)
         assert coordinator.data.booted_at == booted_at
     assert hass.states.get(UPTIME).state == uptime
     info_reads = whatsminer.commands().count("get_miner_info")
@@ -205,7 +199,7 @@ async def test_boot_time_and_firmware_after_reboot(
     # The miner reboots into new firmware.
     whatsminer.state.firmware_version = "20250101.01.REL"
     whatsminer.state.boot_time = time.time() - 90
-    await _poll(hass, freezer)
+    await poll(hass, freezer)
 
     assert coordinator.data.booted_at != booted_at
     assert hass.states.get(UPTIME).state != uptime
@@ -218,7 +212,7 @@ async def test_boot_time_and_firmware_after_reboot(
 
     # Polls after the reboot keep the new boot time and read no identity.
     new_boot = coordinator.data.booted_at
-    await _poll(hass, freezer)
+    await poll(hass, freezer)
     assert coordinator.data.booted_at == new_boot
     assert whatsminer.commands().count("get_miner_info") == info_reads + 1
 
@@ -235,14 +229,14 @@ async def test_reboot_with_unreadable_identity(
     whatsminer.faults.unsupported_commands = {"get_version"}
     whatsminer.state.firmware_version = "20250101.01.REL"
     whatsminer.state.boot_time = time.time() - 90
-    await _poll(hass, freezer)
+    await poll(hass, freezer)
 
     assert not coordinator.last_update_success
     assert hass.states.get(HASHRATE).state == STATE_UNAVAILABLE
     assert coordinator.info.firmware_version == "20240624.18.REL"
 
     whatsminer.faults.unsupported_commands = set()
-    await _poll(hass, freezer)
+    await poll(hass, freezer)
     assert coordinator.last_update_success
     device = device_registry.async_get_device_by_identifier(
         (DOMAIN, MINER_UNIQUE_ID), init_integration.entry_id
@@ -262,8 +256,8 @@ async def test_other_miner_after_reboot_is_not_adopted(
     whatsminer.state.mac = "C6:07:20:00:99:99"
     whatsminer.state.firmware_version = "20250101.01.REL"
     whatsminer.state.boot_time = time.time() - 90
-    await _poll(hass, freezer)
-    await _poll(hass, freezer)  # checked again at every poll, not only once
+    await poll(hass, freezer)
+    await poll(hass, freezer)  # checked again at every poll, not only once
 
     assert not coordinator.last_update_success
     assert "c6:07:20:00:99:99" in str(coordinator.last_exception)
@@ -319,9 +313,7 @@ async def test_write_api_disabled_repair_issue(
 ) -> None:
     """Reads work without the write API; a repair issue explains how to enable it."""
     whatsminer.state.write_api_enabled = False
-    mock_config_entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
-    await hass.async_block_till_done()
+    await setup_integration(hass, mock_config_entry)
 
     coordinator: MinerCoordinator = mock_config_entry.runtime_data
     assert mock_config_entry.state is ConfigEntryState.LOADED
@@ -367,9 +359,7 @@ async def test_write_api_enabled_at_reload_removes_issue(
 ) -> None:
     """Setup checks write access again: an enabled API removes the issue."""
     whatsminer.state.write_api_enabled = False
-    mock_config_entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
-    await hass.async_block_till_done()
+    await setup_integration(hass, mock_config_entry)
     issue_id = f"{ISSUE_PREFIX}{mock_config_entry.entry_id}"
     assert issue_registry.async_get_issue(DOMAIN, issue_id) is not None
 
@@ -379,7 +369,7 @@ async def test_write_api_enabled_at_reload_removes_issue(
     assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
 
 
-async def test_connections_per_poll(
+async def test_connections_perpoll(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,
     whatsminer: WhatsminerV2Emulator,
@@ -389,13 +379,13 @@ async def test_connections_per_poll(
     coordinator: MinerCoordinator = init_integration.runtime_data
     before = whatsminer.connections_total
     received = len(whatsminer.received)
-    await _poll(hass, freezer)
+    await poll(hass, freezer)
     assert whatsminer.connections_total - before == 2
     assert whatsminer.commands()[received:] == ["status", "summary+pools+edevs"]
 
     # The 5-minute poll adds one connection per slow read.
     before = whatsminer.connections_total
-    await _poll(hass, freezer, 270)
+    await poll(hass, freezer, 270)
     assert whatsminer.connections_total - before == 4
     assert coordinator.last_update_success
 
@@ -517,5 +507,5 @@ async def test_reboot_without_device(
     coordinator.async_add_listener(lambda: None)  # keep polling
     whatsminer.state.firmware_version = "20250101.01.REL"
     whatsminer.state.boot_time = time.time() - 90
-    await _poll(hass, freezer)
+    await poll(hass, freezer)
     assert coordinator.info.firmware_version == "20250101.01.REL"

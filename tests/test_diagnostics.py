@@ -20,7 +20,13 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from syrupy.assertion import SnapshotAssertion
 from syrupy.matchers import path_type
 
-from tests.conftest import MINER_HOSTNAME, MINER_MAC, MINER_PASSWORD, MINER_UNIQUE_ID
+from tests.conftest import (
+    MINER_HOSTNAME,
+    MINER_MAC,
+    MINER_PASSWORD,
+    MINER_UNIQUE_ID,
+    setup_integration,
+)
 from tests.emulators import WhatsminerV2Emulator
 
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
@@ -84,9 +90,7 @@ async def test_diagnostics_pool_credentials(
         ("stratum+tcp://alice:hunter2@pool.example.com:3333", "alice.rig1", "x"),
         ("stratum+tcp://backup.example.com:443", "bc1qwalletaddress.rig1", "x"),
     ]
-    mock_config_entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
-    await hass.async_block_till_done()
+    await setup_integration(hass, mock_config_entry)
 
     diagnostics = await get_diagnostics_for_config_entry(
         hass, hass_client, mock_config_entry
@@ -110,9 +114,7 @@ async def test_diagnostics_write_api_disabled_and_failed_poll(
 ) -> None:
     """The write access state and a failed poll are reported; the last data stays."""
     whatsminer.state.write_api_enabled = False
-    mock_config_entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
-    await hass.async_block_till_done()
+    await setup_integration(hass, mock_config_entry)
 
     await whatsminer.set_offline(True)
     freezer.tick(timedelta(seconds=30))

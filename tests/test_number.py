@@ -32,11 +32,9 @@ from custom_components.miner_hub.const import DOMAIN, ISSUE_WRITE_API_DISABLED
 from custom_components.miner_hub.protocol.models import Capability
 from custom_components.miner_hub.protocol.whatsminer.miner import WhatsminerV2Miner
 from tests.conftest import (
-    MINER_HOSTNAME,
-    MINER_MAC,
-    MINER_PASSWORD,
-    MINER_UNIQUE_ID,
-    whatsminer_entry_data,
+    miner_entry,
+    only_platforms,
+    setup_integration,
 )
 from tests.emulators import WhatsminerV2Emulator
 
@@ -45,9 +43,7 @@ POWER_LIMIT = "number.garage_m30_power_limit"
 
 
 async def _setup(hass: HomeAssistant, entry: MockConfigEntry) -> None:
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
+    await setup_integration(hass, entry)
 
 
 @pytest.fixture
@@ -55,21 +51,9 @@ async def init_number(
     hass: HomeAssistant, mock_config_entry: MockConfigEntry
 ) -> AsyncIterator[MockConfigEntry]:
     """The emulated miner with only its numbers set up."""
-    with patch("custom_components.miner_hub.PLATFORMS", [Platform.NUMBER]):
-        await _setup(hass, mock_config_entry)
+    with only_platforms(Platform.NUMBER):
+        await setup_integration(hass, mock_config_entry)
         yield mock_config_entry
-
-
-@pytest.fixture
-async def old_whatsminer(socket_enabled: None) -> AsyncIterator[WhatsminerV2Emulator]:
-    """A Whatsminer with 2022 firmware (API 2.0.4): no set_power_pct_v2."""
-    async with WhatsminerV2Emulator(
-        password=MINER_PASSWORD,
-        profile="2.0.4",
-        hostname=MINER_HOSTNAME,
-        mac=MINER_MAC,
-    ) as emulator:
-        yield emulator
 
 
 @pytest.fixture
@@ -77,14 +61,9 @@ async def init_old_number(
     hass: HomeAssistant, old_whatsminer: WhatsminerV2Emulator
 ) -> AsyncIterator[MockConfigEntry]:
     """The 2.0.4 miner with only its numbers set up."""
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title=MINER_HOSTNAME,
-        unique_id=MINER_UNIQUE_ID,
-        data=whatsminer_entry_data(old_whatsminer),
-    )
-    with patch("custom_components.miner_hub.PLATFORMS", [Platform.NUMBER]):
-        await _setup(hass, entry)
+    entry = miner_entry(old_whatsminer)
+    with only_platforms(Platform.NUMBER):
+        await setup_integration(hass, entry)
         yield entry
 
 
@@ -127,9 +106,9 @@ async def test_numbers_follow_capabilities(
             new_callable=PropertyMock,
             return_value=frozenset(Capability) - {missing},
         ),
-        patch("custom_components.miner_hub.PLATFORMS", [Platform.NUMBER]),
+        only_platforms(Platform.NUMBER),
     ):
-        await _setup(hass, mock_config_entry)
+        await setup_integration(hass, mock_config_entry)
         assert hass.states.get(absent) is None
         assert hass.states.get(present) is not None
 
@@ -228,8 +207,8 @@ async def test_power_percent_restored_after_restart(
     expected: str,
 ) -> None:
     mock_restore_cache_with_extra_data(hass, [(State(POWER_PERCENT, "35"), extra_data)])
-    with patch("custom_components.miner_hub.PLATFORMS", [Platform.NUMBER]):
-        await _setup(hass, mock_config_entry)
+    with only_platforms(Platform.NUMBER):
+        await setup_integration(hass, mock_config_entry)
         assert hass.states.get(POWER_PERCENT).state == expected
     # Restoring sends nothing to the miner.
     assert not any(c.cmd.startswith("set_power_pct") for c in whatsminer.received)

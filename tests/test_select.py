@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from unittest.mock import PropertyMock, patch
+from unittest.mock import patch
 
 from homeassistant.components.select import (
     ATTR_OPTION,
@@ -24,6 +24,7 @@ from syrupy.assertion import SnapshotAssertion
 
 from custom_components.miner_hub.const import DOMAIN, ISSUE_WRITE_API_DISABLED
 from custom_components.miner_hub.protocol.whatsminer.miner import WhatsminerV2Miner
+from tests.conftest import only_platforms, setup_integration
 from tests.emulators import WhatsminerV2Emulator
 
 ENTITY_ID = "select.garage_m30_power_mode"
@@ -34,11 +35,8 @@ async def init_select(
     hass: HomeAssistant, mock_config_entry: MockConfigEntry
 ) -> AsyncIterator[MockConfigEntry]:
     """The emulated miner with only its selects set up."""
-    with patch("custom_components.miner_hub.PLATFORMS", [Platform.SELECT]):
-        mock_config_entry.add_to_hass(hass)
-        assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
-        await hass.async_block_till_done()
-        yield mock_config_entry
+    with only_platforms(Platform.SELECT):
+        yield await setup_integration(hass, mock_config_entry)
 
 
 async def _select(hass: HomeAssistant, option: str) -> None:
@@ -63,17 +61,10 @@ async def test_no_select_without_capability(
     hass: HomeAssistant, mock_config_entry: MockConfigEntry
 ) -> None:
     with (
-        patch.object(
-            WhatsminerV2Miner,
-            "capabilities",
-            new_callable=PropertyMock,
-            return_value=frozenset(),
-        ),
-        patch("custom_components.miner_hub.PLATFORMS", [Platform.SELECT]),
+        patch.object(WhatsminerV2Miner, "capabilities", frozenset()),
+        only_platforms(Platform.SELECT),
     ):
-        mock_config_entry.add_to_hass(hass)
-        assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
-        await hass.async_block_till_done()
+        await setup_integration(hass, mock_config_entry)
         assert hass.states.get(ENTITY_ID) is None
 
 

@@ -15,7 +15,6 @@ from homeassistant.helpers import entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
-    async_fire_time_changed,
     mock_restore_cache_with_extra_data,
     snapshot_platform,
 )
@@ -23,7 +22,12 @@ from syrupy.assertion import SnapshotAssertion
 
 from custom_components.miner_hub.const import DOMAIN
 from custom_components.miner_hub.protocol.whatsminer.v2 import WhatsminerV2Client
-from tests.conftest import MINER_PASSWORD, whatsminer_entry_data
+from tests.conftest import (
+    MINER_PASSWORD,
+    poll,
+    setup_integration,
+    whatsminer_entry_data,
+)
 from tests.emulators import WhatsminerV2Emulator
 
 ENERGY = "sensor.garage_m30_energy"
@@ -40,16 +44,6 @@ def sensors_only() -> Iterator[None]:
     """Set up only the sensor platform."""
     with patch("custom_components.miner_hub.PLATFORMS", [Platform.SENSOR]):
         yield
-
-
-async def _poll(
-    hass: HomeAssistant, freezer: FrozenDateTimeFactory, interval: timedelta = POLL
-) -> None:
-    """Let time pass until the next poll has run."""
-    freezer.tick(interval)
-    async_fire_time_changed(hass)
-    # Scheduled polls run as background tasks (real TCP to the emulator).
-    await hass.async_block_till_done(wait_background_tasks=True)
 
 
 def _value(hass: HomeAssistant, entity_id: str) -> float:
@@ -115,7 +109,7 @@ async def test_values_follow_the_miner(
     whatsminer.state.power_percent = 50
     whatsminer.state.power_mode = "Low"
     whatsminer.state.env_temp = 31.5
-    await _poll(hass, freezer)
+    await poll(hass, freezer)
 
     assert _value(hass, POWER) == 1450  # half of the low mode's 2900 W
     assert hass.states.get("sensor.garage_m30_power_mode").state == "low"
@@ -136,7 +130,7 @@ async def test_mining_off(
     )
 
     whatsminer.state.mining = False
-    await _poll(hass, freezer)
+    await poll(hass, freezer)
 
     assert _value(hass, HASHRATE) == 0
     assert _value(hass, "sensor.garage_m30_board_1_hashrate") == 0
@@ -170,8 +164,8 @@ async def test_mining_service_stopped(
     assert hass.states.get("sensor.garage_m30_uptime").state == uptime
 
     energy = _value(hass, ENERGY)
-    await _poll(hass, freezer)
-    await _poll(hass, freezer)
+    await poll(hass, freezer)
+    await poll(hass, freezer)
     assert _value(hass, ENERGY) == energy  # no power reported, nothing estimated
 
 
@@ -184,18 +178,18 @@ async def test_energy_left_riemann_sum(
     """Each poll adds the previous poll's power times the time since then."""
     assert _value(hass, ENERGY) == 0
 
-    await _poll(hass, freezer)
+    await poll(hass, freezer)
     expected = _kwh(MINING_POWER_W, 30)
     assert _value(hass, ENERGY) == pytest.approx(expected)
 
     # The new power counts only from the poll that saw it (left sum).
     whatsminer.state.power_percent = 50
-    await _poll(hass, freezer)
+    await poll(hass, freezer)
     expected += _kwh(MINING_POWER_W, 30)
     assert _value(hass, POWER) == MINING_POWER_W / 2
     assert _value(hass, ENERGY) == pytest.approx(expected)
 
-    await _poll(hass, freezer, timedelta(seconds=90))
+    await poll(hass, freezer, 90)
     expected += _kwh(MINING_POWER_W / 2, 90)
     assert _value(hass, ENERGY) == pytest.approx(expected)
 
@@ -206,7 +200,7 @@ async def test_energy_left_riemann_sum(
     await hass.async_block_till_done()
     expected += _kwh(MINING_POWER_W / 2, 10)
     assert _value(hass, ENERGY) == pytest.approx(expected)
-    await _poll(hass, freezer)  # the refresh moved the next poll
+    await poll(hass, freezer)  # the refresh moved the next poll
     expected += _kwh(MINING_POWER_W, 30)
     assert _value(hass, ENERGY) == pytest.approx(expected)
     # 3380 W during 30 + 30 + 30 s, 1690 W during 90 + 10 s
@@ -220,20 +214,20 @@ async def test_energy_not_counted_while_unreachable(
     init_integration: MockConfigEntry,
 ) -> None:
     """The interval spanning an outage adds nothing."""
-    await _poll(hass, freezer)
+    await poll(hass, freezer)
     before = _value(hass, ENERGY)
     assert before == pytest.approx(_kwh(MINING_POWER_W, 30))
 
     await whatsminer.set_offline(True)
-    await _poll(hass, freezer)
+    await poll(hass, freezer)
     assert hass.states.get(ENERGY).state == STATE_UNAVAILABLE
-    await _poll(hass, freezer, timedelta(minutes=10))
+    await poll(hass, freezer, 600)
     assert hass.states.get(ENERGY).state == STATE_UNAVAILABLE
 
     await whatsminer.set_offline(False)
-    await _poll(hass, freezer)
+    await poll(hass, freezer)
     assert _value(hass, ENERGY) == before  # back: this poll only takes a sample
-    await _poll(hass, freezer)
+    await poll(hass, freezer)
     assert _value(hass, ENERGY) == pytest.approx(before + _kwh(MINING_POWER_W, 30))
 
 
@@ -243,14 +237,14 @@ async def test_energy_counts_each_poll_once(
     init_integration: MockConfigEntry,
 ) -> None:
     """Listeners told again about the same poll add no energy."""
-    await _poll(hass, freezer)
+    await poll(hass, freezer)
     energy = _value(hass, ENERGY)
     freezer.tick(timedelta(seconds=20))
     init_integration.runtime_data.async_update_listeners()
     await hass.async_block_till_done()
     assert _value(hass, ENERGY) == energy
 
-    await _poll(hass, freezer, timedelta(seconds=10))
+    await poll(hass, freezer, 10)
     assert _value(hass, ENERGY) == pytest.approx(energy + _kwh(MINING_POWER_W, 30))
 
 
@@ -261,8 +255,8 @@ async def test_energy_kept_across_reload(
 ) -> None:
     """Unloading keeps the total; the time the entry was unloaded adds nothing."""
     entry = init_integration
-    await _poll(hass, freezer)
-    await _poll(hass, freezer)
+    await poll(hass, freezer)
+    await poll(hass, freezer)
     before = _value(hass, ENERGY)
     assert before == pytest.approx(_kwh(MINING_POWER_W, 60))
 
@@ -273,7 +267,7 @@ async def test_energy_kept_across_reload(
     await hass.async_block_till_done()
 
     assert _value(hass, ENERGY) == before
-    await _poll(hass, freezer)
+    await poll(hass, freezer)
     assert _value(hass, ENERGY) == pytest.approx(before + _kwh(MINING_POWER_W, 30))
 
 
@@ -308,12 +302,10 @@ async def test_energy_restored_after_restart(
     mock_restore_cache_with_extra_data(
         hass, [(State(ENERGY, str(extra_data["native_value"])), extra_data)]
     )
-    mock_config_entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
-    await hass.async_block_till_done()
+    await setup_integration(hass, mock_config_entry)
 
     assert _value(hass, ENERGY) == pytest.approx(restored)
-    await _poll(hass, freezer)
+    await poll(hass, freezer)
     assert _value(hass, ENERGY) == pytest.approx(restored + _kwh(MINING_POWER_W, 30))
 
 
@@ -333,10 +325,10 @@ async def test_error_codes(
         ("530", "2026-10-01 19:58:03"),
         ("2010", "2026-10-01 19:59:41"),
     ]
-    await _poll(hass, freezer)
+    await poll(hass, freezer)
     assert hass.states.get(ERRORS).state == "0"  # not read yet
 
-    await _poll(hass, freezer, timedelta(minutes=5))
+    await poll(hass, freezer, 300)
     state = hass.states.get(ERRORS)
     assert state.state == "2"
     assert state.attributes["codes"] == [530, 2010]
@@ -346,7 +338,7 @@ async def test_error_codes(
     ]
 
     whatsminer.state.error_codes = []
-    await _poll(hass, freezer, timedelta(minutes=5))
+    await poll(hass, freezer, 300)
     assert hass.states.get(ERRORS).state == "0"
     assert hass.states.get(ERRORS).attributes["codes"] == []
 
@@ -359,9 +351,7 @@ async def test_no_power_supply_sensors_without_psu_data(
 ) -> None:
     """Firmware without get_psu (it answers code 14) gets no PSU sensors."""
     whatsminer.faults.unsupported_commands = {"get_psu"}
-    mock_config_entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
-    await hass.async_block_till_done()
+    await setup_integration(hass, mock_config_entry)
 
     assert "get_psu" in whatsminer.commands()
     unique_ids = {
@@ -390,9 +380,7 @@ async def test_miner_idle_at_setup(
     ).set_power_limit(3000)
     assert whatsminer.is_btminer_restarting()
 
-    mock_config_entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
-    await hass.async_block_till_done()
+    await setup_integration(hass, mock_config_entry)
 
     entity_ids = {
         entry.entity_id
@@ -457,9 +445,7 @@ async def test_other_firmware_profiles(
         unique_id="c6:07:20:00:aa:01",
         data=whatsminer_entry_data(emulator),
     )
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
+    await setup_integration(hass, entry)
     assert entry.state is ConfigEntryState.LOADED
 
     model = emulator.state.model

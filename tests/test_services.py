@@ -25,10 +25,10 @@ from custom_components.miner_hub.protocol.models import Capability
 from custom_components.miner_hub.protocol.whatsminer.miner import WhatsminerV2Miner
 from tests.conftest import (
     MINER_HOSTNAME,
-    MINER_MAC,
-    MINER_PASSWORD,
     MINER_UNIQUE_ID,
-    whatsminer_entry_data,
+    miner_entry,
+    only_platforms,
+    setup_integration,
 )
 from tests.emulators import WhatsminerV2Emulator
 
@@ -41,9 +41,7 @@ POOL_3 = "stratum+tcp://last.example.org:25"
 
 async def _setup(hass: HomeAssistant, entry: MockConfigEntry) -> str:
     """Set the entry up (numbers only); the ID of its device."""
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
+    await setup_integration(hass, entry)
     device = dr.async_get(hass).async_get_device_by_identifier(
         (DOMAIN, MINER_UNIQUE_ID), entry.entry_id
     )
@@ -56,20 +54,8 @@ async def device_id(
     hass: HomeAssistant, mock_config_entry: MockConfigEntry
 ) -> AsyncIterator[str]:
     """The device of the emulated miner (API 2.2), set up with its numbers."""
-    with patch("custom_components.miner_hub.PLATFORMS", [Platform.NUMBER]):
+    with only_platforms(Platform.NUMBER):
         yield await _setup(hass, mock_config_entry)
-
-
-@pytest.fixture
-async def old_whatsminer(socket_enabled: None) -> AsyncIterator[WhatsminerV2Emulator]:
-    """A Whatsminer with 2022 firmware (API 2.0.4)."""
-    async with WhatsminerV2Emulator(
-        password=MINER_PASSWORD,
-        profile="2.0.4",
-        hostname=MINER_HOSTNAME,
-        mac=MINER_MAC,
-    ) as emulator:
-        yield emulator
 
 
 @pytest.fixture
@@ -77,13 +63,8 @@ async def old_device_id(
     hass: HomeAssistant, old_whatsminer: WhatsminerV2Emulator
 ) -> AsyncIterator[str]:
     """The device of the 2.0.4 miner, set up with its numbers."""
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title=MINER_HOSTNAME,
-        unique_id=MINER_UNIQUE_ID,
-        data=whatsminer_entry_data(old_whatsminer),
-    )
-    with patch("custom_components.miner_hub.PLATFORMS", [Platform.NUMBER]):
+    entry = miner_entry(old_whatsminer)
+    with only_platforms(Platform.NUMBER):
         yield await _setup(hass, entry)
 
 

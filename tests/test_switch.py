@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from unittest.mock import PropertyMock, patch
+from unittest.mock import patch
 
 from homeassistant.components.switch import (
     DOMAIN as SWITCH_DOMAIN,
@@ -30,6 +30,7 @@ from syrupy.assertion import SnapshotAssertion
 
 from custom_components.miner_hub.const import DOMAIN, ISSUE_WRITE_API_DISABLED
 from custom_components.miner_hub.protocol.whatsminer.miner import WhatsminerV2Miner
+from tests.conftest import only_platforms, setup_integration
 from tests.emulators import WhatsminerV2Emulator
 
 ENTITY_ID = "switch.garage_m30_mining"
@@ -40,11 +41,8 @@ async def init_switch(
     hass: HomeAssistant, mock_config_entry: MockConfigEntry
 ) -> AsyncIterator[MockConfigEntry]:
     """The emulated miner with only its switches set up."""
-    with patch("custom_components.miner_hub.PLATFORMS", [Platform.SWITCH]):
-        mock_config_entry.add_to_hass(hass)
-        assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
-        await hass.async_block_till_done()
-        yield mock_config_entry
+    with only_platforms(Platform.SWITCH):
+        yield await setup_integration(hass, mock_config_entry)
 
 
 async def _switch(hass: HomeAssistant, service: str) -> None:
@@ -66,17 +64,10 @@ async def test_no_switch_without_capability(
     hass: HomeAssistant, mock_config_entry: MockConfigEntry
 ) -> None:
     with (
-        patch.object(
-            WhatsminerV2Miner,
-            "capabilities",
-            new_callable=PropertyMock,
-            return_value=frozenset(),
-        ),
-        patch("custom_components.miner_hub.PLATFORMS", [Platform.SWITCH]),
+        patch.object(WhatsminerV2Miner, "capabilities", frozenset()),
+        only_platforms(Platform.SWITCH),
     ):
-        mock_config_entry.add_to_hass(hass)
-        assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
-        await hass.async_block_till_done()
+        await setup_integration(hass, mock_config_entry)
         assert hass.states.get(ENTITY_ID) is None
 
 

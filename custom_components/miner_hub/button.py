@@ -17,7 +17,7 @@ from homeassistant.helpers.event import async_call_later
 
 from .const import IDENTIFY_DURATION, LOGGER
 from .coordinator import MinerCoordinator, MinerHubConfigEntry
-from .entity import MinerEntity
+from .entity import MinerEntity, supported
 from .protocol.errors import MinerHubError
 from .protocol.miner import Miner
 from .protocol.models import Capability
@@ -75,29 +75,18 @@ async def async_setup_entry(
 ) -> None:
     """Add the buttons the miner supports."""
     coordinator = entry.runtime_data
-    entities: list[MinerButton] = []
-    for description in BUTTONS:
-        if description.capability not in coordinator.miner.capabilities:
-            continue
-        if description.release_fn is None:
-            entities.append(MinerButton(coordinator, description))
-        else:
-            entities.append(
-                MinerTimedButton(coordinator, description, description.release_fn)
-            )
-    async_add_entities(entities)
+    async_add_entities(
+        MinerButton(coordinator, description)
+        if description.release_fn is None
+        else MinerTimedButton(coordinator, description, description.release_fn)
+        for description in supported(coordinator, BUTTONS)
+    )
 
 
 class MinerButton(MinerEntity, ButtonEntity):
     """A button that sends one command."""
 
     entity_description: MinerButtonEntityDescription
-
-    def __init__(
-        self, coordinator: MinerCoordinator, description: MinerButtonEntityDescription
-    ) -> None:
-        """Attach the button to the miner."""
-        super().__init__(coordinator, description)
 
     @override
     async def async_press(self) -> None:

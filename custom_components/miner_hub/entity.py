@@ -2,12 +2,33 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Protocol
+
 from homeassistant.helpers.device_registry import CONNECTION_NETWORK_MAC, DeviceInfo
 from homeassistant.helpers.entity import EntityDescription
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .const import DOMAIN
 from .coordinator import MinerCoordinator
+from .protocol.models import Capability
+
+
+class ControlDescription(Protocol):
+    """An entity description of a control: it needs a capability of the miner."""
+
+    @property
+    def capability(self) -> Capability:
+        """What the miner must support for the entity to exist."""
+        ...
+
+
+def supported[D: ControlDescription](
+    coordinator: MinerCoordinator, descriptions: Iterable[D]
+) -> list[D]:
+    """The descriptions of the controls this miner supports."""
+    capabilities = coordinator.miner.capabilities
+    return [item for item in descriptions if item.capability in capabilities]
 
 
 class MinerEntity(CoordinatorEntity[MinerCoordinator]):

@@ -24,7 +24,7 @@ from homeassistant.util.signal_type import SignalTypeFormat
 
 from .const import DOMAIN
 from .coordinator import MinerCoordinator, MinerData, MinerHubConfigEntry
-from .entity import MinerEntity
+from .entity import MinerEntity, supported
 from .protocol.miner import Miner
 from .protocol.models import Capability, PowerPercentMode
 
@@ -102,8 +102,7 @@ async def async_setup_entry(
         (MinerNumber if description.value_fn is not None else MinerAcceptedNumber)(
             coordinator, description
         )
-        for description in NUMBERS
-        if description.capability in coordinator.miner.capabilities
+        for description in supported(coordinator, NUMBERS)
     )
 
 

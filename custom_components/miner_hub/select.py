@@ -10,8 +10,8 @@ from homeassistant.components.select import SelectEntity, SelectEntityDescriptio
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import MinerCoordinator, MinerData, MinerHubConfigEntry
-from .entity import MinerEntity
+from .coordinator import MinerData, MinerHubConfigEntry
+from .entity import MinerEntity, supported
 from .protocol.miner import Miner
 from .protocol.models import Capability, PowerMode
 
@@ -50,8 +50,7 @@ async def async_setup_entry(
     coordinator = entry.runtime_data
     async_add_entities(
         MinerSelect(coordinator, description)
-        for description in SELECTS
-        if description.capability in coordinator.miner.capabilities
+        for description in supported(coordinator, SELECTS)
     )
 
 
@@ -59,12 +58,6 @@ class MinerSelect(MinerEntity, SelectEntity):
     """A select whose option is what the miner last reported."""
 
     entity_description: MinerSelectEntityDescription
-
-    def __init__(
-        self, coordinator: MinerCoordinator, description: MinerSelectEntityDescription
-    ) -> None:
-        """Attach the select to the miner."""
-        super().__init__(coordinator, description)
 
     @property
     @override

@@ -10,8 +10,8 @@ from homeassistant.components.switch import SwitchEntity, SwitchEntityDescriptio
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import MinerCoordinator, MinerData, MinerHubConfigEntry
-from .entity import MinerEntity
+from .coordinator import MinerData, MinerHubConfigEntry
+from .entity import MinerEntity, supported
 from .protocol.miner import Miner
 from .protocol.models import Capability
 
@@ -47,8 +47,7 @@ async def async_setup_entry(
     coordinator = entry.runtime_data
     async_add_entities(
         MinerSwitch(coordinator, description)
-        for description in SWITCHES
-        if description.capability in coordinator.miner.capabilities
+        for description in supported(coordinator, SWITCHES)
     )
 
 
@@ -56,12 +55,6 @@ class MinerSwitch(MinerEntity, SwitchEntity):
     """A switch whose state is what the miner last reported (never optimistic)."""
 
     entity_description: MinerSwitchEntityDescription
-
-    def __init__(
-        self, coordinator: MinerCoordinator, description: MinerSwitchEntityDescription
-    ) -> None:
-        """Attach the switch to the miner."""
-        super().__init__(coordinator, description)
 
     @property
     @override
