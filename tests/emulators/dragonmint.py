@@ -64,6 +64,8 @@ from urllib.parse import parse_qsl
 from aiohttp import BodyPartReader, WSMsgType, web
 from multidict import CIMultiDict
 
+from ._listener import SwitchableListener
+
 _LOGGER = logging.getLogger(__name__)
 
 # ------------------------------------------------------------------- constants
@@ -795,7 +797,7 @@ class DragonMintEmulator:
         self._journal_seq = itertools.count(1)
         self._pids = {"cgminer": 412, "dm-monitor": 398, "swupdate": 371}
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._listen_sock: socket.socket | None = None
+        self._listener = SwitchableListener(host, port, self._accepted)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: web.Server | None = None
         self._stop_event: asyncio.Event | None = None
@@ -956,7 +958,8 @@ class DragonMintEmulator:
             self.state.cgminer_started_at = now - 5350.0
             self._seed_journal()
         self._cgminer_pools = list(self.state.pools or [])  # read at cgminer start
-        self._open_listener()  # fixes the port even when starting offline
+        self._listener.open(self._loop)  # fixes the port even when starting offline
+        self.port = self._listener.port
         self._started = True
         self._sync_listener()
         if self._events:
@@ -972,7 +975,7 @@ class DragonMintEmulator:
         if not self._started or self._stopping:
             return
         self._stopping = True
-        self._close_listener()
+        self._listener.close()
         assert self._stop_event is not None
         self._stop_event.set()
         self._abort_connections(include_ws=True)
@@ -1019,7 +1022,7 @@ class DragonMintEmulator:
             self._watcher = self._spawn(self._watch())
 
     async def _watch(self) -> None:
-        while self._events or (self._wants_listener() and self._listen_sock is None):
+        while self._events or (self._wants_listener() and not self._listener.listening):
             delay = 0.05
             if self._events:
                 delay = min(delay, max(self._events[0].due - self.time(), 0.0) + 0.001)
@@ -1046,44 +1049,16 @@ class DragonMintEmulator:
     def _sync_listener(self) -> None:
         if not self._started or self._stopping:
             return
-        if self._wants_listener() and self._listen_sock is None:
-            try:
-                self._open_listener()
-            except OSError:
-                _LOGGER.exception("Cannot listen on %s; retrying", self.url)
-                self._ensure_watcher()
-        elif not self._wants_listener() and self._listen_sock is not None:
-            self._close_listener()
-
-    def _open_listener(self) -> None:
         assert self._loop is not None
-        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-        sock = socket.create_server((self.host, self.port), family=family, backlog=128)
-        sock.setblocking(False)
-        self.port = sock.getsockname()[1]
-        self._loop.add_reader(sock.fileno(), self._accept, sock)
-        self._listen_sock = sock
+        if not self._listener.switch(self._loop, self._wants_listener()):
+            self._ensure_watcher()
+        self.port = self._listener.port
 
-    def _close_listener(self) -> None:
-        sock, self._listen_sock = self._listen_sock, None
-        if sock is not None and self._loop is not None:
-            self._loop.remove_reader(sock.fileno())
-            sock.close()
-
-    def _accept(self, sock: socket.socket) -> None:
-        while True:
-            try:
-                conn, _address = sock.accept()
-            except BlockingIOError, InterruptedError:
-                return
-            except OSError:
-                _LOGGER.exception("accept() failed")
-                return
-            conn.setblocking(False)
-            if self._stopping or not self._wants_listener():
-                _reset_socket(conn)
-                continue
-            self._spawn(self._connect(conn))
+    def _accepted(self, conn: socket.socket, _peer: str) -> None:
+        if self._stopping or not self._wants_listener():
+            _reset_socket(conn)
+            return
+        self._spawn(self._connect(conn))
 
     async def _connect(self, conn: socket.socket) -> None:
         assert self._loop is not None
@@ -1142,7 +1117,7 @@ class DragonMintEmulator:
                 self._upgrade.update.result = "aborted"
             self._upgrade = None
         self._abort_connections()
-        self._close_listener()
+        self._listener.close()
         if boot:
             self._schedule(at + self._faults.reboot_seconds, "boot", self._boot)
 
@@ -1187,7 +1162,7 @@ class DragonMintEmulator:
             return
         self._net_down = True
         self._abort_connections(graceful=True)  # the reply just sent must arrive
-        self._close_listener()
+        self._listener.close()
 
         def up(when: float) -> None:
             self._net_down = False

@@ -59,6 +59,8 @@ from Crypto.Cipher import AES
 
 from custom_components.miner_hub.protocol.whatsminer.crypto import md5_crypt
 
+from ._listener import SwitchableListener
+
 _LOGGER = logging.getLogger(__name__)
 
 Profile = Literal["2.2", "2.0.4", "v3compat"]
@@ -688,7 +690,7 @@ class WhatsminerV2Emulator:
         self._writers: set[asyncio.StreamWriter] = set()
         self._holding: set[asyncio.StreamWriter] = set()
         self._client_socks: set[socket.socket] = set()
-        self._listen_sock: socket.socket | None = None
+        self._listener = SwitchableListener(host, port, self._accepted)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop_event: asyncio.Event | None = None
         self._watcher: asyncio.Task[None] | None = None
@@ -765,7 +767,8 @@ class WhatsminerV2Emulator:
         if not self.state.boot_time:
             self.state.boot_time = now - 3600.0  # a miner that has been running
             self.state.btminer_started_at = now - 3000.0
-        self._open_listener()  # fixes the port even when starting offline
+        self._listener.open(self._loop)  # fixes the port even when starting offline
+        self.port = self._listener.port
         self._started = True
         self._sync_listener()
         _LOGGER.info(
@@ -781,7 +784,7 @@ class WhatsminerV2Emulator:
         if not self._started or self._stopping:
             return
         self._stopping = True
-        self._close_listener()
+        self._listener.close()
         if self._stop_event is not None:
             self._stop_event.set()
         for _ in range(3):  # let accepted-but-unstarted handlers see _stopping
@@ -833,50 +836,19 @@ class WhatsminerV2Emulator:
     def _sync_listener(self) -> None:
         if not self._started or self._stopping:
             return
-        if self._wants_listener() and self._listen_sock is None:
-            try:
-                self._open_listener()
-            except OSError:
-                _LOGGER.exception(
-                    "Cannot listen on %s:%s; retrying", self.host, self.port
-                )
-                self._ensure_watcher()
-        elif not self._wants_listener() and self._listen_sock is not None:
-            self._close_listener()
-
-    def _open_listener(self) -> None:
-        """Bind and listen synchronously, so no connection is ever refused after."""
         assert self._loop is not None
-        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-        sock = socket.create_server((self.host, self.port), family=family, backlog=128)
-        sock.setblocking(False)
-        self.port = sock.getsockname()[1]
-        self._loop.add_reader(sock.fileno(), self._accept, sock)
-        self._listen_sock = sock
+        if not self._listener.switch(self._loop, self._wants_listener()):
+            self._ensure_watcher()
+        self.port = self._listener.port
 
-    def _close_listener(self) -> None:
-        sock, self._listen_sock = self._listen_sock, None
-        if sock is not None and self._loop is not None:
-            self._loop.remove_reader(sock.fileno())
-            sock.close()
-
-    def _accept(self, sock: socket.socket) -> None:
-        while True:
-            try:
-                conn, address = sock.accept()
-            except BlockingIOError, InterruptedError:
-                return
-            except OSError:
-                _LOGGER.exception("accept() failed")
-                return
-            conn.setblocking(False)
-            self.connections_total += 1
-            self._open_connections += 1
-            self.max_concurrent_connections = max(
-                self.max_concurrent_connections, self._open_connections
-            )
-            self._client_socks.add(conn)
-            self._spawn(self._handle(conn, str(address[0])))
+    def _accepted(self, conn: socket.socket, peer: str) -> None:
+        self.connections_total += 1
+        self._open_connections += 1
+        self.max_concurrent_connections = max(
+            self.max_concurrent_connections, self._open_connections
+        )
+        self._client_socks.add(conn)
+        self._spawn(self._handle(conn, peer))
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         assert self._loop is not None
@@ -892,7 +864,7 @@ class WhatsminerV2Emulator:
 
     async def _watch(self) -> None:
         while self._reboot_until is not None or (
-            self._wants_listener() and self._listen_sock is None
+            self._wants_listener() and not self._listener.listening
         ):
             await asyncio.sleep(0.02)
             self._tick()
