@@ -14,7 +14,13 @@ from typing import Any
 from unittest.mock import PropertyMock, patch
 
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, Platform
+from homeassistant.const import (
+    CONF_HOST,
+    CONF_PASSWORD,
+    CONF_PORT,
+    CONF_USERNAME,
+    Platform,
+)
 from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import (
@@ -25,8 +31,13 @@ from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotEx
 from syrupy.assertion import SnapshotAssertion
 
 import custom_components.miner_hub  # noqa: F401
-from custom_components.miner_hub.const import CONF_KIND, DOMAIN, KIND_WHATSMINER
-from tests.emulators import WhatsminerV2Emulator
+from custom_components.miner_hub.const import (
+    CONF_KIND,
+    DOMAIN,
+    KIND_DRAGONMINT,
+    KIND_WHATSMINER,
+)
+from tests.emulators import DragonMintEmulator, WhatsminerV2Emulator
 
 MINER_PASSWORD = "s3cret_1"
 MINER_HOSTNAME = "garage-m30"
@@ -85,6 +96,42 @@ async def old_whatsminer(socket_enabled: None) -> AsyncIterator[WhatsminerV2Emul
         password=MINER_PASSWORD, profile="2.0.4", hostname=MINER_HOSTNAME, mac=MINER_MAC
     ) as emulator:
         yield emulator
+
+
+DRAGONMINT_MAC = "00:0A:35:12:34:56"
+DRAGONMINT_UNIQUE_ID = "00:0a:35:12:34:56"
+DRAGONMINT_PASSWORD = "dragonadmin"
+DRAGONMINT_TITLE = "DragonMint T1 123456"
+
+
+@pytest.fixture
+async def dragonmint(socket_enabled: None) -> AsyncIterator[DragonMintEmulator]:
+    """An emulated DragonMint T1 on 127.0.0.1, with deterministic data."""
+    async with DragonMintEmulator(mac=DRAGONMINT_MAC, noise=False) as emulator:
+        emulator.faults.cgminer_restart_seconds = 30
+        yield emulator
+
+
+def dragonmint_entry_data(emulator: DragonMintEmulator) -> dict[str, Any]:
+    """Config entry data of an emulated DragonMint."""
+    return {
+        CONF_KIND: KIND_DRAGONMINT,
+        CONF_HOST: emulator.host,
+        CONF_PORT: emulator.port,
+        CONF_USERNAME: "admin",
+        CONF_PASSWORD: DRAGONMINT_PASSWORD,
+    }
+
+
+@pytest.fixture
+def dragonmint_entry(dragonmint: DragonMintEmulator) -> MockConfigEntry:
+    """A config entry of the emulated DragonMint, not yet added."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title=DRAGONMINT_TITLE,
+        unique_id=DRAGONMINT_UNIQUE_ID,
+        data=dragonmint_entry_data(dragonmint),
+    )
 
 
 def miner_entry(emulator: WhatsminerV2Emulator) -> MockConfigEntry:

@@ -113,7 +113,7 @@ async def test_user_menu(hass: HomeAssistant) -> None:
     assert result["menu_options"] == ["whatsminer", "dragonmint", "spiderpool"]
 
 
-@pytest.mark.parametrize("kind", ["dragonmint", "spiderpool"])
+@pytest.mark.parametrize("kind", ["spiderpool"])
 async def test_not_yet_supported(hass: HomeAssistant, kind: str) -> None:
     result = await hass.config_entries.flow.async_init(
         DOMAIN, context={"source": SOURCE_USER}
@@ -203,14 +203,14 @@ async def test_whatsminer_unique_id_is_normalised_mac(
 async def test_whatsminer_title_falls_back_to_host(
     hass: HomeAssistant, whatsminer: WhatsminerV2Emulator
 ) -> None:
-    """A miner that reports no hostname is named after its address."""
+    """A miner that reports no hostname is named after its model and MAC."""
     whatsminer.state.hostname = ""
     result = await _whatsminer_form(hass)
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], _user_input(whatsminer)
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert result["title"] == whatsminer.host
+    assert result["title"] == "M30S+VE40 001EC2"
     await hass.async_block_till_done()
 
 

@@ -30,7 +30,7 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
 
 async def async_setup_entry(hass: HomeAssistant, entry: MinerHubConfigEntry) -> bool:
     """Connect to the miner, read it once, then set up its entities."""
-    coordinator = MinerCoordinator(hass, entry, create_miner(entry.data))
+    coordinator = MinerCoordinator(hass, entry, create_miner(hass, entry.data))
     await coordinator.async_config_entry_first_refresh()
     entry.runtime_data = coordinator
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)

@@ -10,8 +10,8 @@ from homeassistant.config_entries import (
     ConfigFlowResult,
     OptionsFlowWithReload,
 )
-from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT
-from homeassistant.core import callback
+from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_USERNAME
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.selector import (
     NumberSelector,
     NumberSelectorConfig,
@@ -35,9 +35,13 @@ from .const import (
     MIN_SCAN_INTERVAL,
 )
 from .coordinator import MinerHubConfigEntry, create_miner
+from .protocol.dragonmint.client import (
+    DEFAULT_PORT as DRAGONMINT_PORT,
+    DEFAULT_USERNAME as DRAGONMINT_USERNAME,
+)
 from .protocol.errors import AuthFailed, MinerHubError
 from .protocol.models import MinerInfo
-from .protocol.whatsminer.v2 import DEFAULT_PORT
+from .protocol.whatsminer.v2 import DEFAULT_PORT as WHATSMINER_PORT
 
 _PASSWORD_SELECTOR = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
 _PORT_SELECTOR = probatio.All(
@@ -49,24 +53,36 @@ _PORT_SELECTOR = probatio.All(
 WHATSMINER_SCHEMA = probatio.Schema(
     {
         probatio.Required(CONF_HOST): TextSelector(),
-        probatio.Required(CONF_PORT, default=DEFAULT_PORT): _PORT_SELECTOR,
+        probatio.Required(CONF_PORT, default=WHATSMINER_PORT): _PORT_SELECTOR,
+        probatio.Required(CONF_PASSWORD): _PASSWORD_SELECTOR,
+    }
+)
+DRAGONMINT_SCHEMA = probatio.Schema(
+    {
+        probatio.Required(CONF_HOST): TextSelector(),
+        probatio.Required(CONF_PORT, default=DRAGONMINT_PORT): _PORT_SELECTOR,
+        probatio.Required(CONF_USERNAME, default=DRAGONMINT_USERNAME): TextSelector(),
         probatio.Required(CONF_PASSWORD): _PASSWORD_SELECTOR,
     }
 )
 REAUTH_SCHEMA = probatio.Schema({probatio.Required(CONF_PASSWORD): _PASSWORD_SELECTOR})
-RECONFIGURE_SCHEMA = probatio.Schema(
-    {
-        probatio.Required(CONF_HOST): TextSelector(),
-        probatio.Required(CONF_PORT): _PORT_SELECTOR,
-        # Left empty, the stored password stays.
-        probatio.Optional(CONF_PASSWORD): _PASSWORD_SELECTOR,
-    }
-)
+RECONFIGURE_FIELDS = {
+    probatio.Required(CONF_HOST): TextSelector(),
+    probatio.Required(CONF_PORT): _PORT_SELECTOR,
+    # Left empty, the stored password stays.
+    probatio.Optional(CONF_PASSWORD): _PASSWORD_SELECTOR,
+}
+RECONFIGURE_SCHEMAS = {
+    KIND_WHATSMINER: probatio.Schema(RECONFIGURE_FIELDS),
+    KIND_DRAGONMINT: probatio.Schema(
+        {**RECONFIGURE_FIELDS, probatio.Required(CONF_USERNAME): TextSelector()}
+    ),
+}
 
 
-async def _validate(data: Mapping[str, Any]) -> MinerInfo:
+async def _validate(hass: HomeAssistant, data: Mapping[str, Any]) -> MinerInfo:
     """Read the miner as the integration will, and prove the password."""
-    miner = create_miner(data)
+    miner = create_miner(hass, data)
     info = await miner.read_info()
     await miner.read_status()
     await miner.check_access()
@@ -90,7 +106,7 @@ class MinerHubConfigFlow(ConfigFlow, domain=DOMAIN):
     ) -> tuple[MinerInfo | None, dict[str, str]]:
         """Validate, returning the miner's info or the form's errors."""
         try:
-            return await _validate(data), {}
+            return await _validate(self.hass, data), {}
         except AuthFailed:
             return None, {"base": "invalid_auth"}
         except MinerHubError as err:
@@ -112,8 +128,10 @@ class MinerHubConfigFlow(ConfigFlow, domain=DOMAIN):
     async def async_step_dragonmint(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """DragonMint miners arrive with their own issue."""
-        return self.async_abort(reason="not_supported")
+        """Address and admin account of a DragonMint / Innosilicon miner."""
+        return await self._async_step_miner(
+            KIND_DRAGONMINT, DRAGONMINT_SCHEMA, user_input
+        )
 
     async def async_step_spiderpool(
         self, user_input: dict[str, Any] | None = None
@@ -125,9 +143,17 @@ class MinerHubConfigFlow(ConfigFlow, domain=DOMAIN):
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Address and admin password of a Whatsminer."""
+        return await self._async_step_miner(
+            KIND_WHATSMINER, WHATSMINER_SCHEMA, user_input
+        )
+
+    async def _async_step_miner(
+        self, kind: str, schema: probatio.Schema, user_input: dict[str, Any] | None
+    ) -> ConfigFlowResult:
+        """Validate the miner, then create its entry (or update the known one)."""
         errors: dict[str, str] = {}
         if user_input is not None:
-            data = {CONF_KIND: KIND_WHATSMINER, **user_input}
+            data = {CONF_KIND: kind, **user_input}
             info, errors = await self._check(data)
             if info is not None:
                 await self.async_set_unique_id(info.mac)
@@ -137,12 +163,11 @@ class MinerHubConfigFlow(ConfigFlow, domain=DOMAIN):
                         CONF_PORT: user_input[CONF_PORT],
                     }
                 )
-                title = info.hostname or user_input[CONF_HOST]
-                return self.async_create_entry(title=title, data=data)
+                return self.async_create_entry(title=_title(info), data=data)
         return self.async_show_form(
-            step_id="whatsminer",
+            step_id=kind,
             data_schema=self.add_suggested_values_to_schema(
-                WHATSMINER_SCHEMA, _without_password(user_input)
+                schema, _without_password(user_input)
             ),
             errors=errors,
         )
@@ -190,11 +215,18 @@ class MinerHubConfigFlow(ConfigFlow, domain=DOMAIN):
         return self.async_show_form(
             step_id="reconfigure",
             data_schema=self.add_suggested_values_to_schema(
-                RECONFIGURE_SCHEMA, _without_password(user_input or entry.data)
+                RECONFIGURE_SCHEMAS[entry.data.get(CONF_KIND, KIND_WHATSMINER)],
+                _without_password(user_input or entry.data),
             ),
             errors=errors,
             description_placeholders={"name": entry.title},
         )
+
+
+def _title(info: MinerInfo) -> str:
+    """The miner's hostname, else its model and the end of its MAC (stable)."""
+    suffix = info.mac.replace(":", "")[-6:].upper()
+    return info.hostname or f"{info.model or info.manufacturer} {suffix}"
 
 
 def _without_password(values: Mapping[str, Any] | None) -> dict[str, Any]:

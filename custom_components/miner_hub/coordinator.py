@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any, Concatenate, NoReturn
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT
+from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_USERNAME
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import (
     ConfigEntryAuthFailed,
@@ -16,20 +16,25 @@ from homeassistant.exceptions import (
     ServiceValidationError,
 )
 from homeassistant.helpers import device_registry as dr, issue_registry as ir
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.debounce import Debouncer
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
 
 from .const import (
     BOOT_TIME_TOLERANCE,
+    CONF_KIND,
     CONF_SCAN_INTERVAL,
     DEFAULT_SCAN_INTERVAL,
     DOMAIN,
+    FIRMWARE_CHECK_INTERVAL,
     ISSUE_WRITE_API_DISABLED,
+    KIND_DRAGONMINT,
     LOGGER,
     REFRESH_COOLDOWN_S,
     SLOW_READ_INTERVAL,
 )
+from .protocol.dragonmint.miner import DragonMintMiner
 from .protocol.errors import (
     AuthFailed,
     CommandRejected,
@@ -43,6 +48,8 @@ from .protocol.errors import (
 )
 from .protocol.miner import Miner
 from .protocol.models import (
+    Capability,
+    FirmwareRelease,
     MinerError,
     MinerInfo,
     MinerStatus,
@@ -54,8 +61,16 @@ from .protocol.whatsminer.miner import WhatsminerV2Miner
 type MinerHubConfigEntry = ConfigEntry[MinerCoordinator]
 
 
-def create_miner(data: Mapping[str, Any]) -> Miner:
+def create_miner(hass: HomeAssistant, data: Mapping[str, Any]) -> Miner:
     """The protocol client for a config entry's data."""
+    if data.get(CONF_KIND) == KIND_DRAGONMINT:
+        return DragonMintMiner(
+            async_get_clientsession(hass),
+            data[CONF_HOST],
+            data[CONF_PORT],
+            data[CONF_USERNAME],
+            data[CONF_PASSWORD],
+        )
     return WhatsminerV2Miner(data[CONF_HOST], data[CONF_PORT], data[CONF_PASSWORD])
 
 
@@ -65,7 +80,7 @@ class MinerData:
 
     status: MinerStatus
     power_supply: PowerSupplyStatus | None
-    errors: tuple[MinerError, ...]
+    errors: tuple[MinerError, ...] | None  # None: not reported by this firmware
     booted_at: datetime | None
 
 
@@ -103,8 +118,10 @@ class MinerCoordinator(DataUpdateCoordinator[MinerData]):
         self.write_access = WriteAccess.UNKNOWN
         self._slow_reads_due: datetime | None = None
         self._power_supply: PowerSupplyStatus | None = None
-        self._errors: tuple[MinerError, ...] = ()
+        self._errors: tuple[MinerError, ...] | None = None
         self._booted_at: datetime | None = None
+        self.latest_firmware: FirmwareRelease | None = None
+        self._firmware_check_due: datetime | None = None
 
     async def _read[T](self, read: Callable[[], Awaitable[T]]) -> T:
         """Run a read; wrong credentials start reauth, anything else fails the poll."""
@@ -129,6 +146,11 @@ class MinerCoordinator(DataUpdateCoordinator[MinerData]):
         if self._slow_reads_due is None or now >= self._slow_reads_due:
             await self._slow_reads()
             self._slow_reads_due = now + SLOW_READ_INTERVAL
+        if Capability.FIRMWARE_UPDATE in self.miner.capabilities and (
+            self._firmware_check_due is None or now >= self._firmware_check_due
+        ):
+            await self._check_firmware()
+            self._firmware_check_due = now + FIRMWARE_CHECK_INTERVAL
         booted_at = self._boot_time(status, now)
         if self._booted_at is not None and booted_at != self._booted_at:
             # A reboot may bring new firmware, or another device at this address.
@@ -146,6 +168,13 @@ class MinerCoordinator(DataUpdateCoordinator[MinerData]):
             self._errors = await self.miner.read_errors()
         except MinerHubError as err:
             LOGGER.debug("%s: error codes not read: %s", self.name, err)
+
+    async def _check_firmware(self) -> None:
+        """The vendor's newest firmware; a failed check keeps the last answer."""
+        try:
+            self.latest_firmware = await self.miner.latest_firmware()
+        except MinerHubError as err:
+            LOGGER.debug("%s: latest firmware not read: %s", self.name, err)
 
     def _boot_time(self, status: MinerStatus, now: datetime) -> datetime | None:
         """Boot time from the uptime, stable across polls of the same boot."""

@@ -80,11 +80,12 @@ def _psu(
 
 def _error_attributes(data: MinerData) -> dict[str, Any]:
     """The active errors: codes, since when (the miner's local time), reasons."""
+    errors = data.errors or ()
     return {
-        "codes": [error.code for error in data.errors],
+        "codes": [error.code for error in errors],
         "errors": [
             {"code": error.code, "since": error.since, "reason": error.reason}
-            for error in data.errors
+            for error in errors
         ],
     }
 
@@ -238,7 +239,8 @@ SENSORS: tuple[MinerSensorEntityDescription, ...] = (
         state_class=SensorStateClass.MEASUREMENT,
         entity_category=EntityCategory.DIAGNOSTIC,
         suggested_display_precision=0,
-        value_fn=lambda data: len(data.errors),
+        value_fn=lambda data: None if data.errors is None else len(data.errors),
+        exists_fn=lambda data: data.errors is not None,
         attributes_fn=_error_attributes,
     ),
     MinerSensorEntityDescription(

@@ -9,6 +9,8 @@ import pytest
 from custom_components.miner_hub.protocol.errors import UnsupportedCommand
 from custom_components.miner_hub.protocol.miner import Miner
 from custom_components.miner_hub.protocol.models import (
+    AutoTuneMode,
+    FirmwareRelease,
     MinerInfo,
     MinerStatus,
     PoolConfig,
@@ -83,7 +85,7 @@ async def test_controls_a_miner_lacks_raise_unsupported() -> None:
     miner = BareMiner()
     assert miner.capabilities == frozenset()
     assert await miner.read_power_supply() is None
-    assert await miner.read_errors() == ()
+    assert await miner.read_errors() is None
     with pytest.raises(UnsupportedCommand, match="power_limit"):
         _ = miner.power_limit_range_w
     controls = [
@@ -96,6 +98,10 @@ async def test_controls_a_miner_lacks_raise_unsupported() -> None:
         miner.identify(True),
         miner.set_pools([PoolConfig("stratum+tcp://p:3333", "w")]),
         miner.pre_power_on(),
+        miner.set_autotune_mode(AutoTuneMode.EFFICIENT),
+        miner.power_off(),
+        miner.latest_firmware(),
+        miner.install_firmware(FirmwareRelease("t1_20190101_000000", None)),
     ]
     for control in controls:
         with pytest.raises(UnsupportedCommand, match="not supported"):

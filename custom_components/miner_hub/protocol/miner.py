@@ -8,7 +8,9 @@ from typing import Any, ClassVar
 
 from .errors import UnsupportedCommand
 from .models import (
+    AutoTuneMode,
     Capability,
+    FirmwareRelease,
     MinerError,
     MinerInfo,
     MinerStatus,
@@ -57,9 +59,9 @@ class Miner(ABC):
         """The power supply, or None when the miner does not report it."""
         return None
 
-    async def read_errors(self) -> tuple[MinerError, ...]:
-        """The active error codes."""
-        return ()
+    async def read_errors(self) -> tuple[MinerError, ...] | None:
+        """The active error codes; None when the firmware does not report any."""
+        return None
 
     def _unsupported(self, command: str) -> UnsupportedCommand:
         return UnsupportedCommand(f"{command} is not supported", command=command)
@@ -106,3 +108,19 @@ class Miner(ABC):
     async def pre_power_on(self) -> PrePowerOnStatus:
         """Start (or poll) pre-heating before mining starts."""
         raise self._unsupported("pre_power_on")
+
+    async def set_autotune_mode(self, mode: AutoTuneMode) -> None:
+        """Choose cgminer's auto-tune profile."""
+        raise self._unsupported("set_autotune_mode")
+
+    async def power_off(self) -> None:
+        """Power off for good (there is no remote power on)."""
+        raise self._unsupported("power_off")
+
+    async def latest_firmware(self) -> FirmwareRelease | None:
+        """The newest firmware the vendor offers, None when it cannot be asked."""
+        raise self._unsupported("latest_firmware")
+
+    async def install_firmware(self, release: FirmwareRelease) -> None:
+        """Make the miner fetch and install a firmware; it reboots afterwards."""
+        raise self._unsupported("install_firmware")

@@ -23,6 +23,9 @@ class Capability(StrEnum):
     IDENTIFY = "identify"
     POOLS = "pools"
     PRE_POWER_ON = "pre_power_on"
+    AUTOTUNE = "autotune"
+    POWER_OFF = "power_off"  # no remote power on: the miner needs a power cycle
+    FIRMWARE_UPDATE = "firmware_update"
 
 
 class PowerMode(StrEnum):
@@ -38,6 +41,15 @@ class PowerPercentMode(StrEnum):
 
     FAST = "fast"  # within a second, temporary, larger hash loss
     NORMAL = "normal"  # over minutes, for frequent changes
+
+
+class AutoTuneMode(StrEnum):
+    """cgminer's embedded auto-tune profiles (DragonMint / Innosilicon)."""
+
+    EFFICIENT = "efficient"
+    BALANCED = "balanced"
+    FACTORY = "factory"
+    PERFORMANCE = "performance"
 
 
 class WriteAccess(StrEnum):
@@ -132,10 +144,19 @@ class PowerSupplyStatus:
 
 
 @dataclass(frozen=True, slots=True)
+class FirmwareRelease:
+    """A firmware the vendor offers for a miner."""
+
+    version: str
+    url: str | None
+    notes: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class MinerStatus:
     """Everything a poll reads."""
 
-    mining: bool
+    mining: bool | None  # None: unknown (the mining process is restarting)
     hashrate_ths: float | None
     factory_hashrate_ths: float | None
     power_w: float | None
@@ -155,6 +176,9 @@ class MinerStatus:
     hash_stable: bool | None
     pools: tuple[PoolStatus, ...]
     boards: tuple[HashboardStatus, ...]
+    fan_duty_pct: int | None = None
+    hardware_errors: int | None = None
+    autotune_mode: AutoTuneMode | None = None
 
     @property
     def active_pool(self) -> PoolStatus | None:

@@ -30,9 +30,9 @@ from ..errors import (
     ServiceNotRunning,
 )
 from ..fields import Fields, as_bool, as_str, scaled
+from ..models import AutoTuneMode
 from .models import (
     AutoTune,
-    AutoTuneMode,
     AutoTuneStatus,
     Chain,
     FirmwareRelease,

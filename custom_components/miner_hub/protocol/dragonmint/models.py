@@ -8,16 +8,6 @@ is MH/s on DragonMint but a display-scaled number on Innosilicon.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
-
-
-class AutoTuneMode(StrEnum):
-    """cgminer's embedded auto-tune profiles."""
-
-    EFFICIENT = "efficient"
-    BALANCED = "balanced"
-    FACTORY = "factory"
-    PERFORMANCE = "performance"
 
 
 @dataclass(frozen=True, slots=True)
