@@ -1,15 +1,16 @@
-"""The config flow, over real TCP against the Whatsminer emulator."""
+"""The config flow, over the network against the Whatsminer and DragonMint emulators."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 import socket
 from typing import Any
 from unittest.mock import patch
 
 from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
-from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT
+from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_USERNAME
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResult, FlowResultType, InvalidData
 from homeassistant.helpers import issue_registry as ir
@@ -21,16 +22,31 @@ from custom_components.miner_hub.const import (
     CONF_KIND,
     CONF_SCAN_INTERVAL,
     DOMAIN,
+    KIND_DRAGONMINT,
     KIND_WHATSMINER,
 )
+from custom_components.miner_hub.coordinator import create_miner
+from custom_components.miner_hub.protocol.dragonmint.miner import DragonMintMiner
+from custom_components.miner_hub.protocol.miner import Miner
 from tests.conftest import (
+    DRAGONMINT_MAC,
+    DRAGONMINT_PASSWORD,
+    DRAGONMINT_TITLE,
+    DRAGONMINT_UNIQUE_ID,
     MINER_HOSTNAME,
     MINER_MAC,
     MINER_PASSWORD,
     MINER_UNIQUE_ID,
+    dragonmint_entry_data,
+    setup_integration,
     whatsminer_entry_data,
 )
-from tests.emulators import WhatsminerV2Emulator
+from tests.emulators import (
+    INNO_ADMIN_PASSWORD,
+    T1_GUEST_PASSWORD,
+    DragonMintEmulator,
+    WhatsminerV2Emulator,
+)
 
 OTHER_MAC = "C6:07:20:00:AB:CD"
 OTHER_HOSTNAME = "shed-m50"
@@ -38,6 +54,7 @@ NEW_PASSWORD = "n3w_pass"
 WRONG_PASSWORD = "wrong_1"
 # TEST-NET-1 (RFC 5737): an address nothing in a test ever connects to.
 STALE_HOST = "192.0.2.10"
+OTHER_DRAGONMINT_MAC = "00:0A:35:AB:CD:EF"
 
 
 @pytest.fixture
@@ -55,6 +72,20 @@ async def moved_miner(socket_enabled: None) -> AsyncIterator[WhatsminerV2Emulato
     async with WhatsminerV2Emulator(
         password=MINER_PASSWORD, hostname=MINER_HOSTNAME, mac=MINER_MAC
     ) as emulator:
+        yield emulator
+
+
+@pytest.fixture
+async def moved_dragonmint(socket_enabled: None) -> AsyncIterator[DragonMintEmulator]:
+    """The configured DragonMint (same MAC) answering on another port."""
+    async with DragonMintEmulator(mac=DRAGONMINT_MAC, noise=False) as emulator:
+        yield emulator
+
+
+@pytest.fixture
+async def other_dragonmint(socket_enabled: None) -> AsyncIterator[DragonMintEmulator]:
+    """Another DragonMint (another MAC), factory account."""
+    async with DragonMintEmulator(mac=OTHER_DRAGONMINT_MAC, noise=False) as emulator:
         yield emulator
 
 
@@ -77,6 +108,12 @@ def _suggested_values(result: FlowResult[Any, Any]) -> dict[str, Any]:
     }
 
 
+def _fields(result: FlowResult[Any, Any]) -> list[str]:
+    """The form's fields, in order."""
+    schema: probatio.Schema = result["data_schema"]
+    return [str(key) for key in schema.schema]
+
+
 def _user_input(
     emulator: WhatsminerV2Emulator, password: str = MINER_PASSWORD
 ) -> dict[str, Any]:
@@ -95,6 +132,47 @@ async def _whatsminer_form(hass: HomeAssistant) -> FlowResult[Any, Any]:
     assert result["step_id"] == KIND_WHATSMINER
     assert result["errors"] == {}
     return result
+
+
+def _dragonmint_input(
+    emulator: DragonMintEmulator, password: str = DRAGONMINT_PASSWORD
+) -> dict[str, Any]:
+    return {
+        CONF_HOST: emulator.host,
+        CONF_PORT: emulator.port,
+        CONF_USERNAME: "admin",
+        CONF_PASSWORD: password,
+    }
+
+
+async def _dragonmint_form(hass: HomeAssistant) -> FlowResult[Any, Any]:
+    """Open the flow and pick DragonMint in the menu."""
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_USER}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": KIND_DRAGONMINT}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == KIND_DRAGONMINT
+    assert result["errors"] == {}
+    return result
+
+
+@contextmanager
+def _short_dragonmint_timeout() -> Iterator[None]:
+    """Validation gives up on a silent DragonMint after 0.2 s instead of 30 s."""
+
+    def create(hass: HomeAssistant, data: dict[str, Any]) -> Miner:
+        miner = create_miner(hass, data)
+        assert isinstance(miner, DragonMintMiner)
+        miner.client.request_timeout = 0.2
+        return miner
+
+    with patch(
+        "custom_components.miner_hub.config_flow.create_miner", side_effect=create
+    ):
+        yield
 
 
 def _issue_id(entry: MockConfigEntry) -> str:
@@ -390,6 +468,286 @@ async def test_whatsminer_write_api_disabled(
     }
 
 
+# --- user: the DragonMint form -------------------------------------------------
+
+
+async def test_dragonmint_form_defaults(hass: HomeAssistant) -> None:
+    result = await _dragonmint_form(hass)
+    assert _suggested_values(result) == {}
+    # Port defaults to 80 and the account to admin; host and password are required.
+    validated = result["data_schema"]({CONF_HOST: "10.0.0.5", CONF_PASSWORD: "x"})
+    assert validated[CONF_PORT] == 80
+    assert validated[CONF_USERNAME] == "admin"
+    with pytest.raises(probatio.Invalid):
+        result["data_schema"]({CONF_HOST: "10.0.0.5"})
+    with pytest.raises(probatio.Invalid):
+        result["data_schema"]({CONF_PASSWORD: "x"})
+
+
+async def test_dragonmint_success(
+    hass: HomeAssistant, dragonmint: DragonMintEmulator
+) -> None:
+    result = await _dragonmint_form(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _dragonmint_input(dragonmint)
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == DRAGONMINT_TITLE  # model and the end of the MAC
+    assert result["data"] == dragonmint_entry_data(dragonmint)
+    entry = result["result"]
+    assert entry.unique_id == DRAGONMINT_UNIQUE_ID  # overview.version.ethaddr
+    assert entry.options == {}
+
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    assert entry.runtime_data.info.mac == DRAGONMINT_UNIQUE_ID
+    assert entry.runtime_data.info.model == "DragonMint T1"
+    # Validation read summary and overview, and proved the admin account on an
+    # admin route; every request carried the account (HTTP Basic).
+    assert {"summary", "overview", "getAutoTune"} <= set(dragonmint.actions())
+    # Every API call as admin; only the public web page (its title) without.
+    assert {(r.auth, r.user) for r in dragonmint.received if r.path != "/"} == {
+        ("basic", "admin")
+    }
+
+
+async def test_dragonmint_port_stored_as_int(
+    hass: HomeAssistant, dragonmint: DragonMintEmulator
+) -> None:
+    """A number field may arrive as a float; the entry stores an int."""
+    result = await _dragonmint_form(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {**_dragonmint_input(dragonmint), CONF_PORT: float(dragonmint.port)},
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert type(result["data"][CONF_PORT]) is int
+    await hass.async_block_till_done()
+
+
+@pytest.mark.parametrize(
+    "ethaddr",
+    ["00:0A:35:12:34:56", "00-0a-35-12-34-56"],
+    ids=["upper_case", "dashes"],
+)
+async def test_dragonmint_unique_id_is_normalised_mac(
+    hass: HomeAssistant, dragonmint: DragonMintEmulator, ethaddr: str
+) -> None:
+    dragonmint.state.ethaddr = ethaddr
+    result = await _dragonmint_form(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _dragonmint_input(dragonmint)
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["result"].unique_id == DRAGONMINT_UNIQUE_ID
+    assert result["title"] == DRAGONMINT_TITLE
+    await hass.async_block_till_done()
+
+
+async def test_dragonmint_added_while_cgminer_restarts(
+    hass: HomeAssistant, dragonmint: DragonMintEmulator
+) -> None:
+    """Summary says "not ready" for a while after a pool change: still added."""
+    dragonmint.state.cgminer = "restarting"
+    result = await _dragonmint_form(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _dragonmint_input(dragonmint)
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == DRAGONMINT_TITLE
+    await hass.async_block_till_done()
+    assert result["result"].state is ConfigEntryState.LOADED
+
+
+@pytest.mark.parametrize(
+    ("fault", "error"),
+    [
+        ("offline", "cannot_connect"),
+        ("nothing_listening", "cannot_connect"),
+        ("http_502", "cannot_connect"),
+        ("http_500", "cannot_connect"),
+        ("stall", "cannot_connect"),
+        ("wrong_password", "invalid_auth"),
+        ("guest_account", "invalid_auth"),
+    ],
+)
+async def test_dragonmint_error_then_recovery(
+    hass: HomeAssistant,
+    dragonmint: DragonMintEmulator,
+    closed_port: int,
+    fault: str,
+    error: str,
+) -> None:
+    user_input = _dragonmint_input(dragonmint)
+    if fault == "offline":
+        dragonmint.faults.offline = True
+    elif fault == "nothing_listening":
+        user_input[CONF_PORT] = closed_port
+    elif fault.startswith("http_"):
+        # The PHP worker is down: nginx answers with an HTML error page.
+        dragonmint.faults.http_500 = True
+        dragonmint.faults.http_500_status = int(fault.removeprefix("http_"))
+    elif fault == "stall":
+        dragonmint.faults.stall = True
+    elif fault == "wrong_password":
+        user_input[CONF_PASSWORD] = WRONG_PASSWORD
+    else:
+        # The guest account reads, but the admin route getAutoTune refuses it.
+        user_input[CONF_USERNAME] = "guest"
+        user_input[CONF_PASSWORD] = T1_GUEST_PASSWORD
+
+    result = await _dragonmint_form(hass)
+    with _short_dragonmint_timeout():
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], user_input
+        )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == KIND_DRAGONMINT
+    assert result["errors"] == {"base": error}
+    # What the user typed comes back, except the password.
+    assert _suggested_values(result) == {
+        CONF_HOST: user_input[CONF_HOST],
+        CONF_PORT: user_input[CONF_PORT],
+        CONF_USERNAME: user_input[CONF_USERNAME],
+    }
+    assert not hass.config_entries.async_entries(DOMAIN)
+    if fault == "guest_account":
+        assert ("getAutoTune", "guest") in [
+            (received.action, received.user) for received in dragonmint.received
+        ]
+
+    dragonmint.faults.offline = False
+    dragonmint.faults.http_500 = False
+    dragonmint.faults.stall = False
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _dragonmint_input(dragonmint)
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"] == dragonmint_entry_data(dragonmint)
+    await hass.async_block_till_done()
+    assert result["result"].state is ConfigEntryState.LOADED
+
+
+async def test_dragonmint_unknown_error(
+    hass: HomeAssistant, dragonmint: DragonMintEmulator
+) -> None:
+    result = await _dragonmint_form(hass)
+    with patch(
+        "custom_components.miner_hub.config_flow._validate",
+        side_effect=Exception("boom"),
+    ):
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], _dragonmint_input(dragonmint)
+        )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == KIND_DRAGONMINT
+    assert result["errors"] == {"base": "unknown"}
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _dragonmint_input(dragonmint)
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+
+
+async def test_dragonmint_already_configured_updates_address(
+    hass: HomeAssistant, dragonmint: DragonMintEmulator, closed_port: int
+) -> None:
+    """The miner got a new port: the existing entry follows it and loads."""
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title=DRAGONMINT_TITLE,
+        unique_id=DRAGONMINT_UNIQUE_ID,
+        data={
+            **dragonmint_entry_data(dragonmint),
+            CONF_HOST: "localhost",
+            CONF_PORT: closed_port,
+        },
+    )
+    entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.SETUP_RETRY
+
+    result = await _dragonmint_form(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _dragonmint_input(dragonmint)
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+    assert entry.data == dragonmint_entry_data(dragonmint)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    assert len(hass.config_entries.async_entries(DOMAIN)) == 1
+
+
+@pytest.mark.parametrize(
+    ("miner_type", "title", "manufacturer", "model"),
+    [
+        ("T2", "T2 ABCDEF", "Innosilicon", "T2"),
+        ("T1", "T1 ABCDEF", "Innosilicon", "T1"),
+    ],
+)
+async def test_innosilicon(
+    hass: HomeAssistant,
+    socket_enabled: None,
+    *,
+    miner_type: str,
+    title: str,
+    manufacturer: str,
+    model: str,
+) -> None:
+    """Innosilicon firmware: factory account admin/admin, the object autotune mode.
+
+    The model is the type the miner reports (overview); the web UI's title
+    ("AsicMiner") tells an Innosilicon T1 from a DragonMint one.
+    """
+    async with DragonMintEmulator(
+        innosilicon=True, mac=OTHER_DRAGONMINT_MAC, noise=False
+    ) as emulator:
+        emulator.state.miner_type = miner_type
+        result = await _dragonmint_form(hass)
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], _dragonmint_input(emulator, INNO_ADMIN_PASSWORD)
+        )
+        assert result["type"] is FlowResultType.CREATE_ENTRY
+        assert result["title"] == title
+        assert result["data"] == {
+            CONF_KIND: KIND_DRAGONMINT,
+            CONF_HOST: emulator.host,
+            CONF_PORT: emulator.port,
+            CONF_USERNAME: "admin",
+            CONF_PASSWORD: INNO_ADMIN_PASSWORD,
+        }
+        entry = result["result"]
+        assert entry.unique_id == OTHER_DRAGONMINT_MAC.lower()
+        await hass.async_block_till_done()
+        assert entry.state is ConfigEntryState.LOADED
+        info = entry.runtime_data.info
+        assert (info.manufacturer, info.model) == (manufacturer, model)
+        assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_dragonmint_next_to_whatsminer(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    dragonmint: DragonMintEmulator,
+) -> None:
+    """Both kinds of miner live side by side."""
+    result = await _dragonmint_form(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _dragonmint_input(dragonmint)
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    entries = hass.config_entries.async_entries(DOMAIN)
+    assert {entry.data[CONF_KIND] for entry in entries} == {
+        KIND_WHATSMINER,
+        KIND_DRAGONMINT,
+    }
+    assert all(entry.state is ConfigEntryState.LOADED for entry in entries)
+
+
 # --- reauthentication ----------------------------------------------------------
 
 
@@ -472,6 +830,68 @@ async def test_reauth_other_miner_at_address(
     assert entry.data == data
 
 
+async def test_reauth_dragonmint(
+    hass: HomeAssistant,
+    dragonmint_entry: MockConfigEntry,
+    dragonmint: DragonMintEmulator,
+) -> None:
+    entry = await setup_integration(hass, dragonmint_entry)
+    old_coordinator = entry.runtime_data
+    dragonmint.state.users["admin"] = NEW_PASSWORD  # changed in the web interface
+
+    result = await entry.start_reauth_flow(hass)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "reauth_confirm"
+    assert result["description_placeholders"] == {"name": DRAGONMINT_TITLE}
+    assert result["errors"] == {}
+    assert _suggested_values(result) == {}
+
+    # The old password no longer works.
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_PASSWORD: DRAGONMINT_PASSWORD}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "invalid_auth"}
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_PASSWORD: NEW_PASSWORD}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reauth_successful"
+    assert entry.data == {
+        **dragonmint_entry_data(dragonmint),
+        CONF_PASSWORD: NEW_PASSWORD,
+    }
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    assert entry.runtime_data is not old_coordinator  # reloaded
+    # The reloaded entry reads with the stored account and the new password.
+    assert dragonmint.received[-1].user == "admin"
+
+
+async def test_reauth_dragonmint_cannot_connect(
+    hass: HomeAssistant,
+    dragonmint_entry: MockConfigEntry,
+    dragonmint: DragonMintEmulator,
+) -> None:
+    entry = await setup_integration(hass, dragonmint_entry)
+    result = await entry.start_reauth_flow(hass)
+    dragonmint.faults.offline = True
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_PASSWORD: DRAGONMINT_PASSWORD}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "cannot_connect"}
+
+    dragonmint.faults.offline = False
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_PASSWORD: DRAGONMINT_PASSWORD}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reauth_successful"
+    await hass.async_block_till_done()
+
+
 # --- reconfiguration -----------------------------------------------------------
 
 
@@ -489,6 +909,8 @@ async def test_reconfigure_form(
         CONF_HOST: entry.data[CONF_HOST],
         CONF_PORT: entry.data[CONF_PORT],
     }
+    # A Whatsminer has no account name, only the admin password.
+    assert _fields(result) == [CONF_HOST, CONF_PORT, CONF_PASSWORD]
     # The password may be left out.
     validated = result["data_schema"]({CONF_HOST: "10.0.0.5", CONF_PORT: 4028})
     assert CONF_PASSWORD not in validated
@@ -616,6 +1038,161 @@ async def test_reconfigure_error_then_recovery(
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
     await hass.async_block_till_done()
+
+
+async def test_reconfigure_dragonmint_form(
+    hass: HomeAssistant, dragonmint_entry: MockConfigEntry
+) -> None:
+    entry = await setup_integration(hass, dragonmint_entry)
+    result = await entry.start_reconfigure_flow(hass)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "reconfigure"
+    assert result["errors"] == {}
+    assert result["description_placeholders"] == {"name": DRAGONMINT_TITLE}
+    # Address and account are pre-filled; the stored password never is.
+    assert _suggested_values(result) == {
+        CONF_HOST: entry.data[CONF_HOST],
+        CONF_PORT: entry.data[CONF_PORT],
+        CONF_USERNAME: "admin",
+    }
+    # The account comes before its password, as when the miner was added.
+    assert _fields(result) == [CONF_HOST, CONF_PORT, CONF_USERNAME, CONF_PASSWORD]
+    # The password may be left out.
+    validated = result["data_schema"](
+        {CONF_HOST: "10.0.0.5", CONF_PORT: 80, CONF_USERNAME: "admin"}
+    )
+    assert CONF_PASSWORD not in validated
+
+
+@pytest.mark.parametrize(
+    "password", [{}, {CONF_PASSWORD: ""}], ids=["omitted", "empty"]
+)
+async def test_reconfigure_dragonmint_new_port_keeps_password(
+    hass: HomeAssistant,
+    dragonmint_entry: MockConfigEntry,
+    moved_dragonmint: DragonMintEmulator,
+    password: dict[str, str],
+) -> None:
+    entry = await setup_integration(hass, dragonmint_entry)
+    old_coordinator = entry.runtime_data
+    result = await entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {
+            CONF_HOST: moved_dragonmint.host,
+            CONF_PORT: moved_dragonmint.port,
+            CONF_USERNAME: "admin",
+            **password,
+        },
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    assert entry.data == dragonmint_entry_data(moved_dragonmint)  # password kept
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    assert entry.runtime_data is not old_coordinator  # reloaded
+    # The reloaded entry polls the new port, with the stored password.
+    assert "summary" in moved_dragonmint.actions()
+    assert {r.user for r in moved_dragonmint.received if r.path != "/"} == {"admin"}
+
+
+async def test_reconfigure_dragonmint_new_password(
+    hass: HomeAssistant,
+    dragonmint_entry: MockConfigEntry,
+    dragonmint: DragonMintEmulator,
+) -> None:
+    entry = await setup_integration(hass, dragonmint_entry)
+    dragonmint.state.users["admin"] = NEW_PASSWORD
+    result = await entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _dragonmint_input(dragonmint, NEW_PASSWORD)
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    assert entry.data == {
+        **dragonmint_entry_data(dragonmint),
+        CONF_PASSWORD: NEW_PASSWORD,
+    }
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+
+
+async def test_reconfigure_dragonmint_other_miner(
+    hass: HomeAssistant,
+    dragonmint_entry: MockConfigEntry,
+    dragonmint: DragonMintEmulator,
+    other_dragonmint: DragonMintEmulator,
+) -> None:
+    entry = await setup_integration(hass, dragonmint_entry)
+    result = await entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {
+            CONF_HOST: other_dragonmint.host,
+            CONF_PORT: other_dragonmint.port,
+            CONF_USERNAME: "admin",
+        },
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "unique_id_mismatch"
+    assert entry.data == dragonmint_entry_data(dragonmint)
+
+
+@pytest.mark.parametrize(
+    ("fault", "error"),
+    [
+        ("nothing_listening", "cannot_connect"),
+        ("wrong_password", "invalid_auth"),
+        ("guest_account", "invalid_auth"),
+    ],
+)
+async def test_reconfigure_dragonmint_error_then_recovery(
+    hass: HomeAssistant,
+    *,
+    dragonmint_entry: MockConfigEntry,
+    dragonmint: DragonMintEmulator,
+    closed_port: int,
+    fault: str,
+    error: str,
+) -> None:
+    entry = await setup_integration(hass, dragonmint_entry)
+    user_input = _dragonmint_input(dragonmint)
+    if fault == "nothing_listening":
+        user_input[CONF_PORT] = closed_port
+    elif fault == "wrong_password":
+        user_input[CONF_PASSWORD] = WRONG_PASSWORD
+    else:
+        user_input[CONF_USERNAME] = "guest"
+        user_input[CONF_PASSWORD] = T1_GUEST_PASSWORD
+
+    result = await entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], user_input
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "reconfigure"
+    assert result["errors"] == {"base": error}
+    # The form keeps what the user typed (not the stored values), no password.
+    assert _suggested_values(result) == {
+        CONF_HOST: user_input[CONF_HOST],
+        CONF_PORT: user_input[CONF_PORT],
+        CONF_USERNAME: user_input[CONF_USERNAME],
+    }
+    assert entry.data == dragonmint_entry_data(dragonmint)
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {
+            CONF_HOST: dragonmint.host,
+            CONF_PORT: dragonmint.port,
+            CONF_USERNAME: "admin",
+        },
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    assert entry.data == dragonmint_entry_data(dragonmint)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
 
 
 # --- options -------------------------------------------------------------------

@@ -69,13 +69,18 @@ REAUTH_SCHEMA = probatio.Schema({probatio.Required(CONF_PASSWORD): _PASSWORD_SEL
 RECONFIGURE_FIELDS = {
     probatio.Required(CONF_HOST): TextSelector(),
     probatio.Required(CONF_PORT): _PORT_SELECTOR,
-    # Left empty, the stored password stays.
-    probatio.Optional(CONF_PASSWORD): _PASSWORD_SELECTOR,
 }
+# Left empty, the stored password stays.
+_RECONFIGURE_PASSWORD = {probatio.Optional(CONF_PASSWORD): _PASSWORD_SELECTOR}
 RECONFIGURE_SCHEMAS = {
-    KIND_WHATSMINER: probatio.Schema(RECONFIGURE_FIELDS),
+    KIND_WHATSMINER: probatio.Schema({**RECONFIGURE_FIELDS, **_RECONFIGURE_PASSWORD}),
+    # The account before its password, as in the dragonmint step.
     KIND_DRAGONMINT: probatio.Schema(
-        {**RECONFIGURE_FIELDS, probatio.Required(CONF_USERNAME): TextSelector()}
+        {
+            **RECONFIGURE_FIELDS,
+            probatio.Required(CONF_USERNAME): TextSelector(),
+            **_RECONFIGURE_PASSWORD,
+        }
     ),
 }
 

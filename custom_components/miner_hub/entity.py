@@ -53,5 +53,5 @@ class MinerEntity(CoordinatorEntity[MinerCoordinator]):
             sw_version=info.firmware_version,
             hw_version=info.hardware_version,
             serial_number=info.serial_number,
-            configuration_url=f"http://{coordinator.miner.host}",
+            configuration_url=coordinator.miner.web_url,
         )

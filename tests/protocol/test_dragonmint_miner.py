@@ -11,6 +11,7 @@ from custom_components.miner_hub.protocol.dragonmint.miner import DragonMintMine
 from custom_components.miner_hub.protocol.errors import (
     AuthFailed,
     CommandRejected,
+    ConnectionFailed,
     ParseError,
     UnsupportedCommand,
 )
@@ -64,6 +65,37 @@ async def test_innosilicon_identity(socket_enabled: None) -> None:
             session, inno.host, inno.port, "admin", "admin"
         ).read_info()
         assert (info.manufacturer, info.model) == ("Innosilicon", "T2")
+
+
+async def test_innosilicon_t1_is_told_apart_by_its_web_title(
+    socket_enabled: None,
+) -> None:
+    async with (
+        DragonMintEmulator(innosilicon=True, noise=False) as inno,
+        aiohttp.ClientSession() as session,
+    ):
+        assert inno.state.miner_type == "T1"
+        miner = DragonMintMiner(session, inno.host, inno.port, "admin", "admin")
+        info = await miner.read_info()
+        assert (info.manufacturer, info.model) == ("Innosilicon", "T1")
+        assert miner.web_url == inno.url
+
+
+async def test_web_url_without_the_default_port(
+    socket_enabled: None, miner: DragonMintMiner
+) -> None:
+    async with aiohttp.ClientSession() as session:
+        standard = DragonMintMiner(session, "192.0.2.7", 80, "admin", "x")
+        assert standard.web_url == "http://192.0.2.7"
+    assert miner.web_url.endswith(f":{miner.client.port}")
+
+
+async def test_web_title_of_an_unreachable_miner(
+    miner: DragonMintMiner, emulator: DragonMintEmulator
+) -> None:
+    emulator.faults.offline = True
+    with pytest.raises(ConnectionFailed):
+        await miner.client.web_title()
 
 
 async def test_no_mac_is_a_parse_error(

@@ -39,6 +39,11 @@ class Miner(ABC):
     def host(self) -> str:
         """Address of the miner."""
 
+    @property
+    def web_url(self) -> str:
+        """The miner's own web interface."""
+        return f"http://{self.host}"
+
     @abstractmethod
     async def read_info(self) -> MinerInfo:
         """Identity and static facts (model, firmware, MAC)."""

@@ -60,6 +60,7 @@ _UPTIME = re.compile(
     r"(?:(?P<hours>\d+):(?P<minutes>\d+)|(?P<only_minutes>\d+)\s+min)"
 )
 _INNOSILICON_LEVELS: Final = frozenset("01234")
+_TITLE = re.compile(r"<title>([^<]*)</title>", re.IGNORECASE)
 
 
 def _reply_error(reply: Mapping[str, Any], action: str) -> Exception | None:
@@ -232,6 +233,11 @@ class DragonMintClient:
         """Name the miner, never the password."""
         return f"DragonMintClient(host={self.host!r}, port={self.port})"
 
+    @property
+    def base_url(self) -> str:
+        """``http://host:port`` of the miner's web server."""
+        return str(self._base)
+
     # --- transport ----------------------------------------------------------
 
     async def _request(
@@ -329,6 +335,20 @@ class DragonMintClient:
     async def type(self) -> str | None:
         """The miner type, e.g. ``T1``."""
         return as_str((await self._call("type")).get("type"))
+
+    async def web_title(self) -> str | None:
+        """``<title>`` of the web UI: ``DragonMint`` or ``AsicMiner`` (Innosilicon)."""
+        url = self._base.join(URL("/"))
+        try:
+            async with (
+                asyncio.timeout(self.request_timeout),
+                self._session.get(url) as response,
+            ):
+                page = await response.text(errors="replace")
+        except (TimeoutError, aiohttp.ClientError, OSError) as err:
+            raise ConnectionFailed(f"{self.host}:{self.port}/: {err}") from err
+        match = _TITLE.search(page)
+        return match[1].strip() if match else None
 
     async def ping(self) -> None:
         """Whether the web API answers (used after reboots and upgrades)."""

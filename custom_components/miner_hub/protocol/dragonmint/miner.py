@@ -30,6 +30,7 @@ from .client import DEFAULT_PORT, DEFAULT_USERNAME, DragonMintClient
 from .models import Chain, Overview, Pool, Summary
 
 _DRAGONMINT_TYPE: Final = "T1"
+_DRAGONMINT_TITLE: Final = "DragonMint"
 _NO_FIRMWARE_SERVER: Final = "can't fetch firmware versions"
 
 
@@ -147,6 +148,12 @@ class DragonMintMiner(Miner):
         """Address of the miner."""
         return self.client.host
 
+    @property
+    def web_url(self) -> str:
+        """The web interface is the API's own server."""
+        port = self.client.port
+        return self.client.base_url if port != DEFAULT_PORT else f"http://{self.host}"
+
     async def read_info(self) -> MinerInfo:
         """``overview``: MAC (``version.ethaddr``), type and firmware."""
         overview = await self.client.overview()
@@ -154,7 +161,10 @@ class DragonMintMiner(Miner):
         if mac is None:
             raise ParseError("the miner reports no MAC address")
         kind = overview.type or _DRAGONMINT_TYPE
-        dragonmint = kind == _DRAGONMINT_TYPE
+        # Innosilicon's fork of the firmware names its web UI "AsicMiner".
+        dragonmint = kind == _DRAGONMINT_TYPE and (
+            await self.client.web_title() or _DRAGONMINT_TITLE
+        ).startswith(_DRAGONMINT_TITLE)
         return MinerInfo(
             mac=mac,
             manufacturer="Halong Mining" if dragonmint else "Innosilicon",

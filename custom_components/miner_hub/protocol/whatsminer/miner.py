@@ -175,9 +175,21 @@ def _miner_status(status: BtminerStatus, readings: Readings) -> MinerStatus:
 
 
 class WhatsminerV2Miner(Miner):
-    """A Whatsminer on API v2 (TCP 4028): every control."""
+    """A Whatsminer on API v2 (TCP 4028)."""
 
-    capabilities = frozenset(Capability)
+    capabilities = frozenset(
+        {
+            Capability.MINING_SWITCH,
+            Capability.POWER_PERCENT,
+            Capability.POWER_LIMIT,
+            Capability.POWER_MODE,
+            Capability.REBOOT,
+            Capability.RESTART_MINING,
+            Capability.IDENTIFY,
+            Capability.POOLS,
+            Capability.PRE_POWER_ON,
+        }
+    )
 
     def __init__(
         self,
