@@ -161,7 +161,8 @@ async def setup_integration(
     """Add the entry and set it up."""
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
+    # Background work too (the vendor firmware check runs outside the poll).
+    await hass.async_block_till_done(wait_background_tasks=True)
     return entry
 
 

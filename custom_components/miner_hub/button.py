@@ -1,4 +1,4 @@
-"""Buttons of a miner: reboot, restart mining, identify."""
+"""Buttons of a miner: reboot, restart mining, identify, power off."""
 
 from __future__ import annotations
 
@@ -64,6 +64,16 @@ BUTTONS: tuple[MinerButtonEntityDescription, ...] = (
         press_fn=lambda miner: miner.identify(True),
         release_fn=lambda miner: miner.identify(False),
         release_after=IDENTIFY_DURATION,
+    ),
+    MinerButtonEntityDescription(
+        # The firmware cannot power the miner back on remotely: only a power
+        # cycle at the plug brings it back. Disabled by default for that reason.
+        key="power_off",
+        translation_key="power_off",
+        entity_category=EntityCategory.CONFIG,
+        entity_registry_enabled_default=False,
+        capability=Capability.POWER_OFF,
+        press_fn=lambda miner: miner.power_off(),
     ),
 )
 

@@ -149,8 +149,11 @@ class MinerCoordinator(DataUpdateCoordinator[MinerData]):
         if Capability.FIRMWARE_UPDATE in self.miner.capabilities and (
             self._firmware_check_due is None or now >= self._firmware_check_due
         ):
-            await self._check_firmware()
+            # The miner asks the vendor's server itself, slowly: never in the poll.
             self._firmware_check_due = now + FIRMWARE_CHECK_INTERVAL
+            self.config_entry.async_create_background_task(
+                self.hass, self._check_firmware(), f"{self.name} firmware check"
+            )
         booted_at = self._boot_time(status, now)
         if self._booted_at is not None and booted_at != self._booted_at:
             # A reboot may bring new firmware, or another device at this address.
@@ -175,6 +178,8 @@ class MinerCoordinator(DataUpdateCoordinator[MinerData]):
             self.latest_firmware = await self.miner.latest_firmware()
         except MinerHubError as err:
             LOGGER.debug("%s: latest firmware not read: %s", self.name, err)
+            return
+        self.async_update_listeners()
 
     def _boot_time(self, status: MinerStatus, now: datetime) -> datetime | None:
         """Boot time from the uptime, stable across polls of the same boot."""

@@ -67,6 +67,9 @@ async def async_get_config_entry_diagnostics(
         "mac_matches_unique_id": info.mac == entry.unique_id,
         "write_access": coordinator.write_access,
         "miner": coordinator.miner.diagnostics(),
+        "latest_firmware": None
+        if coordinator.latest_firmware is None
+        else asdict(coordinator.latest_firmware),
         "coordinator": {
             "last_update_success": coordinator.last_update_success,
             "last_exception": None

@@ -13,7 +13,7 @@ from homeassistant.components.number import (
     NumberMode,
     RestoreNumber,
 )
-from homeassistant.const import PERCENTAGE, EntityCategory, UnitOfPower
+from homeassistant.const import EntityCategory, UnitOfPower, UnitOfRatio
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.dispatcher import (
     async_dispatcher_connect,
@@ -69,7 +69,7 @@ NUMBERS: tuple[MinerNumberEntityDescription, ...] = (
         native_min_value=0,
         native_max_value=100,
         native_step=1,
-        native_unit_of_measurement=PERCENTAGE,
+        native_unit_of_measurement=UnitOfRatio.PERCENTAGE,
         mode=NumberMode.SLIDER,
         set_fn=lambda miner, percent: miner.set_power_percent(
             percent, PowerPercentMode.NORMAL

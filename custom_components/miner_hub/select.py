@@ -1,4 +1,4 @@
-"""Selects of a miner: the power mode."""
+"""Selects of a miner: the power mode, the auto-tune profile."""
 
 from __future__ import annotations
 
@@ -7,13 +7,14 @@ from dataclasses import dataclass
 from typing import override
 
 from homeassistant.components.select import SelectEntity, SelectEntityDescription
+from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import MinerData, MinerHubConfigEntry
 from .entity import MinerEntity, supported
 from .protocol.miner import Miner
-from .protocol.models import Capability, PowerMode
+from .protocol.models import AutoTuneMode, Capability, PowerMode
 
 PARALLEL_UPDATES = 1
 
@@ -37,6 +38,19 @@ SELECTS: tuple[MinerSelectEntityDescription, ...] = (
             None if (mode := data.status.power_mode) is None else mode.value
         ),
         set_fn=lambda miner, option: miner.set_power_mode(PowerMode(option)),
+    ),
+    MinerSelectEntityDescription(
+        # A setting rather than an operating lever: a new profile restarts
+        # cgminer and retunes the chips, so it is set once, not per tariff.
+        key="autotune_mode",
+        translation_key="autotune_mode",
+        entity_category=EntityCategory.CONFIG,
+        capability=Capability.AUTOTUNE,
+        options=[mode.value for mode in AutoTuneMode],
+        value_fn=lambda data: (
+            None if (mode := data.status.autotune_mode) is None else mode.value
+        ),
+        set_fn=lambda miner, option: miner.set_autotune_mode(AutoTuneMode(option)),
     ),
 )
 

@@ -22,6 +22,7 @@ from homeassistant.const import (
     UnitOfElectricPotential,
     UnitOfEnergy,
     UnitOfPower,
+    UnitOfRatio,
     UnitOfTemperature,
 )
 from homeassistant.core import HomeAssistant, callback
@@ -29,6 +30,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 from homeassistant.util import dt as dt_util
 
+from .const import CONF_KIND, KIND_DRAGONMINT, KIND_WHATSMINER
 from .coordinator import MinerCoordinator, MinerData, MinerHubConfigEntry
 from .entity import MinerEntity
 from .protocol.models import HashboardStatus, PowerMode, PowerSupplyStatus
@@ -56,7 +58,9 @@ class MinerSensorEntityDescription(SensorEntityDescription):
 class MinerBoardSensorEntityDescription(SensorEntityDescription):
     """A sensor of one hashboard."""
 
-    value_fn: Callable[[HashboardStatus], float | None]
+    value_fn: Callable[[HashboardStatus], float | str | None]
+    # Miner kinds (config entry kinds) that get the sensor; None: every kind.
+    kinds: frozenset[str] | None = None
 
 
 def _efficiency(data: MinerData) -> float | None:
@@ -88,6 +92,10 @@ def _error_attributes(data: MinerData) -> dict[str, Any]:
             for error in errors
         ],
     }
+
+
+def _board_status(board: HashboardStatus) -> str | None:
+    return None if board.alive is None else ("alive" if board.alive else "dead")
 
 
 def _active_pool(data: MinerData) -> str | None:
@@ -193,6 +201,15 @@ SENSORS: tuple[MinerSensorEntityDescription, ...] = (
         exists_fn=lambda data: data.status.fan_speed_out_rpm is not None,
     ),
     MinerSensorEntityDescription(
+        key="fan_duty",
+        translation_key="fan_duty",
+        native_unit_of_measurement=UnitOfRatio.PERCENTAGE,
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=0,
+        value_fn=lambda data: data.status.fan_duty_pct,
+        exists_fn=lambda data: data.status.fan_duty_pct is not None,
+    ),
+    MinerSensorEntityDescription(
         key="power_mode",
         translation_key="power_mode",
         device_class=SensorDeviceClass.ENUM,
@@ -225,6 +242,15 @@ SENSORS: tuple[MinerSensorEntityDescription, ...] = (
         entity_registry_enabled_default=False,
         value_fn=lambda data: data.status.rejected_shares,
         exists_fn=lambda data: data.status.rejected_shares is not None,
+    ),
+    MinerSensorEntityDescription(
+        # A health signal (a failing board errs), so enabled, unlike the shares.
+        key="hardware_errors",
+        translation_key="hardware_errors",
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda data: data.status.hardware_errors,
+        exists_fn=lambda data: data.status.hardware_errors is not None,
     ),
     MinerSensorEntityDescription(
         key="active_pool",
@@ -327,6 +353,18 @@ BOARD_SENSORS: tuple[MinerBoardSensorEntityDescription, ...] = (
         suggested_display_precision=1,
         value_fn=lambda board: board.chip_temp_max_c,
     ),
+    MinerBoardSensorEntityDescription(
+        # Changes rarely and a dead board is what a user wants to see: enabled.
+        # Whatsminer boards report a status too; offering it there would add
+        # entities to existing Whatsminer devices, so it is DragonMint's for now.
+        key="board_status",
+        translation_key="board_status",
+        device_class=SensorDeviceClass.ENUM,
+        options=["alive", "dead"],
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=_board_status,
+        kinds=frozenset({KIND_DRAGONMINT}),
+    ),
 )
 
 
@@ -357,6 +395,7 @@ async def async_setup_entry(
 def _new_sensors(coordinator: MinerCoordinator, added: set[str]) -> list[SensorEntity]:
     """Sensors of the values the last poll reported that have none yet."""
     data = coordinator.data
+    kind = coordinator.config_entry.data.get(CONF_KIND, KIND_WHATSMINER)
     new: list[SensorEntity] = []
     for description in SENSORS:
         if description.key not in added and description.exists_fn(data):
@@ -367,6 +406,11 @@ def _new_sensors(coordinator: MinerCoordinator, added: set[str]) -> list[SensorE
         new.append(MinerEnergySensorEntity(coordinator, ENERGY_SENSOR))
     for board in data.status.boards:
         for board_description in BOARD_SENSORS:
+            if (
+                board_description.kinds is not None
+                and kind not in board_description.kinds
+            ):
+                continue
             key = f"board_{board.index}_{board_description.key}"
             if key not in added and board_description.value_fn(board) is not None:
                 added.add(key)
@@ -476,7 +520,7 @@ class MinerBoardSensorEntity(MinerEntity, SensorEntity):
 
     @property
     @override
-    def native_value(self) -> float | None:
+    def native_value(self) -> StateType:
         """The board's value; unknown while the miner does not list the board."""
         for board in self.coordinator.data.status.boards:
             if board.index == self._board_index:

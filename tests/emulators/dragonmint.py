@@ -779,7 +779,7 @@ class DragonMintEmulator:
         self._faults._observer = self._on_fault_change
         self.received: list[ReceivedRequest] = []
         self.tokens_issued = 0
-        self.now: Callable[[], float] = time.time
+        self.now: Callable[[], float] = lambda: time.time()  # noqa: PLW0108 (freezegun)
         self.noise = noise
         self.rng = random.Random(seed)
         self._clock_offset = 0.0

@@ -50,7 +50,8 @@ async def test_read_info(
     assert info.hostname == "rig-1"
     assert info.serial_number == emulator.state.miner_sn
     assert emulator.commands() == ["get_version", "get_miner_info"]
-    assert miner.capabilities == frozenset(Capability)
+    assert Capability.MINING_SWITCH in miner.capabilities
+    assert Capability.AUTOTUNE not in miner.capabilities  # a DragonMint control
     assert miner.host == emulator.host
     assert "s3cr3t" not in repr(miner)
 

@@ -81,10 +81,9 @@ def _status(
     temperatures = [c.temperature_c for c in chains if c.temperature_c is not None]
     hashrate = _total([chain.hashrate_ths for chain in chains])
     return MinerStatus(
-        # The 5-minute window ramps up after a restart; any hashing is mining.
         mining=None
         if summary is None
-        else any(c.hashrate_ths or c.hashrate_average_ths for c in chains),
+        else any(c.hashrate_ths and c.status != "Dead" for c in chains),
         hashrate_ths=hashrate,
         factory_hashrate_ths=None,
         power_w=None,
