@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import config_validation as cv, issue_registry as ir
+from homeassistant.helpers import (
+    config_validation as cv,
+    device_registry as dr,
+    issue_registry as ir,
+)
 from homeassistant.helpers.typing import ConfigType
 
-from .const import DOMAIN, ISSUE_WRITE_API_DISABLED
+from .const import CONF_KIND, DOMAIN, ISSUE_WRITE_API_DISABLED, KIND_SPIDERPOOL
 from .coordinator import MinerCoordinator, MinerHubConfigEntry, create_miner
+from .pool_coordinator import PoolCoordinator, create_pool_client, worker_identifier
 from .services import async_setup_services
 
 PLATFORMS: list[Platform] = [
@@ -20,29 +25,59 @@ PLATFORMS: list[Platform] = [
     Platform.SWITCH,
     Platform.UPDATE,
 ]
+POOL_PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.SENSOR]
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 
+def _is_pool(entry: MinerHubConfigEntry) -> bool:
+    return entry.data.get(CONF_KIND) == KIND_SPIDERPOOL
+
+
+def _platforms(entry: MinerHubConfigEntry) -> list[Platform]:
+    return POOL_PLATFORMS if _is_pool(entry) else PLATFORMS
+
+
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Register the actions, once for every miner."""
+    """Register the actions, once for every miner and account."""
     async_setup_services(hass)
     return True
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: MinerHubConfigEntry) -> bool:
-    """Connect to the miner, read it once, then set up its entities."""
-    coordinator = MinerCoordinator(hass, entry, create_miner(hass, entry.data))
+    """Connect to the miner or account, read it once, then set up its entities."""
+    coordinator: MinerCoordinator | PoolCoordinator
+    if _is_pool(entry):
+        coordinator = PoolCoordinator(hass, entry, create_pool_client(hass, entry.data))
+    else:
+        coordinator = MinerCoordinator(hass, entry, create_miner(hass, entry.data))
     await coordinator.async_config_entry_first_refresh()
     entry.runtime_data = coordinator
-    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    await hass.config_entries.async_forward_entry_setups(entry, _platforms(entry))
     return True
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: MinerHubConfigEntry) -> bool:
     """Unload the entities; the miner keeps running as it is."""
-    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+    return await hass.config_entries.async_unload_platforms(entry, _platforms(entry))
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: MinerHubConfigEntry) -> None:
     """Forget the entry's repair issue."""
     ir.async_delete_issue(hass, DOMAIN, f"{ISSUE_WRITE_API_DISABLED}_{entry.entry_id}")
+
+
+async def async_remove_config_entry_device(
+    hass: HomeAssistant, entry: MinerHubConfigEntry, device: dr.DeviceEntry
+) -> bool:
+    """A pool worker the pool no longer lists may be removed by hand."""
+    coordinator = entry.runtime_data
+    if not isinstance(coordinator, PoolCoordinator):
+        return False
+    listed = {
+        (DOMAIN, worker_identifier(coordinator, name))
+        for name in coordinator.data.workers
+    }
+    return (
+        not device.identifiers & listed
+        and (DOMAIN, entry.entry_id) not in device.identifiers
+    )

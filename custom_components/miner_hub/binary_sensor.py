@@ -16,7 +16,7 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import MinerData, MinerHubConfigEntry
-from .entity import MinerEntity
+from .entity import MinerEntity, miner_coordinator
 
 # The coordinator fetches the data; entities only read it.
 PARALLEL_UPDATES = 0
@@ -54,7 +54,8 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Create the binary sensors of the values the miner reports (now or later)."""
-    coordinator = entry.runtime_data
+    if (coordinator := miner_coordinator(entry)) is None:
+        return  # a pool account: see pool.py
     added: set[str] = set()
 
     @callback

@@ -17,7 +17,7 @@ from homeassistant.helpers.event import async_call_later
 
 from .const import IDENTIFY_DURATION, LOGGER
 from .coordinator import MinerCoordinator, MinerHubConfigEntry
-from .entity import MinerEntity, supported
+from .entity import MinerEntity, miner_coordinator, supported
 from .protocol.errors import MinerHubError
 from .protocol.miner import Miner
 from .protocol.models import Capability
@@ -84,7 +84,8 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the buttons the miner supports."""
-    coordinator = entry.runtime_data
+    if (coordinator := miner_coordinator(entry)) is None:
+        return  # pool accounts have no controls
     async_add_entities(
         MinerButton(coordinator, description)
         if description.release_fn is None

@@ -14,6 +14,13 @@ KIND_WHATSMINER: Final = "whatsminer"
 KIND_DRAGONMINT: Final = "dragonmint"
 KIND_SPIDERPOOL: Final = "spiderpool"
 
+CONF_ACCESS_KEY: Final = "access_key"
+CONF_PRIVATE_KEY: Final = "private_key"
+CONF_COIN: Final = "coin"
+CONF_SUBACCOUNT: Final = "subaccount"
+CONF_API_URL: Final = "api_url"  # not in the form: lets scripts/develop use an emulator
+DEFAULT_COIN: Final = "btc"
+
 CONF_SCAN_INTERVAL: Final = "scan_interval"
 DEFAULT_SCAN_INTERVAL: Final = 30
 MIN_SCAN_INTERVAL: Final = 10
@@ -31,3 +38,9 @@ REFRESH_COOLDOWN_S: Final = 1.0
 IDENTIFY_DURATION: Final = timedelta(seconds=30)
 
 ISSUE_WRITE_API_DISABLED: Final = "write_api_disabled"
+
+# Pool accounts: hashrate and workers change over minutes, money over hours.
+POOL_UPDATE_INTERVAL: Final = timedelta(minutes=5)
+POOL_SLOW_INTERVAL: Final = timedelta(minutes=30)
+PAYMENT_HISTORY: Final = timedelta(days=90)  # where the last payment is looked for
+WORKER_GONE_AFTER: Final = timedelta(days=1)  # unlisted this long: device removed

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Concatenate, NoReturn
+from typing import TYPE_CHECKING, Any, Concatenate, NoReturn
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_USERNAME
@@ -58,7 +58,10 @@ from .protocol.models import (
 )
 from .protocol.whatsminer.miner import WhatsminerV2Miner
 
-type MinerHubConfigEntry = ConfigEntry[MinerCoordinator]
+if TYPE_CHECKING:
+    from .pool_coordinator import PoolCoordinator
+
+type MinerHubConfigEntry = ConfigEntry[MinerCoordinator | PoolCoordinator]
 
 
 def create_miner(hass: HomeAssistant, data: Mapping[str, Any]) -> Miner:

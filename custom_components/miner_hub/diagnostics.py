@@ -7,12 +7,16 @@ hardware identifiers redact them (ESPHome, Axis, Android TV, Daikin, Fronius).
 Whether the MAC still matches the entry is reported as a boolean instead.
 Pool worker names (often an account or a wallet address) and any credentials
 in a pool URL are redacted too. The protocol client reports its token state,
-never the token.
+never the token. For a pool account the access key, the private key, the wallet
+address and payment transaction IDs are redacted; the last error code the pool
+answered is kept (its authentication codes are undocumented).
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import datetime
+from decimal import Decimal
 import re
 from typing import Any
 
@@ -20,11 +24,15 @@ from homeassistant.components.diagnostics import REDACTED, async_redact_data
 from homeassistant.const import CONF_PASSWORD
 from homeassistant.core import HomeAssistant
 
+from .const import CONF_ACCESS_KEY, CONF_PRIVATE_KEY
 from .coordinator import MinerHubConfigEntry
+from .pool_coordinator import PoolCoordinator
 
 TO_REDACT_ENTRY = {CONF_PASSWORD, "unique_id"}
 TO_REDACT_INFO = {"mac", "serial_number"}
 TO_REDACT_DATA = {"serial_number", "user"}
+TO_REDACT_POOL_ENTRY = {CONF_ACCESS_KEY, CONF_PRIVATE_KEY}
+TO_REDACT_POOL_DATA = {"wallet_address", "address", "tx_id"}
 # scheme://user:password@host → scheme://**REDACTED**@host
 _URL_CREDENTIALS = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/@]+@")
 
@@ -35,6 +43,10 @@ def _plain(value: Any) -> Any:
         return {key: _plain(item) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
         return [_plain(item) for item in value]
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
     return value
 
 
@@ -47,6 +59,8 @@ async def async_get_config_entry_diagnostics(
 ) -> dict[str, Any]:
     """Return diagnostics for a config entry."""
     coordinator = entry.runtime_data
+    if isinstance(coordinator, PoolCoordinator):
+        return _pool_diagnostics(entry, coordinator)
     info = coordinator.info
     # The last successful poll: setup needs one, and a failed poll keeps it.
     data = async_redact_data(_plain(asdict(coordinator.data)), TO_REDACT_DATA)
@@ -78,4 +92,34 @@ async def async_get_config_entry_diagnostics(
             "update_interval_s": None if interval is None else interval.total_seconds(),
         },
         "data": data,
+    }
+
+
+def _pool_diagnostics(
+    entry: MinerHubConfigEntry, coordinator: PoolCoordinator
+) -> dict[str, Any]:
+    interval = coordinator.update_interval
+    return {
+        "entry": async_redact_data(
+            {
+                "title": entry.title,
+                "unique_id": entry.unique_id,
+                "data": dict(entry.data),
+            },
+            TO_REDACT_POOL_ENTRY,
+        ),
+        "client": {
+            "base_url": coordinator.client.base_url,
+            "last_error_code": coordinator.client.last_error_code,
+        },
+        "coordinator": {
+            "last_update_success": coordinator.last_update_success,
+            "last_exception": None
+            if coordinator.last_exception is None
+            else repr(coordinator.last_exception),
+            "update_interval_s": None if interval is None else interval.total_seconds(),
+        },
+        "data": async_redact_data(
+            _plain(asdict(coordinator.data)), TO_REDACT_POOL_DATA
+        ),
     }

@@ -10,7 +10,7 @@ from homeassistant.helpers.entity import EntityDescription
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .const import DOMAIN
-from .coordinator import MinerCoordinator
+from .coordinator import MinerCoordinator, MinerHubConfigEntry
 from .protocol.models import Capability
 
 
@@ -21,6 +21,12 @@ class ControlDescription(Protocol):
     def capability(self) -> Capability:
         """What the miner must support for the entity to exist."""
         ...
+
+
+def miner_coordinator(entry: MinerHubConfigEntry) -> MinerCoordinator | None:
+    """The entry's miner coordinator; None for a pool account."""
+    coordinator = entry.runtime_data
+    return coordinator if isinstance(coordinator, MinerCoordinator) else None
 
 
 def supported[D: ControlDescription](

@@ -24,7 +24,7 @@ from homeassistant.util.signal_type import SignalTypeFormat
 
 from .const import DOMAIN
 from .coordinator import MinerCoordinator, MinerData, MinerHubConfigEntry
-from .entity import MinerEntity, supported
+from .entity import MinerEntity, miner_coordinator, supported
 from .protocol.miner import Miner
 from .protocol.models import Capability, PowerPercentMode
 
@@ -97,7 +97,8 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the numbers the miner supports."""
-    coordinator = entry.runtime_data
+    if (coordinator := miner_coordinator(entry)) is None:
+        return  # pool accounts have no controls
     async_add_entities(
         (MinerNumber if description.value_fn is not None else MinerAcceptedNumber)(
             coordinator, description

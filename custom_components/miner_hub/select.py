@@ -12,7 +12,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import MinerData, MinerHubConfigEntry
-from .entity import MinerEntity, supported
+from .entity import MinerEntity, miner_coordinator, supported
 from .protocol.miner import Miner
 from .protocol.models import AutoTuneMode, Capability, PowerMode
 
@@ -61,7 +61,8 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the selects the miner supports."""
-    coordinator = entry.runtime_data
+    if (coordinator := miner_coordinator(entry)) is None:
+        return  # pool accounts have no controls
     async_add_entities(
         MinerSelect(coordinator, description)
         for description in supported(coordinator, SELECTS)

@@ -32,7 +32,7 @@ from homeassistant.util import dt as dt_util
 
 from .const import CONF_KIND, KIND_DRAGONMINT, KIND_WHATSMINER
 from .coordinator import MinerCoordinator, MinerData, MinerHubConfigEntry
-from .entity import MinerEntity
+from .entity import MinerEntity, miner_coordinator
 from .protocol.models import HashboardStatus, PowerMode, PowerSupplyStatus
 
 # The coordinator fetches the data; entities only read it.
@@ -378,7 +378,8 @@ async def async_setup_entry(
     A miner whose mining service is stopped at setup reports little; the sensors
     of the values it reports later are added then.
     """
-    coordinator = entry.runtime_data
+    if (coordinator := miner_coordinator(entry)) is None:
+        return  # a pool account: see pool.py
     added: set[str] = set()
 
     @callback

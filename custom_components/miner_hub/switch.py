@@ -11,7 +11,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import MinerData, MinerHubConfigEntry
-from .entity import MinerEntity, supported
+from .entity import MinerEntity, miner_coordinator, supported
 from .protocol.miner import Miner
 from .protocol.models import Capability
 
@@ -44,7 +44,8 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the switches the miner supports."""
-    coordinator = entry.runtime_data
+    if (coordinator := miner_coordinator(entry)) is None:
+        return  # pool accounts have no controls
     async_add_entities(
         MinerSwitch(coordinator, description)
         for description in supported(coordinator, SWITCHES)

@@ -28,7 +28,7 @@ from homeassistant.helpers.event import async_call_later
 
 from .const import LOGGER
 from .coordinator import MinerHubConfigEntry
-from .entity import MinerEntity
+from .entity import MinerEntity, miner_coordinator
 from .protocol.models import Capability
 
 # Installing is an action; one at a time.
@@ -53,7 +53,8 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the firmware entity of a miner whose vendor offers updates."""
-    coordinator = entry.runtime_data
+    if (coordinator := miner_coordinator(entry)) is None:
+        return  # pool accounts have no controls
     if Capability.FIRMWARE_UPDATE in coordinator.miner.capabilities:
         async_add_entities([MinerFirmwareUpdateEntity(coordinator, FIRMWARE)])
 

@@ -54,8 +54,24 @@ class CommandRejected(DeviceError):
     """The device understood the command but refused to carry it out."""
 
 
+class NotFound(CommandRejected):
+    """The device or service does not know the requested item."""
+
+
 class RateLimited(DeviceError):
     """The device (or service) refuses more requests for now."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        command: str,
+        code: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        """``retry_after``: seconds to wait before asking again, when known."""
+        super().__init__(message, command=command, code=code)
+        self.retry_after = retry_after
 
 
 class NoReply(MinerHubError):

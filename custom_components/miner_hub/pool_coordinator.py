@@ -1,0 +1,183 @@
+"""Polling for one Spiderpool sub-account (a cloud service, polled gently)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Concatenate
+
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import (
+    ConfigEntryAuthFailed,
+    HomeAssistantError,
+    ServiceValidationError,
+)
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+from homeassistant.util import dt as dt_util
+
+from .const import (
+    CONF_ACCESS_KEY,
+    CONF_API_URL,
+    CONF_COIN,
+    CONF_PRIVATE_KEY,
+    CONF_SUBACCOUNT,
+    DOMAIN,
+    LOGGER,
+    PAYMENT_HISTORY,
+    POOL_SLOW_INTERVAL,
+    POOL_UPDATE_INTERVAL,
+    WORKER_GONE_AFTER,
+)
+from .protocol.errors import (
+    AuthFailed,
+    InvalidParameter,
+    MinerHubError,
+    NotFound,
+    RateLimited,
+)
+from .protocol.spiderpool.client import DEFAULT_BASE_URL, SpiderpoolClient
+from .protocol.spiderpool.models import Payment, ProfitInfo, SubaccountInfo, Worker
+
+if TYPE_CHECKING:
+    from .coordinator import MinerHubConfigEntry
+
+
+def worker_identifier(coordinator: PoolCoordinator, worker: str) -> str:
+    """Device identifier of a worker: unique per account and coin."""
+    return f"{coordinator.coin}_{coordinator.subaccount}_{worker}"
+
+
+def create_pool_client(
+    hass: HomeAssistant, data: Mapping[str, Any]
+) -> SpiderpoolClient:
+    """The signed client of a config entry's data (the key is parsed once)."""
+    return SpiderpoolClient(
+        async_get_clientsession(hass),
+        data[CONF_ACCESS_KEY],
+        data[CONF_PRIVATE_KEY],
+        base_url=data.get(CONF_API_URL, DEFAULT_BASE_URL),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class PoolData:
+    """What the account and worker entities show."""
+
+    info: SubaccountInfo
+    workers: Mapping[str, Worker]
+    profit: ProfitInfo | None
+    minimum_payment: Decimal | None
+    last_payment: Payment | None
+
+
+def _error(key: str, **placeholders: str) -> dict[str, Any]:
+    return {
+        "translation_domain": DOMAIN,
+        "translation_key": key,
+        "translation_placeholders": placeholders or None,
+    }
+
+
+class PoolCoordinator(DataUpdateCoordinator[PoolData]):
+    """Polls one sub-account: hashrate and workers every 5 minutes, money every 30."""
+
+    config_entry: MinerHubConfigEntry
+
+    def __init__(
+        self, hass: HomeAssistant, entry: MinerHubConfigEntry, client: SpiderpoolClient
+    ) -> None:
+        """Poll at the pace the pool's data changes."""
+        super().__init__(
+            hass,
+            LOGGER,
+            config_entry=entry,
+            name=f"{DOMAIN} {entry.title}",
+            update_interval=POOL_UPDATE_INTERVAL,
+        )
+        self.client = client
+        self.coin: str = entry.data[CONF_COIN]
+        self.subaccount: str = entry.data[CONF_SUBACCOUNT]
+        self._slow_reads_due: datetime | None = None
+        self._profit: ProfitInfo | None = None
+        self._minimum_payment: Decimal | None = None
+        self._last_payment: Payment | None = None
+        self.last_seen: dict[str, datetime] = {}  # worker name → last listed
+
+    async def _async_update_data(self) -> PoolData:
+        try:
+            return await self._poll()
+        except AuthFailed as err:
+            raise ConfigEntryAuthFailed(**_error("pool_auth_failed")) from err
+        except RateLimited as err:
+            raise UpdateFailed(
+                **_error("rate_limited_pool"), retry_after=err.retry_after
+            ) from err
+        except NotFound as err:
+            raise UpdateFailed(
+                **_error("subaccount_not_found", subaccount=self.subaccount)
+            ) from err
+        except MinerHubError as err:
+            raise UpdateFailed(**_error("communication_error", error=str(err))) from err
+
+    async def _poll(self) -> PoolData:
+        info = await self.client.get_subaccount_info(self.coin, self.subaccount)
+        workers = await self.client.get_workers(self.coin, self.subaccount)
+        now = dt_util.utcnow()
+        if self._slow_reads_due is None or now >= self._slow_reads_due:
+            await self._slow_reads(now)
+            self._slow_reads_due = now + POOL_SLOW_INTERVAL
+        for worker in workers:
+            self.last_seen[worker.name] = now
+        return PoolData(
+            info=info,
+            workers={worker.name: worker for worker in workers},
+            profit=self._profit,
+            minimum_payment=self._minimum_payment,
+            last_payment=self._last_payment,
+        )
+
+    async def _slow_reads(self, now: datetime) -> None:
+        """Profit, minimum payment and the last payment change slowly."""
+        self._profit = await self.client.get_profit_info(self.coin, self.subaccount)
+        self._minimum_payment = await self.client.get_minimum_payment(
+            self.coin, self.subaccount
+        )
+        payments = await self.client.get_payments(
+            self.coin, self.subaccount, now - PAYMENT_HISTORY, now
+        )
+        if payments:
+            self._last_payment = payments[0]
+
+    def gone_workers(self, now: datetime) -> set[str]:
+        """Workers the pool has not listed for a day: gone for good."""
+        limit: timedelta = WORKER_GONE_AFTER
+        return {name for name, seen in self.last_seen.items() if now - seen > limit}
+
+    async def async_command[**P, T](
+        self,
+        command: Callable[Concatenate[SpiderpoolClient, P], Awaitable[T]],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T:
+        """Run a write on the account, translating errors; refresh afterwards."""
+        try:
+            result = await command(self.client, *args, **kwargs)
+        except InvalidParameter as err:
+            raise ServiceValidationError(
+                **_error("invalid_value", error=str(err))
+            ) from err
+        except AuthFailed as err:
+            self.config_entry.async_start_reauth(self.hass)
+            raise HomeAssistantError(**_error("pool_auth_failed")) from err
+        except RateLimited as err:
+            raise HomeAssistantError(**_error("rate_limited_pool")) from err
+        except MinerHubError as err:
+            raise HomeAssistantError(
+                **_error("command_rejected", error=str(err))
+            ) from err
+        self._slow_reads_due = None  # show the change at the refresh
+        await self.async_request_refresh()
+        return result

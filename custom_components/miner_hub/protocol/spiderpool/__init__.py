@@ -1,0 +1,1 @@
+"""Spiderpool mining-pool REST API v2 client."""
