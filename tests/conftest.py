@@ -32,12 +32,22 @@ from syrupy.assertion import SnapshotAssertion
 
 import custom_components.miner_hub  # noqa: F401
 from custom_components.miner_hub.const import (
+    CONF_ACCESS_KEY,
+    CONF_API_URL,
+    CONF_COIN,
     CONF_KIND,
+    CONF_PRIVATE_KEY,
+    CONF_SUBACCOUNT,
     DOMAIN,
     KIND_DRAGONMINT,
+    KIND_SPIDERPOOL,
     KIND_WHATSMINER,
 )
-from tests.emulators import DragonMintEmulator, WhatsminerV2Emulator
+from tests.emulators import (
+    DragonMintEmulator,
+    SpiderpoolEmulator,
+    WhatsminerV2Emulator,
+)
 
 MINER_PASSWORD = "s3cret_1"
 MINER_HOSTNAME = "garage-m30"
@@ -132,6 +142,51 @@ def dragonmint_entry(dragonmint: DragonMintEmulator) -> MockConfigEntry:
         unique_id=DRAGONMINT_UNIQUE_ID,
         data=dragonmint_entry_data(dragonmint),
     )
+
+
+POOL_COIN = "btc"
+POOL_SUBACCOUNT = "homeminer"
+POOL_UNIQUE_ID = "btc_homeminer"
+POOL_TITLE = "homeminer (BTC)"
+
+
+@pytest.fixture
+async def spiderpool(socket_enabled: None) -> AsyncIterator[SpiderpoolEmulator]:
+    """An emulated Spiderpool API with one account of twelve workers."""
+    async with SpiderpoolEmulator(workers=12, subaccount=POOL_SUBACCOUNT) as emulator:
+        yield emulator
+
+
+def spiderpool_entry_data(emulator: SpiderpoolEmulator) -> dict[str, Any]:
+    """Config entry data of the emulated account (its API URL is not in the form)."""
+    return {
+        CONF_KIND: KIND_SPIDERPOOL,
+        CONF_ACCESS_KEY: emulator.access_key,
+        CONF_PRIVATE_KEY: emulator.private_key_b64,
+        CONF_COIN: POOL_COIN,
+        CONF_SUBACCOUNT: POOL_SUBACCOUNT,
+        CONF_API_URL: emulator.url,
+    }
+
+
+@pytest.fixture
+def spiderpool_entry(spiderpool: SpiderpoolEmulator) -> MockConfigEntry:
+    """A config entry of the emulated account, not yet added."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title=POOL_TITLE,
+        unique_id=POOL_UNIQUE_ID,
+        data=spiderpool_entry_data(spiderpool),
+    )
+
+
+@pytest.fixture(autouse=True)
+def no_pool_call_spacing() -> Iterator[None]:
+    """Tests do not wait a second between pool calls (pacing has its own tests)."""
+    with patch(
+        "custom_components.miner_hub.protocol.spiderpool.client.MIN_CALL_INTERVAL", 0.0
+    ):
+        yield
 
 
 def miner_entry(emulator: WhatsminerV2Emulator) -> MockConfigEntry:

@@ -273,7 +273,7 @@ class MinerState:
     power_target_w: int | None = None  # set_power
     target_freq_percent: int = 0  # set_target_freq, "hash_percent" in status
     pools: list[tuple[str, str, str]] = field(default_factory=_factory_pools)
-    led: str | dict[str, Any] = "auto"
+    led: str | dict[str, Any] | list[dict[str, Any]] = "auto"  # list: API v3
     write_api_enabled: bool = True  # as if unlocked in WhatsMinerTool
     hostname: str = "WhatsMiner"
     mac: str = "C6:07:20:00:1E:C2"
@@ -408,6 +408,9 @@ class Faults:
     # combine with unsupported_commands={"get_error_code"}.
     errors_in_summary: bool = False
     rejected_commands: set[str] = field(default_factory=set)
+    # The reduced v2 API that v3 firmware keeps on 4028 (ref §1, §5.2): reads work,
+    # every write is refused like a switched-off write API (issue 6; Inference).
+    refuse_writes: bool = False
     _observer: Callable[[str], None] | None = field(
         default=None, init=False, repr=False, compare=False
     )
@@ -1652,7 +1655,11 @@ class WhatsminerV2Emulator:
     # ----------------------------------------------------------------- writes
 
     def _write(self, request: _Request) -> _Reply:
-        if not request.encrypted or not self.state.write_api_enabled:
+        if (
+            not request.encrypted
+            or not self.state.write_api_enabled
+            or self._faults.refuse_writes
+        ):
             return _Reply(self._error(45, "can't access write cmd"), plain=True)
         if request.cmd in self._faults.unsupported_commands:
             return _Reply(self._error(14, "invalid cmd"))

@@ -176,7 +176,7 @@ class SpiderpoolClient:
         *,
         base_url: str = DEFAULT_BASE_URL,
         request_timeout: float = DEFAULT_TIMEOUT,
-        min_interval: float = MIN_CALL_INTERVAL,
+        min_interval: float | None = None,
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -190,7 +190,7 @@ class SpiderpoolClient:
         )
         self._base = URL(base_url)
         self.request_timeout = request_timeout
-        self.min_interval = min_interval
+        self.min_interval = MIN_CALL_INTERVAL if min_interval is None else min_interval
         self._clock = clock
         self._monotonic = monotonic
         self.last_error_code: str | None = None  # for diagnostics
