@@ -179,6 +179,7 @@ class MinerStatus:
     fan_duty_pct: int | None = None
     hardware_errors: int | None = None
     autotune_mode: AutoTuneMode | None = None
+    power_percent: int | None = None  # None: the firmware cannot report it (v2)
 
     @property
     def active_pool(self) -> PoolStatus | None:

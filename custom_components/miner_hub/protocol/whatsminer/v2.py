@@ -116,7 +116,8 @@ _SESSIONS: weakref.WeakKeyDictionary[
 ] = weakref.WeakKeyDictionary()
 
 
-def _session_for(host: str, port: int) -> _MinerSession:
+def session_for(host: str, port: int) -> _MinerSession:
+    """The lock (and token cache) shared by every client of one miner's port."""
     sessions = _SESSIONS.setdefault(asyncio.get_running_loop(), {})
     return sessions.setdefault((host, port), _MinerSession())
 
@@ -208,7 +209,7 @@ class WhatsminerV2Client:
 
     @property
     def _session(self) -> _MinerSession:
-        return _session_for(self.host, self.port)
+        return session_for(self.host, self.port)
 
     @property
     def join_limit(self) -> int:

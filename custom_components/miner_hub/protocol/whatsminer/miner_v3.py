@@ -1,0 +1,254 @@
+"""A Whatsminer on API v3, seen through the vendor-neutral Miner interface."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Final
+
+from ..errors import ParseError
+from ..miner import Miner
+from ..models import (
+    Capability,
+    HashboardStatus,
+    MinerError,
+    MinerInfo,
+    MinerStatus,
+    PoolConfig,
+    PoolStatus,
+    PowerMode,
+    PowerPercentMode,
+    PowerSupplyStatus,
+    WriteAccess,
+    normalize_mac,
+)
+from .miner import MANUFACTURER, POWER_LIMIT_RANGE_W
+from .v3 import DEFAULT_ACCOUNT, DEFAULT_PORT, WhatsminerV3Client
+from .v3_models import (
+    DeviceInfo,
+    Hashboard,
+    MinerSettings,
+    MinerStatus as V3Status,
+    Pool,
+)
+
+# The LED pattern of "identify": red, half a second on per second.
+_IDENTIFY: Final = [{"color": "red", "period": 1000, "duration": 500, "start": 0}]
+
+
+def _power_mode(name: str | None) -> PowerMode | None:
+    try:
+        return PowerMode(name.lower()) if name else None
+    except ValueError:
+        return None
+
+
+def _recent(*windows: float | None) -> float | None:
+    return next((value for value in windows if value is not None), None)
+
+
+def _board(
+    position: int, board: Hashboard, temperature: float | None
+) -> HashboardStatus:
+    return HashboardStatus(
+        index=board.index if board.index is not None else position,
+        hashrate_ths=_recent(board.hashrate_realtime_ths, board.hashrate_ths),
+        temperature_c=temperature,
+        chip_temp_max_c=board.chip_temp_max_c,
+        chip_temp_avg_c=board.chip_temp_avg_c,
+        alive=board.alive,
+    )
+
+
+def _pool(position: int, pool: Pool) -> PoolStatus | None:
+    if not pool.url:
+        return None
+    return PoolStatus(
+        index=pool.priority if pool.priority is not None else position,
+        url=pool.url,
+        user=pool.account,
+        active=bool(pool.active),
+        alive=pool.alive,
+        priority=pool.priority,
+        accepted=None,  # v3 has no share counters
+        rejected=None,
+    )
+
+
+def _status(info: DeviceInfo, status: V3Status, settings: MinerSettings) -> MinerStatus:
+    summary = status.summary
+    if summary is None:
+        raise ParseError("get.miner.status: no summary")
+    boards = status.hashboards or ()
+    temperatures = summary.board_temperatures_c
+    return MinerStatus(
+        mining=info.working,
+        hashrate_ths=_recent(summary.hashrate_1m_ths, summary.hashrate_ths),
+        factory_hashrate_ths=summary.factory_hashrate_ths,
+        power_w=summary.power_w,
+        power_limit_w=settings.power_limit_w or summary.power_limit_w,
+        efficiency_j_per_th=summary.power_rate_j_per_th or None,
+        temperature_c=max(temperatures, default=None),
+        environment_temperature_c=summary.environment_temperature_c,
+        chip_temp_max_c=summary.chip_temp_max_c,
+        chip_temp_avg_c=summary.chip_temp_avg_c,
+        fan_speed_in_rpm=summary.fan_speed_in_rpm,
+        fan_speed_out_rpm=summary.fan_speed_out_rpm,
+        power_mode=_power_mode(settings.power_mode),
+        uptime_s=summary.uptime_s,
+        mining_elapsed_s=summary.elapsed_s,
+        accepted_shares=None,
+        rejected_shares=None,
+        hash_stable=summary.upfreq_finished,
+        pools=tuple(
+            pool
+            for position, raw in enumerate(status.pools or ())
+            if (pool := _pool(position, raw)) is not None
+        ),
+        boards=tuple(
+            _board(
+                position,
+                board,
+                temperatures[position] if position < len(temperatures) else None,
+            )
+            for position, board in enumerate(boards)
+        ),
+        power_percent=settings.power_percent,
+    )
+
+
+class WhatsminerV3Miner(Miner):
+    """A Whatsminer on API v3 (TCP 4433)."""
+
+    capabilities = frozenset(
+        {
+            Capability.MINING_SWITCH,
+            Capability.POWER_PERCENT,
+            Capability.POWER_LIMIT,
+            Capability.POWER_MODE,
+            Capability.REBOOT,
+            Capability.RESTART_MINING,
+            Capability.IDENTIFY,
+            Capability.POOLS,
+        }
+    )
+
+    def __init__(
+        self,
+        host: str,
+        port: int = DEFAULT_PORT,
+        password: str | None = None,
+        account: str = DEFAULT_ACCOUNT,
+        *,
+        client: WhatsminerV3Client | None = None,
+    ) -> None:
+        """Wrap a client (built here unless one is given)."""
+        self.client = client or WhatsminerV3Client(host, port, password, account)
+
+    def __repr__(self) -> str:
+        """Name the miner, never the password."""
+        return f"WhatsminerV3Miner({self.client.host!r}, {self.client.port})"
+
+    @property
+    def host(self) -> str:
+        """Address of the miner."""
+        return self.client.host
+
+    @property
+    def power_limit_range_w(self) -> tuple[int, int]:
+        """What ``set.miner.power_limit`` accepts."""
+        return POWER_LIMIT_RANGE_W
+
+    async def read_info(self) -> MinerInfo:
+        """``get.device.info``: every section (it also carries the salt)."""
+        info = await self.client.get_device_info()
+        mac = normalize_mac(info.mac or "")
+        if mac is None:
+            raise ParseError("the miner reports no MAC address")
+        return MinerInfo(
+            mac=mac,
+            manufacturer=MANUFACTURER,
+            model=info.model.replace("_", "") if info.model else None,
+            firmware_version=info.firmware_version,
+            api_version=info.api_version,
+            hardware_version=info.platform,
+            serial_number=info.serial_number,
+            hostname=info.hostname,
+        )
+
+    async def read_status(self) -> MinerStatus:
+        """Three connections: whether btminer works, status (joined), settings."""
+        info = await self.client.get_device_info("miner")
+        status = await self.client.get_miner_status()
+        settings = await self.client.get_miner_settings()
+        return _status(info, status, settings)
+
+    async def read_power_supply(self) -> PowerSupplyStatus | None:
+        """``get.device.info`` power: model, serial and fan (no temperature)."""
+        info = await self.client.get_device_info("power")
+        return PowerSupplyStatus(
+            temperature_c=None,
+            fan_speed_rpm=info.psu_fan_speed_rpm,
+            input_voltage_v=None,
+            input_current_a=None,
+            input_power_w=None,
+            model=info.psu_model,
+            serial_number=info.psu_serial_number,
+        )
+
+    async def read_errors(self) -> tuple[MinerError, ...]:
+        """``get.device.info`` error-code (absent when there are none)."""
+        return (await self.client.get_device_info("error-code")).errors
+
+    async def check_access(self) -> WriteAccess:
+        """The API switch is reported; the password only a write can prove.
+
+        API v3 has no authenticated read, so the password is proven with
+        ``set.system.led "auto"``: the firmware's own default LED state.
+        """
+        info = await self.client.get_device_info("system")
+        if info.api_switch is False:
+            return WriteAccess.DISABLED
+        await self.client.set_led("auto")
+        return WriteAccess.ENABLED
+
+    async def set_mining(self, mining: bool) -> None:
+        """``set.miner.service`` start / stop."""
+        await self.client.set_service("start" if mining else "stop")
+
+    async def set_power_percent(
+        self, percent: int, mode: PowerPercentMode = PowerPercentMode.NORMAL
+    ) -> None:
+        """``set.miner.power_percent`` (the state is read back from the settings)."""
+        await self.client.set_power_percent(percent, mode)
+
+    async def set_power_limit(self, watts: int) -> None:
+        """``set.miner.power_limit``: mining restarts."""
+        await self.client.set_power_limit(watts)
+
+    async def set_power_mode(self, mode: PowerMode) -> None:
+        """``set.miner.power_mode``: mining restarts."""
+        await self.client.set_power_mode(mode)
+
+    async def reboot(self) -> None:
+        """``set.system.reboot`` (usually no reply)."""
+        await self.client.reboot()
+
+    async def restart_mining(self) -> None:
+        """``set.miner.service`` restart."""
+        await self.client.set_service("restart")
+
+    async def identify(self, on: bool) -> None:
+        """Flash the red LED, or give the LED back to the firmware."""
+        await self.client.set_led(_IDENTIFY if on else "auto")
+
+    async def set_pools(self, pools: Sequence[PoolConfig]) -> None:
+        """``set.miner.pools`` with encrypted parameters."""
+        await self.client.set_pools((p.url, p.worker, p.password) for p in pools)
+
+    def diagnostics(self) -> dict[str, Any]:
+        """API generation and account; never the password or the salt."""
+        return {
+            "api": "whatsminer_v3",
+            "port": self.client.port,
+            "account": self.client.account,
+        }

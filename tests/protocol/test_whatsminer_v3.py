@@ -1,0 +1,320 @@
+"""The Whatsminer API v3 client, its adapter and API detection, against the emulator."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+import socket
+
+import pytest
+
+from custom_components.miner_hub.protocol.errors import (
+    AuthFailed,
+    CommandRejected,
+    ConnectionFailed,
+    InvalidParameter,
+    NoReply,
+    ParseError,
+    RequestTimeout,
+    UnsupportedCommand,
+)
+from custom_components.miner_hub.protocol.models import (
+    Capability,
+    PoolConfig,
+    PowerMode,
+    PowerPercentMode,
+    WriteAccess,
+)
+from custom_components.miner_hub.protocol.whatsminer.detect import (
+    WhatsminerApi,
+    detect_api,
+    whatsminer,
+)
+from custom_components.miner_hub.protocol.whatsminer.miner import WhatsminerV2Miner
+from custom_components.miner_hub.protocol.whatsminer.miner_v3 import WhatsminerV3Miner
+from custom_components.miner_hub.protocol.whatsminer.v3 import (
+    WhatsminerV3Client,
+    encrypt_param,
+    token,
+)
+from tests.emulators import WhatsminerV2Emulator, WhatsminerV3Emulator
+
+PASSWORD = "h0me_m1ner"
+
+
+@pytest.fixture
+async def v3(socket_enabled: None) -> AsyncIterator[WhatsminerV3Emulator]:
+    async with WhatsminerV3Emulator(
+        password=PASSWORD, mac="C6:07:20:00:33:44", hostname="attic-m60"
+    ) as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def miner(v3: WhatsminerV3Emulator) -> WhatsminerV3Miner:
+    miner = WhatsminerV3Miner(v3.host, v3.port, PASSWORD)
+    miner.client.read_timeout = 1
+    return miner
+
+
+def test_vendor_token_vector() -> None:
+    """The vendor's example: token and encrypted pools param, byte for byte."""
+    sign, digest = token("set.miner.pools", "super", "5QAHiKMb", 1692685512)
+    assert digest.hex() == (
+        "b7957365d05ec273e788a1034d1a4b0df51b295a3da79d14f46b2bf7b56e4ab3"
+    )
+    assert sign == "t5VzZdBe"
+    param = [{"pool": "stratum+tcp://pool:3333", "worker": "worker", "passwd": "x"}]
+    assert encrypt_param(digest, param) == (
+        "M7c6KBuUVIiP+BnrFxPBexRUr3Zw94Ng42eBDFq02W9o7MSxcGd0EcmSwVx72paF9s8xliqc"
+        "Lqi00gxEFa8AzpW/A3R+69wXNkHPuGtqhA4="
+    )
+
+
+async def test_read_info(miner: WhatsminerV3Miner, v3: WhatsminerV3Emulator) -> None:
+    info = await miner.read_info()
+    assert info.mac == "c6:07:20:00:33:44"
+    assert info.hostname == "attic-m60"
+    assert info.model == v3.state.model.name.replace("_", "")
+    assert info.firmware_version == v3.state.firmware_version
+    assert info.api_version is not None
+    assert miner.host == v3.host
+    assert miner.power_limit_range_w == (0, 99999)
+    assert Capability.PRE_POWER_ON not in miner.capabilities
+    assert PASSWORD not in repr(miner)
+
+
+async def test_read_status_in_ths_with_the_real_power_percent(
+    miner: WhatsminerV3Miner, v3: WhatsminerV3Emulator
+) -> None:
+    status = await miner.read_status()
+    assert status.mining is True
+    factory = v3.state.model.factory_ghs / 1000
+    assert status.hashrate_ths is not None
+    assert 0.5 < status.hashrate_ths / factory < 1.5
+    assert status.power_w is not None
+    assert status.power_w > 1000
+    assert status.power_percent == 100
+    assert status.power_mode is PowerMode.NORMAL
+    assert status.accepted_shares is None  # v3 has no share counters
+    assert len(status.boards) == len(v3.state.model.board_factory_ghs)
+    assert all(board.temperature_c is not None for board in status.boards)
+    assert status.active_pool is not None
+    assert [command.cmd for command in v3.received] == [
+        "get.device.info", "get.miner.status", "get.miner.setting",
+    ]  # fmt: skip
+
+
+async def test_power_supply_and_errors(
+    miner: WhatsminerV3Miner, v3: WhatsminerV3Emulator
+) -> None:
+    psu = await miner.read_power_supply()
+    assert psu is not None
+    assert psu.serial_number == v3.state.power_sn
+    assert await miner.read_errors() == ()
+    v3.state.error_codes = [("264", "2026-05-23 09:19:10")]
+    errors = await miner.read_errors()
+    assert [(e.code, e.since) for e in errors] == [(264, "2026-05-23 09:19:10")]
+    assert errors[0].reason
+
+
+async def test_controls_carry_valid_tokens(
+    miner: WhatsminerV3Miner, v3: WhatsminerV3Emulator
+) -> None:
+    await miner.set_power_percent(70)
+    assert v3.state.power_percent == 70
+    assert (await miner.read_status()).power_percent == 70
+    await miner.set_power_percent(60, PowerPercentMode.FAST)
+    await miner.set_power_limit(3100)
+    await miner.set_power_mode(PowerMode.LOW)
+    await miner.identify(True)
+    assert isinstance(v3.state.led, list)
+    await miner.identify(False)
+    await miner.set_pools([PoolConfig("stratum+tcp://pool.example:3333", "me.m60")])
+    await miner.set_mining(False)
+    assert v3.state.mining is False
+    await miner.set_mining(True)
+    await miner.restart_mining()
+    writes = [c for c in v3.received if c.cmd.startswith("set.")]
+    assert [c.cmd for c in writes] == [
+        "set.miner.power_percent", "set.miner.power_percent", "set.miner.power_limit",
+        "set.miner.power_mode", "set.system.led", "set.system.led",
+        "set.miner.pools", "set.miner.service", "set.miner.service",
+        "set.miner.service",
+    ]  # fmt: skip
+    assert all(command.token_ok for command in writes)
+    assert writes[0].param == {"percent": "70", "mode": "normal"}
+    assert writes[2].param == 3100
+    pools = writes[6]
+    assert pools.encrypted is True
+    assert pools.param == [
+        {"pool": "stratum+tcp://pool.example:3333", "worker": "me.m60", "passwd": "x"}
+    ]
+    assert v3.state.pools[0] == ("stratum+tcp://pool.example:3333", "me.m60", "x")
+    assert v3.state.power_limit_w == 3100
+
+
+async def test_reboot_without_reply(
+    miner: WhatsminerV3Miner, v3: WhatsminerV3Emulator
+) -> None:
+    await miner.reboot()
+    with pytest.raises(ConnectionFailed):
+        await miner.read_info()
+    v3.advance(v3.faults.reboot_seconds + 1)
+    assert (await miner.read_info()).mac
+
+
+async def test_unknown_outcome_is_reported_not_retried(
+    miner: WhatsminerV3Miner, v3: WhatsminerV3Emulator
+) -> None:
+    miner.client.read_timeout = 0.2
+    v3.faults.hang_commands = {"set.miner.power_limit"}
+    with pytest.raises(NoReply):
+        await miner.set_power_limit(3000)
+    assert [c.cmd for c in v3.received].count("set.miner.power_limit") == 1
+
+
+@pytest.mark.parametrize(
+    ("account", "password", "error"),
+    [("super", "wrong", AuthFailed), ("user7", PASSWORD, AuthFailed)],
+)
+async def test_wrong_credentials(
+    v3: WhatsminerV3Emulator, account: str, password: str, error: type[Exception]
+) -> None:
+    miner = WhatsminerV3Miner(v3.host, v3.port, password, account)
+    with pytest.raises(error):
+        await miner.set_mining(False)
+    assert v3.state.mining is True
+    # The salt is refreshed once before giving up.
+    assert [c.cmd for c in v3.received].count("set.miner.service") == 2
+
+
+async def test_salt_refreshed_after_a_password_change(
+    miner: WhatsminerV3Miner, v3: WhatsminerV3Emulator
+) -> None:
+    await miner.set_mining(True)
+    v3.rotate_salt()
+    await miner.set_mining(False)  # -4 with the old salt, then the new salt
+    assert v3.state.mining is False
+
+
+async def test_check_access(miner: WhatsminerV3Miner, v3: WhatsminerV3Emulator) -> None:
+    assert await miner.check_access() is WriteAccess.ENABLED
+    assert v3.received[-1].cmd == "set.system.led"
+    assert v3.received[-1].param == "auto"
+    v3.state.write_api_enabled = False
+    assert await miner.check_access() is WriteAccess.DISABLED
+    wrong = WhatsminerV3Miner(v3.host, v3.port, "wrong")
+    v3.state.write_api_enabled = True
+    with pytest.raises(AuthFailed):
+        await wrong.check_access()
+
+
+async def test_client_validation_and_codes(
+    miner: WhatsminerV3Miner, v3: WhatsminerV3Emulator
+) -> None:
+    client = miner.client
+    for call in (
+        client.set_service("pause"),
+        client.set_power_percent(101),
+        client.set_power_limit(-1),
+        client.set_led("blink"),
+        client.set_led([{"color": "blue"}]),
+        client.set_pools([]),
+        client.change_password(""),
+        client.set_hostname(""),
+        client.set_timezone("", "x"),
+        client.set_heat_mode("boil"),
+        client.get_miner_status(["stats"]),
+    ):
+        with pytest.raises(InvalidParameter):
+            await call
+    assert not any(c.cmd.startswith("set.") for c in v3.received)
+    v3.faults.unsupported_commands = {"set.miner.fastboot"}
+    with pytest.raises(UnsupportedCommand):
+        await client.set_fast_boot(True)
+    v3.faults.rejected_commands = {"set.system.hostname"}
+    with pytest.raises(CommandRejected):
+        await client.set_hostname("attic")
+    await client.set_timezone("CET-1CEST", "Europe/Berlin")
+    await client.set_heat_mode("heating")
+    assert v3.state.heat_mode == "heating"
+    await client.set_network_dhcp()
+
+
+async def test_password_change_and_history(
+    miner: WhatsminerV3Miner, v3: WhatsminerV3Emulator
+) -> None:
+    now = int(v3.now())
+    assert isinstance(await miner.client.get_history(now - 3600, now), list)
+    await miner.client.change_password("n3wpass")
+    assert v3.received[-1].encrypted is True
+    await miner.set_mining(False)  # the client uses the new password and salt
+    assert v3.state.mining is False
+
+
+async def test_transport_faults(
+    miner: WhatsminerV3Miner, v3: WhatsminerV3Emulator
+) -> None:
+    client = miner.client
+    client.read_timeout = 0.2
+    v3.faults.stall = True
+    with pytest.raises(RequestTimeout):
+        await client.get_device_info()
+    v3.faults.stall = False
+    v3.faults.garbage_json = True
+    with pytest.raises(ParseError):
+        await client.get_device_info()
+    v3.faults.garbage_json = False
+    v3.faults.fragment = True
+    assert (await client.get_device_info()).mac
+    v3.faults.fragment = False
+    await v3.set_offline(True)
+    with pytest.raises(ConnectionFailed):
+        await client.get_device_info()
+
+
+async def test_oversized_frame_is_a_parse_error(socket_enabled: None) -> None:
+    async def handle(
+        reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        await reader.read(4096)
+        writer.write((1 << 30).to_bytes(4, "little"))
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        with pytest.raises(ParseError, match="out of range"):
+            await WhatsminerV3Client("127.0.0.1", port).get_device_info()
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+# --- detection -------------------------------------------------------------
+
+
+async def test_detects_v3_and_its_reduced_v2(v3: WhatsminerV3Emulator) -> None:
+    assert await detect_api(v3.host, v3.v2.port, v3_port=v3.port) is WhatsminerApi.V3
+    miner = whatsminer(WhatsminerApi.V3, v3.host, v3.v2.port, PASSWORD, v3_port=v3.port)
+    assert isinstance(miner, WhatsminerV3Miner)
+    # The v2 API on 4028 answers reads, refuses writes: v3 is the one to use.
+    legacy = WhatsminerV2Miner(v3.host, v3.v2.port, PASSWORD)
+    assert (await legacy.read_info()).mac == "c6:07:20:00:33:44"
+
+
+async def test_detects_v2(socket_enabled: None) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    async with WhatsminerV2Emulator(password=PASSWORD) as v2:
+        api = await detect_api(v2.host, v2.port, v3_port=closed_port)
+        assert api is WhatsminerApi.V2
+        assert isinstance(
+            whatsminer(api, v2.host, v2.port, PASSWORD), WhatsminerV2Miner
+        )
+        await v2.set_offline(True)
+        with pytest.raises(ConnectionFailed, match="no Whatsminer API"):
+            await detect_api(v2.host, v2.port, v3_port=closed_port)
