@@ -10,6 +10,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AbstractContextManager
 from datetime import timedelta
+from functools import partial
+import itertools
+import time
 from typing import Any
 from unittest.mock import PropertyMock, patch
 
@@ -43,6 +46,7 @@ from custom_components.miner_hub.const import (
     KIND_SPIDERPOOL,
     KIND_WHATSMINER,
 )
+from custom_components.miner_hub.protocol.spiderpool.client import SpiderpoolClient
 from tests.emulators import (
     DragonMintEmulator,
     SpiderpoolEmulator,
@@ -178,6 +182,31 @@ def spiderpool_entry(spiderpool: SpiderpoolEmulator) -> MockConfigEntry:
         unique_id=POOL_UNIQUE_ID,
         data=spiderpool_entry_data(spiderpool),
     )
+
+
+@pytest.fixture
+def pool_clock() -> Iterator[None]:
+    """Pool requests signed on the (frozen) test clock, each a millisecond later.
+
+    The client's default clocks are bound at import, so they ignore freezegun,
+    while the emulator follows it: without this, a frozen test is outside the
+    emulator's timestamp window. The extra millisecond per request keeps two
+    requests of one poll from sharing a signature (the emulator rejects replays).
+    """
+    ticks = itertools.count()
+
+    # Looked up at every call: freezegun's functions while time is frozen.
+    def clock() -> float:
+        return time.time() + next(ticks) / 1000
+
+    def monotonic() -> float:
+        return time.monotonic()
+
+    with patch(
+        "custom_components.miner_hub.pool_coordinator.SpiderpoolClient",
+        partial(SpiderpoolClient, clock=clock, monotonic=monotonic),
+    ):
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -1,33 +1,50 @@
-"""The config flow, over the network against the Whatsminer and DragonMint emulators."""
+"""The config flow, over the network against the Whatsminer, DragonMint and Spiderpool emulators."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+import asyncio
+import base64
+from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import timedelta
 import socket
+import textwrap
 from typing import Any
 from unittest.mock import patch
 
+from Crypto.PublicKey import RSA
 from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
 from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_USERNAME
 from homeassistant.core import HomeAssistant
-from homeassistant.data_entry_flow import FlowResult, FlowResultType, InvalidData
+from homeassistant.data_entry_flow import (
+    FlowResult,
+    FlowResultType,
+    InvalidData,
+    UnknownHandler,
+)
 from homeassistant.helpers import issue_registry as ir
 import probatio
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.miner_hub.const import (
+    CONF_ACCESS_KEY,
+    CONF_API_URL,
+    CONF_COIN,
     CONF_KIND,
+    CONF_PRIVATE_KEY,
     CONF_SCAN_INTERVAL,
+    CONF_SUBACCOUNT,
     DOMAIN,
     KIND_DRAGONMINT,
+    KIND_SPIDERPOOL,
     KIND_WHATSMINER,
 )
 from custom_components.miner_hub.coordinator import create_miner
+from custom_components.miner_hub.pool_coordinator import create_pool_client
 from custom_components.miner_hub.protocol.dragonmint.miner import DragonMintMiner
 from custom_components.miner_hub.protocol.miner import Miner
+from custom_components.miner_hub.protocol.spiderpool.client import SpiderpoolClient
 from tests.conftest import (
     DRAGONMINT_MAC,
     DRAGONMINT_PASSWORD,
@@ -37,14 +54,24 @@ from tests.conftest import (
     MINER_MAC,
     MINER_PASSWORD,
     MINER_UNIQUE_ID,
+    POOL_COIN,
+    POOL_SUBACCOUNT,
+    POOL_TITLE,
+    POOL_UNIQUE_ID,
     dragonmint_entry_data,
     setup_integration,
+    spiderpool_entry_data,
     whatsminer_entry_data,
 )
 from tests.emulators import (
     INNO_ADMIN_PASSWORD,
     T1_GUEST_PASSWORD,
+    VENDOR_DEMO_PRIVATE_KEY_B64,
+    VENDOR_DEMO_PUBLIC_KEY_PEM,
     DragonMintEmulator,
+    SpiderpoolAccount,
+    SpiderpoolEmulator,
+    SpiderpoolFaults,
     WhatsminerV2Emulator,
 )
 
@@ -189,18 +216,6 @@ async def test_user_menu(hass: HomeAssistant) -> None:
     assert result["type"] is FlowResultType.MENU
     assert result["step_id"] == "user"
     assert result["menu_options"] == ["whatsminer", "dragonmint", "spiderpool"]
-
-
-@pytest.mark.parametrize("kind", ["spiderpool"])
-async def test_not_yet_supported(hass: HomeAssistant, kind: str) -> None:
-    result = await hass.config_entries.flow.async_init(
-        DOMAIN, context={"source": SOURCE_USER}
-    )
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {"next_step_id": kind}
-    )
-    assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "not_supported"
 
 
 async def test_whatsminer_form_defaults(hass: HomeAssistant) -> None:
@@ -1253,3 +1268,786 @@ async def test_options_flow_bounds(
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
     assert entry.runtime_data.update_interval == timedelta(seconds=interval)
+
+
+# --- Spiderpool ----------------------------------------------------------------
+#
+# The forms never carry ``api_url``: a real account talks to
+# https://api.spiderpool.com, the client's default when the entry has no
+# ``api_url``. ``pool_api`` points that default (the name ``create_pool_client``
+# reads) at the emulator, so the user step runs exactly as in production and the
+# entry it creates has no ``api_url``. Entries made by the ``spiderpool_entry``
+# fixture carry the emulator's address as ``api_url``, as ``scripts/develop``
+# would: reauthentication and reconfiguration must keep it.
+
+PROFIT_INFO_PATH = "/v2/subaccount/getSubaccountProfitInfo"
+OTHER_SUBACCOUNT = "shedminer1"
+UNKNOWN_ACCESS_KEY = "0123456789ABCDEF0123456789ABCDEF"
+
+
+@pytest.fixture
+def spiderpool(spiderpool: SpiderpoolEmulator, pool_clock: None) -> SpiderpoolEmulator:
+    """The emulated pool; each request is signed a millisecond after the last.
+
+    A flow's validation and the setup that follows send requests with the same
+    ``dataJson`` back to back: on the same millisecond they would carry the same
+    signature, which the emulator rejects as a replay.
+    """
+    return spiderpool
+
+
+@pytest.fixture
+def pool_api(spiderpool: SpiderpoolEmulator) -> Iterator[SpiderpoolEmulator]:
+    """The emulator answers at the pool's default address."""
+    with patch(
+        "custom_components.miner_hub.pool_coordinator.DEFAULT_BASE_URL", spiderpool.url
+    ):
+        yield spiderpool
+
+
+def _pool_input(emulator: SpiderpoolEmulator, **changes: str) -> dict[str, Any]:
+    """What a user types for the emulated account (``changes`` by field)."""
+    return {
+        CONF_ACCESS_KEY: emulator.access_key,
+        CONF_PRIVATE_KEY: emulator.private_key_b64,
+        CONF_COIN: POOL_COIN,
+        CONF_SUBACCOUNT: POOL_SUBACCOUNT,
+        **changes,
+    }
+
+
+def _pool_data(emulator: SpiderpoolEmulator, private_key: str) -> dict[str, Any]:
+    """Entry data created by the form: no ``api_url``."""
+    return {
+        CONF_KIND: KIND_SPIDERPOOL,
+        CONF_ACCESS_KEY: emulator.access_key,
+        CONF_PRIVATE_KEY: private_key,
+        CONF_COIN: POOL_COIN,
+        CONF_SUBACCOUNT: POOL_SUBACCOUNT,
+    }
+
+
+def _keys(account: SpiderpoolAccount) -> dict[str, str]:
+    return {
+        CONF_ACCESS_KEY: account.access_key,
+        CONF_PRIVATE_KEY: account.private_key_b64,
+    }
+
+
+def _rotate_keys(emulator: SpiderpoolEmulator) -> SpiderpoolAccount:
+    """The console issues a new key pair for the account; the old one stops working."""
+    old = emulator.account
+    new = emulator.add_account()
+    new.subaccounts = old.subaccounts
+    del emulator.state.accounts[old.access_key]
+    return new
+
+
+def _pem_pkcs1(emulator: SpiderpoolEmulator) -> str:
+    """The same private key as ``-----BEGIN RSA PRIVATE KEY-----`` (PKCS#1)."""
+    key = RSA.import_key(base64.b64decode(emulator.private_key_b64))
+    pem: bytes = key.export_key(format="PEM")
+    return pem.decode("ascii")
+
+
+def _public_b64(emulator: SpiderpoolEmulator) -> str:
+    """The account's public key as bare base64 DER (what the pool keeps)."""
+    der: bytes = emulator.public_key.export_key(format="DER")
+    return base64.b64encode(der).decode("ascii")
+
+
+async def _spiderpool_form(hass: HomeAssistant) -> FlowResult[Any, Any]:
+    """Open the flow and pick Spiderpool in the menu."""
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_USER}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": KIND_SPIDERPOOL}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == KIND_SPIDERPOOL
+    assert result["errors"] == {}
+    return result
+
+
+def _selectors(result: FlowResult[Any, Any]) -> dict[str, dict[str, Any]]:
+    """Each field's selector, as the frontend receives it."""
+    schema: probatio.Schema = result["data_schema"]
+    return {
+        str(key): value.serialize()["selector"] for key, value in schema.schema.items()
+    }
+
+
+@contextmanager
+def _short_pool_timeout() -> Iterator[None]:
+    """Validation gives up on a silent pool after 0.2 s instead of 20 s."""
+
+    def create(hass: HomeAssistant, data: Mapping[str, Any]) -> SpiderpoolClient:
+        client = create_pool_client(hass, data)
+        client.request_timeout = 0.2
+        return client
+
+    with patch(
+        "custom_components.miner_hub.config_flow.create_pool_client",
+        side_effect=create,
+    ):
+        yield
+
+
+# --- Spiderpool: the user step -------------------------------------------------
+
+
+async def test_spiderpool_form(hass: HomeAssistant) -> None:
+    result = await _spiderpool_form(hass)
+    assert _fields(result) == [
+        CONF_ACCESS_KEY,
+        CONF_PRIVATE_KEY,
+        CONF_COIN,
+        CONF_SUBACCOUNT,
+    ]
+    assert _suggested_values(result) == {}
+    # The private key is a multi-line box the browser does not remember; the
+    # access key is shown like a user name.
+    selectors = _selectors(result)
+    assert selectors[CONF_PRIVATE_KEY]["text"]["multiline"] is True
+    assert selectors[CONF_PRIVATE_KEY]["text"]["autocomplete"] == "off"
+    assert "type" not in selectors[CONF_ACCESS_KEY]["text"]
+    # The coin defaults to btc; everything else is required.
+    validated = result["data_schema"](
+        {CONF_ACCESS_KEY: "A", CONF_PRIVATE_KEY: "K", CONF_SUBACCOUNT: "s"}
+    )
+    assert validated[CONF_COIN] == "btc"
+    for field in (CONF_ACCESS_KEY, CONF_PRIVATE_KEY, CONF_SUBACCOUNT):
+        values = {CONF_ACCESS_KEY: "A", CONF_PRIVATE_KEY: "K", CONF_SUBACCOUNT: "s"}
+        del values[field]
+        with pytest.raises(probatio.Invalid):
+            result["data_schema"](values)
+
+
+@pytest.mark.parametrize(
+    "key_form", ["base64", "base64_wrapped", "pem_pkcs8", "pem_pkcs1"]
+)
+async def test_spiderpool_success(
+    hass: HomeAssistant, pool_api: SpiderpoolEmulator, key_form: str
+) -> None:
+    spiderpool = pool_api
+    private_key = {
+        "base64": spiderpool.private_key_b64,
+        "base64_wrapped": textwrap.fill(spiderpool.private_key_b64, 64),
+        "pem_pkcs8": spiderpool.private_key_pem,
+        "pem_pkcs1": _pem_pkcs1(spiderpool),
+    }[key_form]
+    result = await _spiderpool_form(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _pool_input(spiderpool, private_key=private_key)
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == POOL_TITLE
+    # The key is stored as given; the address is the pool's default (no api_url).
+    assert result["data"] == _pool_data(spiderpool, private_key)
+    entry = result["result"]
+    assert entry.unique_id == POOL_UNIQUE_ID
+    assert entry.options == {}
+
+    # Validation signed a real profit read, and the emulator verified it.
+    validation = spiderpool.received[0]
+    assert validation.path == PROFIT_INFO_PATH
+    assert validation.access_key == spiderpool.access_key
+    assert validation.data == {"coin": POOL_COIN, "subaccount": POOL_SUBACCOUNT}
+    assert validation.verdict == "ok"
+
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    assert spiderpool.received[-1].verdict == "ok"
+    assert set(spiderpool.verdicts()) == {"ok"}
+
+
+async def test_spiderpool_code200_envelope(
+    hass: HomeAssistant, pool_api: SpiderpoolEmulator
+) -> None:
+    """The other success shape (code 200, success true) validates too."""
+    pool_api.faults.envelope = "code200"
+    result = await _spiderpool_form(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _pool_input(pool_api)
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert pool_api.received[0].code == 200
+    await hass.async_block_till_done()
+
+
+async def test_spiderpool_input_is_normalised(
+    hass: HomeAssistant, pool_api: SpiderpoolEmulator
+) -> None:
+    """Blanks around the values go; the coin is stored in lower case."""
+    spiderpool = pool_api
+    result = await _spiderpool_form(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {
+            CONF_ACCESS_KEY: f"  {spiderpool.access_key}\n",
+            CONF_PRIVATE_KEY: f"\n{spiderpool.private_key_pem}\n\n",
+            CONF_COIN: " BTC ",
+            CONF_SUBACCOUNT: f" {POOL_SUBACCOUNT}\t",
+        },
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == POOL_TITLE
+    assert result["data"] == _pool_data(spiderpool, spiderpool.private_key_pem.strip())
+    assert result["result"].unique_id == POOL_UNIQUE_ID
+    assert spiderpool.received[0].data == {
+        "coin": POOL_COIN,
+        "subaccount": POOL_SUBACCOUNT,
+    }
+    await hass.async_block_till_done()
+
+
+@pytest.mark.parametrize(
+    "private_key",
+    [
+        "not a key",
+        "   ",
+        "truncated",
+        "public_pem",
+        "public_base64",
+        "base64_of_garbage",
+    ],
+)
+async def test_spiderpool_invalid_private_key(
+    hass: HomeAssistant, pool_api: SpiderpoolEmulator, private_key: str
+) -> None:
+    """Anything but an RSA private key is refused before a request is sent."""
+    spiderpool = pool_api
+    key = {
+        "truncated": spiderpool.private_key_b64[:200],
+        "public_pem": VENDOR_DEMO_PUBLIC_KEY_PEM,
+        "public_base64": _public_b64(spiderpool),
+        "base64_of_garbage": base64.b64encode(b"garbage" * 20).decode(),
+    }.get(private_key, private_key)
+    result = await _spiderpool_form(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _pool_input(spiderpool, private_key=key)
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == KIND_SPIDERPOOL
+    assert result["errors"] == {CONF_PRIVATE_KEY: "invalid_private_key"}
+    assert spiderpool.received == []
+    # What the user typed comes back, except the private key.
+    assert _suggested_values(result) == {
+        CONF_ACCESS_KEY: spiderpool.access_key,
+        CONF_COIN: POOL_COIN,
+        CONF_SUBACCOUNT: POOL_SUBACCOUNT,
+    }
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _pool_input(spiderpool)
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+
+
+def _break_pool(emulator: SpiderpoolEmulator, fault: str) -> dict[str, str]:
+    """Make the pool fail as ``fault``; the user input that goes with it."""
+    changes: dict[str, str] = {}
+    if fault == "unknown_access_key":
+        changes = {CONF_ACCESS_KEY: UNKNOWN_ACCESS_KEY}
+    elif fault == "blank_access_key":
+        changes = {CONF_ACCESS_KEY: "  "}
+    elif fault == "other_accounts_key":
+        # A valid access key, with the private key of another account.
+        changes = {CONF_ACCESS_KEY: emulator.add_account().access_key}
+    elif fault == "vendor_demo_key":
+        changes = {CONF_PRIVATE_KEY: VENDOR_DEMO_PRIVATE_KEY_B64}
+    elif fault == "clock_behind":
+        emulator.advance(3600)  # this system's clock is an hour behind
+    elif fault == "clock_ahead":
+        emulator.advance(-3600)
+    elif fault == "api_disabled":
+        emulator.account.api_enabled = False
+    elif fault == "unknown_subaccount":
+        changes = {CONF_SUBACCOUNT: "nosuchminer"}
+    elif fault == "another_accounts_subaccount":
+        other = emulator.add_account()
+        emulator.add_subaccount(OTHER_SUBACCOUNT, account=other)
+        changes = {CONF_SUBACCOUNT: OTHER_SUBACCOUNT}
+    elif fault == "unsupported_coin":
+        changes = {CONF_COIN: "xyz"}
+    elif fault == "path_not_found":
+        emulator.faults.disabled_paths = {PROFIT_INFO_PATH}
+    else:  # offline, http_500, non_json
+        setattr(emulator.faults, fault, True)
+    return changes
+
+
+def _repair_pool(emulator: SpiderpoolEmulator, fault: str) -> None:
+    emulator.faults = SpiderpoolFaults()
+    emulator.account.api_enabled = True
+    if fault == "clock_behind":
+        emulator.advance(-3600)
+    elif fault == "clock_ahead":
+        emulator.advance(3600)
+
+
+POOL_FAULTS = [
+    # fault, form error, the emulator's verdict (None: nothing was sent)
+    ("unknown_access_key", "invalid_auth", "unknown_key"),
+    ("blank_access_key", "invalid_auth", None),
+    ("other_accounts_key", "invalid_auth", "bad_signature"),
+    ("vendor_demo_key", "invalid_auth", "bad_signature"),
+    ("clock_behind", "invalid_auth", "stale"),
+    ("clock_ahead", "invalid_auth", "future"),
+    ("api_disabled", "invalid_auth", "permission_denied"),
+    ("unknown_subaccount", "subaccount_not_found", "ok"),
+    ("another_accounts_subaccount", "subaccount_not_found", "ok"),
+    ("unsupported_coin", "subaccount_not_found", "ok"),
+    ("offline", "cannot_connect", None),
+    ("http_500", "cannot_connect", "http_500"),
+    ("non_json", "cannot_connect", "non_json"),
+    ("path_not_found", "cannot_connect", "not_found"),
+]
+
+
+@pytest.mark.parametrize(("fault", "error", "verdict"), POOL_FAULTS)
+async def test_spiderpool_error_then_recovery(
+    hass: HomeAssistant,
+    pool_api: SpiderpoolEmulator,
+    fault: str,
+    error: str,
+    verdict: str | None,
+) -> None:
+    spiderpool = pool_api
+    user_input = _pool_input(spiderpool, **_break_pool(spiderpool, fault))
+    result = await _spiderpool_form(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], user_input
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == KIND_SPIDERPOOL
+    assert result["errors"] == {"base": error}
+    assert spiderpool.verdicts() == ([verdict] if verdict else [])
+    # What the user typed comes back (without blanks), except the private key.
+    assert _suggested_values(result) == {
+        CONF_ACCESS_KEY: user_input[CONF_ACCESS_KEY].strip(),
+        CONF_COIN: user_input[CONF_COIN],
+        CONF_SUBACCOUNT: user_input[CONF_SUBACCOUNT],
+    }
+    assert not hass.config_entries.async_entries(DOMAIN)
+
+    _repair_pool(spiderpool, fault)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _pool_input(spiderpool)
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["result"].unique_id == POOL_UNIQUE_ID
+    await hass.async_block_till_done()
+    assert result["result"].state is ConfigEntryState.LOADED
+
+
+async def test_spiderpool_rate_limited(
+    hass: HomeAssistant, pool_api: SpiderpoolEmulator
+) -> None:
+    """A rate-limit answer is a temporary error; the pool's wait is honoured."""
+    spiderpool = pool_api
+    spiderpool.faults.rate_limit = True
+    result = await _spiderpool_form(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _pool_input(spiderpool)
+    )
+    assert result["errors"] == {"base": "cannot_connect"}
+    assert spiderpool.verdicts() == ["rate_limited"]  # with Retry-After: 1
+
+    # Submitted again at once, nothing is sent until the pool's wait is over.
+    spiderpool.faults.rate_limit = False
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _pool_input(spiderpool)
+    )
+    assert result["errors"] == {"base": "cannot_connect"}
+    assert spiderpool.verdicts() == ["rate_limited"]
+
+    await asyncio.sleep(1.05)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _pool_input(spiderpool)
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert spiderpool.verdicts()[:2] == ["rate_limited", "ok"]
+    await hass.async_block_till_done()
+
+
+async def test_spiderpool_no_reply(
+    hass: HomeAssistant, pool_api: SpiderpoolEmulator
+) -> None:
+    """A pool that never answers is a connection error, once the timeout passes."""
+    spiderpool = pool_api
+    spiderpool.faults.stall = True
+    result = await _spiderpool_form(hass)
+    with _short_pool_timeout():
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], _pool_input(spiderpool)
+        )
+    assert result["errors"] == {"base": "cannot_connect"}
+    assert spiderpool.verdicts() == ["stalled"]
+
+    spiderpool.faults.stall = False
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _pool_input(spiderpool)
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+
+
+async def test_spiderpool_unknown_error(
+    hass: HomeAssistant, pool_api: SpiderpoolEmulator
+) -> None:
+    result = await _spiderpool_form(hass)
+    with patch(
+        "custom_components.miner_hub.config_flow._validate_pool",
+        side_effect=Exception("boom"),
+    ):
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], _pool_input(pool_api)
+        )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "unknown"}
+    assert CONF_PRIVATE_KEY not in _suggested_values(result)
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _pool_input(pool_api)
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+
+
+@pytest.mark.parametrize("coin", [POOL_COIN, " BTC"])
+async def test_spiderpool_already_configured(
+    hass: HomeAssistant,
+    pool_api: SpiderpoolEmulator,
+    spiderpool_entry: MockConfigEntry,
+    coin: str,
+) -> None:
+    """The same coin and sub-account: aborted before any request is sent."""
+    spiderpool_entry.add_to_hass(hass)
+    result = await _spiderpool_form(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        _pool_input(pool_api, access_key=UNKNOWN_ACCESS_KEY, coin=coin),
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+    assert pool_api.received == []
+    assert spiderpool_entry.data == spiderpool_entry_data(pool_api)
+    assert len(hass.config_entries.async_entries(DOMAIN)) == 1
+
+
+async def test_spiderpool_second_subaccount(
+    hass: HomeAssistant,
+    pool_api: SpiderpoolEmulator,
+    spiderpool_entry: MockConfigEntry,
+) -> None:
+    """Each sub-account of an account is an entry of its own."""
+    pool_api.add_subaccount(OTHER_SUBACCOUNT, workers=3)
+    await setup_integration(hass, spiderpool_entry)
+    result = await _spiderpool_form(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _pool_input(pool_api, subaccount=OTHER_SUBACCOUNT)
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == f"{OTHER_SUBACCOUNT} (BTC)"
+    assert result["result"].unique_id == f"btc_{OTHER_SUBACCOUNT}"
+    assert result["data"][CONF_SUBACCOUNT] == OTHER_SUBACCOUNT
+    await hass.async_block_till_done()
+    assert len(hass.config_entries.async_entries(DOMAIN)) == 2
+    assert result["result"].state is ConfigEntryState.LOADED
+
+
+# --- Spiderpool: reauthentication ------------------------------------------------
+
+
+async def test_reauth_spiderpool_form(
+    hass: HomeAssistant, spiderpool_entry: MockConfigEntry
+) -> None:
+    entry = await setup_integration(hass, spiderpool_entry)
+    result = await entry.start_reauth_flow(hass)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "reauth_spiderpool"
+    assert result["errors"] == {}
+    assert result["description_placeholders"] == {"name": POOL_TITLE}
+    # Only the keys: the stored access key is offered, the private key never.
+    assert _fields(result) == [CONF_ACCESS_KEY, CONF_PRIVATE_KEY]
+    assert _suggested_values(result) == {CONF_ACCESS_KEY: entry.data[CONF_ACCESS_KEY]}
+    assert _selectors(result)[CONF_PRIVATE_KEY]["text"]["multiline"] is True
+    # New keys: both are required.
+    with pytest.raises(probatio.Invalid):
+        result["data_schema"]({CONF_ACCESS_KEY: "A"})
+
+
+async def test_reauth_spiderpool_new_keys(
+    hass: HomeAssistant,
+    spiderpool: SpiderpoolEmulator,
+    spiderpool_entry: MockConfigEntry,
+) -> None:
+    """The keys were replaced in the console: the next poll asks for the new ones."""
+    entry = await setup_integration(hass, spiderpool_entry)
+    old_coordinator = entry.runtime_data
+    new = _rotate_keys(spiderpool)
+    await old_coordinator.async_refresh()
+    await hass.async_block_till_done()
+    assert spiderpool.received[-1].verdict == "unknown_key"
+    [flow] = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    assert flow["context"]["source"] == "reauth"
+    assert flow["step_id"] == "reauth_spiderpool"
+
+    sent = len(spiderpool.received)
+    result = await hass.config_entries.flow.async_configure(flow["flow_id"], _keys(new))
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reauth_successful"
+    # Only the keys change; the emulator's address (api_url) is kept.
+    assert entry.data == {**spiderpool_entry_data(spiderpool), **_keys(new)}
+    assert entry.data[CONF_API_URL] == spiderpool.url
+    validation = spiderpool.received[sent]
+    assert validation.path == PROFIT_INFO_PATH
+    assert validation.access_key == new.access_key
+    assert validation.verdict == "ok"
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    assert entry.runtime_data is not old_coordinator  # reloaded
+    assert {r.access_key for r in spiderpool.received[sent:]} == {new.access_key}
+    assert {r.verdict for r in spiderpool.received[sent:]} == {"ok"}
+
+
+def _break_pool_keys(
+    emulator: SpiderpoolEmulator, fault: str, new: SpiderpoolAccount
+) -> dict[str, str]:
+    """Keys that fail as ``fault`` (``new``: the account's valid keys)."""
+    if fault == "garbage_private_key":
+        return {CONF_ACCESS_KEY: new.access_key, CONF_PRIVATE_KEY: "-----BEGIN nope"}
+    if fault == "blank_private_key":
+        return {CONF_ACCESS_KEY: new.access_key, CONF_PRIVATE_KEY: " \n "}
+    if fault == "unknown_access_key":
+        return {**_keys(new), CONF_ACCESS_KEY: UNKNOWN_ACCESS_KEY}
+    if fault == "keys_of_another_account":
+        # Valid keys, but of an account without this sub-account.
+        return _keys(emulator.add_account())
+    emulator.faults.offline = True
+    return _keys(new)
+
+
+@pytest.mark.parametrize(
+    ("fault", "errors"),
+    [
+        ("garbage_private_key", {CONF_PRIVATE_KEY: "invalid_private_key"}),
+        ("blank_private_key", {CONF_PRIVATE_KEY: "invalid_private_key"}),
+        ("unknown_access_key", {"base": "invalid_auth"}),
+        ("keys_of_another_account", {"base": "subaccount_not_found"}),
+        ("offline", {"base": "cannot_connect"}),
+    ],
+)
+async def test_reauth_spiderpool_error_then_recovery(
+    hass: HomeAssistant,
+    spiderpool: SpiderpoolEmulator,
+    spiderpool_entry: MockConfigEntry,
+    fault: str,
+    errors: dict[str, str],
+) -> None:
+    entry = await setup_integration(hass, spiderpool_entry)
+    new = _rotate_keys(spiderpool)
+    keys = _break_pool_keys(spiderpool, fault, new)
+    result = await entry.start_reauth_flow(hass)
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], keys)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "reauth_spiderpool"
+    assert result["errors"] == errors
+    # The typed access key comes back, never the private key.
+    assert _suggested_values(result) == {CONF_ACCESS_KEY: keys[CONF_ACCESS_KEY]}
+    assert entry.data == spiderpool_entry_data(spiderpool)
+
+    spiderpool.faults.offline = False
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _keys(new)
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reauth_successful"
+    assert entry.data == {**spiderpool_entry_data(spiderpool), **_keys(new)}
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+
+
+async def test_reauth_spiderpool_unique_id_mismatch(
+    hass: HomeAssistant, spiderpool: SpiderpoolEmulator
+) -> None:
+    """An entry whose unique ID is not its coin and sub-account is never rewritten."""
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title=POOL_TITLE,
+        unique_id=f"btc_{OTHER_SUBACCOUNT}",
+        data=spiderpool_entry_data(spiderpool),
+    )
+    entry.add_to_hass(hass)
+    new = _rotate_keys(spiderpool)
+    result = await entry.start_reauth_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _keys(new)
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "unique_id_mismatch"
+    assert entry.data == spiderpool_entry_data(spiderpool)
+
+
+# --- Spiderpool: reconfiguration -------------------------------------------------
+
+
+async def test_reconfigure_spiderpool_form(
+    hass: HomeAssistant, spiderpool_entry: MockConfigEntry
+) -> None:
+    entry = await setup_integration(hass, spiderpool_entry)
+    result = await entry.start_reconfigure_flow(hass)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "reconfigure_spiderpool"
+    assert result["errors"] == {}
+    assert result["description_placeholders"] == {"name": POOL_TITLE}
+    # Coin and sub-account identify the entry: only the keys can change.
+    assert _fields(result) == [CONF_ACCESS_KEY, CONF_PRIVATE_KEY]
+    assert _suggested_values(result) == {CONF_ACCESS_KEY: entry.data[CONF_ACCESS_KEY]}
+    # The private key may be left out.
+    validated = result["data_schema"]({CONF_ACCESS_KEY: "A"})
+    assert CONF_PRIVATE_KEY not in validated
+
+
+@pytest.mark.parametrize(
+    "private_key",
+    [{}, {CONF_PRIVATE_KEY: ""}, {CONF_PRIVATE_KEY: " \n"}],
+    ids=["omitted", "empty", "blank"],
+)
+async def test_reconfigure_spiderpool_keeps_private_key(
+    hass: HomeAssistant,
+    spiderpool: SpiderpoolEmulator,
+    spiderpool_entry: MockConfigEntry,
+    private_key: dict[str, str],
+) -> None:
+    entry = await setup_integration(hass, spiderpool_entry)
+    old_coordinator = entry.runtime_data
+    sent = len(spiderpool.received)
+    result = await entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {CONF_ACCESS_KEY: f" {spiderpool.access_key} ", **private_key},
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    assert entry.data == spiderpool_entry_data(spiderpool)  # api_url kept too
+    # Validated with the stored private key.
+    assert spiderpool.received[sent].path == PROFIT_INFO_PATH
+    assert spiderpool.received[sent].verdict == "ok"
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    assert entry.runtime_data is not old_coordinator  # reloaded
+
+
+async def test_reconfigure_spiderpool_new_keys(
+    hass: HomeAssistant,
+    spiderpool: SpiderpoolEmulator,
+    spiderpool_entry: MockConfigEntry,
+) -> None:
+    """Keys rotated in the console before the old ones stop working."""
+    entry = await setup_integration(hass, spiderpool_entry)
+    new = spiderpool.add_account()
+    new.subaccounts = spiderpool.account.subaccounts  # both pairs work for now
+    result = await entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {CONF_ACCESS_KEY: new.access_key, CONF_PRIVATE_KEY: new.private_key_pem},
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    assert entry.data == {
+        **spiderpool_entry_data(spiderpool),
+        CONF_ACCESS_KEY: new.access_key,
+        CONF_PRIVATE_KEY: new.private_key_pem.strip(),
+    }
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    assert spiderpool.received[-1].access_key == new.access_key
+
+
+@pytest.mark.parametrize(
+    ("fault", "errors", "verdict"),
+    [
+        # A new access key without its private key.
+        ("new_access_key_only", {"base": "invalid_auth"}, "bad_signature"),
+        ("garbage_private_key", {CONF_PRIVATE_KEY: "invalid_private_key"}, None),
+        ("http_500", {"base": "cannot_connect"}, "http_500"),
+    ],
+)
+async def test_reconfigure_spiderpool_error_then_recovery(
+    hass: HomeAssistant,
+    *,
+    spiderpool: SpiderpoolEmulator,
+    spiderpool_entry: MockConfigEntry,
+    fault: str,
+    errors: dict[str, str],
+    verdict: str | None,
+) -> None:
+    entry = await setup_integration(hass, spiderpool_entry)
+    user_input: dict[str, str] = {CONF_ACCESS_KEY: spiderpool.access_key}
+    if fault == "new_access_key_only":
+        user_input[CONF_ACCESS_KEY] = spiderpool.add_account().access_key
+    elif fault == "garbage_private_key":
+        user_input[CONF_PRIVATE_KEY] = "MIIC-not-base64"
+    else:
+        spiderpool.faults.http_500 = True
+    sent = len(spiderpool.received)
+    result = await entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], user_input
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "reconfigure_spiderpool"
+    assert result["errors"] == errors
+    assert spiderpool.verdicts()[sent:] == ([verdict] if verdict else [])
+    assert _suggested_values(result) == {CONF_ACCESS_KEY: user_input[CONF_ACCESS_KEY]}
+    assert entry.data == spiderpool_entry_data(spiderpool)
+
+    spiderpool.faults.http_500 = False
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_ACCESS_KEY: spiderpool.access_key}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    assert entry.data == spiderpool_entry_data(spiderpool)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+
+
+async def test_reconfigure_spiderpool_unique_id_mismatch(
+    hass: HomeAssistant, spiderpool: SpiderpoolEmulator
+) -> None:
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title=POOL_TITLE,
+        unique_id=f"btc_{OTHER_SUBACCOUNT}",
+        data=spiderpool_entry_data(spiderpool),
+    )
+    entry.add_to_hass(hass)
+    result = await entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_ACCESS_KEY: spiderpool.access_key}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "unique_id_mismatch"
+    assert entry.data == spiderpool_entry_data(spiderpool)
+
+
+# --- Spiderpool: no options ------------------------------------------------------
+
+
+async def test_spiderpool_has_no_options(
+    hass: HomeAssistant,
+    spiderpool_entry: MockConfigEntry,
+    mock_config_entry: MockConfigEntry,
+) -> None:
+    """Pools poll at fixed intervals suited to the pool; miners have options."""
+    spiderpool_entry.add_to_hass(hass)
+    mock_config_entry.add_to_hass(hass)
+    assert spiderpool_entry.supports_options is False
+    assert mock_config_entry.supports_options is True
+    with pytest.raises(UnknownHandler):
+        await hass.config_entries.options.async_init(spiderpool_entry.entry_id)

@@ -86,6 +86,7 @@ async def test_actions_registered_once_without_entries(hass: HomeAssistant) -> N
         "set_pools",
         "set_power_percent",
         "pre_power_on",
+        "set_minimum_payment",
     }
     with pytest.raises(
         ServiceValidationError, match=r"^nowhere is not a miner of Miner Hub$"
@@ -103,6 +104,7 @@ async def test_actions_documented(hass: HomeAssistant) -> None:
         "set_pools": services.SET_POOLS_SCHEMA.validators[0],
         "set_power_percent": services.SET_POWER_PERCENT_SCHEMA,
         "pre_power_on": services.PRE_POWER_ON_SCHEMA,
+        "set_minimum_payment": services.SET_MINIMUM_PAYMENT_SCHEMA,
     }
     assert set(described) == set(translations["services"]) == set(schemas)
     assert set(icons["services"]) == set(schemas)
@@ -112,7 +114,7 @@ async def test_actions_documented(hass: HomeAssistant) -> None:
         assert fields == {str(key) for key in schema.schema}, name
         device = described[name]["fields"]["device_id"]
         assert device["required"] is True
-        assert device["selector"]["device"]["filter"] == [{"integration": DOMAIN}]
+        assert device["selector"]["device"]["filter"][0]["integration"] == DOMAIN
     mode = described["set_power_percent"]["fields"]["mode"]["selector"]["select"]
     assert mode["translation_key"] == "power_percent_mode"
     assert set(mode["options"]) == set(

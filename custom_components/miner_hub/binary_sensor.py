@@ -17,6 +17,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import MinerData, MinerHubConfigEntry
 from .entity import MinerEntity, miner_coordinator
+from .pool import async_setup_pool_binary_sensors
 
 # The coordinator fetches the data; entities only read it.
 PARALLEL_UPDATES = 0
@@ -55,7 +56,8 @@ async def async_setup_entry(
 ) -> None:
     """Create the binary sensors of the values the miner reports (now or later)."""
     if (coordinator := miner_coordinator(entry)) is None:
-        return  # a pool account: see pool.py
+        async_setup_pool_binary_sensors(entry, async_add_entities)  # a pool account
+        return
     added: set[str] = set()
 
     @callback

@@ -12,6 +12,7 @@ from homeassistant.config_entries import (
 )
 from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_USERNAME
 from homeassistant.core import HomeAssistant, callback
+from homeassistant.data_entry_flow import UnknownHandler
 from homeassistant.helpers.selector import (
     NumberSelector,
     NumberSelectorConfig,
@@ -23,8 +24,13 @@ from homeassistant.helpers.selector import (
 import probatio
 
 from .const import (
+    CONF_ACCESS_KEY,
+    CONF_COIN,
     CONF_KIND,
+    CONF_PRIVATE_KEY,
     CONF_SCAN_INTERVAL,
+    CONF_SUBACCOUNT,
+    DEFAULT_COIN,
     DEFAULT_SCAN_INTERVAL,
     DOMAIN,
     KIND_DRAGONMINT,
@@ -35,12 +41,14 @@ from .const import (
     MIN_SCAN_INTERVAL,
 )
 from .coordinator import MinerHubConfigEntry, create_miner
+from .pool_coordinator import create_pool_client
 from .protocol.dragonmint.client import (
     DEFAULT_PORT as DRAGONMINT_PORT,
     DEFAULT_USERNAME as DRAGONMINT_USERNAME,
 )
-from .protocol.errors import AuthFailed, MinerHubError
+from .protocol.errors import AuthFailed, CommandRejected, MinerHubError
 from .protocol.models import MinerInfo
+from .protocol.spiderpool.client import InvalidPrivateKey
 from .protocol.whatsminer.v2 import DEFAULT_PORT as WHATSMINER_PORT
 
 _PASSWORD_SELECTOR = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
@@ -84,6 +92,39 @@ RECONFIGURE_SCHEMAS = {
     ),
 }
 
+# Spiderpool: the access key names the key pair and travels in every request, like
+# a user name; the private key is the secret and never leaves Home Assistant (only
+# signatures do). Home Assistant has no masked multi-line field: a multi-line text
+# selector is a text area that ignores the password type. A PEM key has several
+# lines, so the private key gets a multi-line box the browser must not remember.
+_ACCESS_KEY_SELECTOR = TextSelector(TextSelectorConfig(autocomplete="off"))
+_PRIVATE_KEY_SELECTOR = TextSelector(
+    TextSelectorConfig(multiline=True, autocomplete="off")
+)
+SPIDERPOOL_SCHEMA = probatio.Schema(
+    {
+        probatio.Required(CONF_ACCESS_KEY): _ACCESS_KEY_SELECTOR,
+        probatio.Required(CONF_PRIVATE_KEY): _PRIVATE_KEY_SELECTOR,
+        probatio.Required(CONF_COIN, default=DEFAULT_COIN): TextSelector(),
+        probatio.Required(CONF_SUBACCOUNT): TextSelector(),
+    }
+)
+# Coin and sub-account identify a pool entry: only the keys change.
+SPIDERPOOL_REAUTH_SCHEMA = probatio.Schema(
+    {
+        probatio.Required(CONF_ACCESS_KEY): _ACCESS_KEY_SELECTOR,
+        probatio.Required(CONF_PRIVATE_KEY): _PRIVATE_KEY_SELECTOR,
+    }
+)
+# Left empty, the stored private key stays.
+SPIDERPOOL_RECONFIGURE_SCHEMA = probatio.Schema(
+    {
+        probatio.Required(CONF_ACCESS_KEY): _ACCESS_KEY_SELECTOR,
+        probatio.Optional(CONF_PRIVATE_KEY): _PRIVATE_KEY_SELECTOR,
+    }
+)
+_SECRETS = frozenset({CONF_PASSWORD, CONF_PRIVATE_KEY})
+
 
 async def _validate(hass: HomeAssistant, data: Mapping[str, Any]) -> MinerInfo:
     """Read the miner as the integration will, and prove the password."""
@@ -92,6 +133,44 @@ async def _validate(hass: HomeAssistant, data: Mapping[str, Any]) -> MinerInfo:
     await miner.read_status()
     await miner.check_access()
     return info
+
+
+async def _validate_pool(hass: HomeAssistant, data: Mapping[str, Any]) -> None:
+    """Sign a real read (the profit info) with the keys, for the sub-account.
+
+    The private key is parsed when the client is made, before any request.
+    """
+    client = create_pool_client(hass, data)
+    if not client.access_key:
+        # The pool would answer a parameter error; it is the key that is wrong.
+        raise AuthFailed("no access key", command="getSubaccountProfitInfo")
+    await client.get_profit_info(data[CONF_COIN], data[CONF_SUBACCOUNT])
+
+
+def _is_pool(data: Mapping[str, Any]) -> bool:
+    return data.get(CONF_KIND) == KIND_SPIDERPOOL
+
+
+def _pool_unique_id(data: Mapping[str, Any]) -> str:
+    """``<coin>_<subaccount>``: sub-account names are unique on the pool."""
+    return f"{data[CONF_COIN]}_{data[CONF_SUBACCOUNT]}"
+
+
+def _pool_keys(
+    user_input: Mapping[str, Any], *, keep_stored_private_key: bool = False
+) -> dict[str, str]:
+    """The keys without surrounding blanks.
+
+    With ``keep_stored_private_key``, an empty private key is left out (the
+    stored one stays); otherwise it is checked, and refused, like any other.
+    """
+    keys = {
+        CONF_ACCESS_KEY: user_input[CONF_ACCESS_KEY].strip(),
+        CONF_PRIVATE_KEY: user_input.get(CONF_PRIVATE_KEY, "").strip(),
+    }
+    if keep_stored_private_key and not keys[CONF_PRIVATE_KEY]:
+        del keys[CONF_PRIVATE_KEY]
+    return keys
 
 
 class MinerHubConfigFlow(ConfigFlow, domain=DOMAIN):
@@ -103,8 +182,16 @@ class MinerHubConfigFlow(ConfigFlow, domain=DOMAIN):
     @staticmethod
     @callback
     def async_get_options_flow(config_entry: MinerHubConfigEntry) -> OptionsFlowHandler:
-        """The polling interval lives in the options."""
+        """The polling interval of a miner lives in the options."""
+        if _is_pool(config_entry.data):
+            raise UnknownHandler
         return OptionsFlowHandler()
+
+    @classmethod
+    @callback
+    def async_supports_options_flow(cls, config_entry: MinerHubConfigEntry) -> bool:
+        """Pool accounts poll at fixed intervals suited to the pool: no options."""
+        return not _is_pool(config_entry.data)
 
     async def _check(
         self, data: Mapping[str, Any]
@@ -120,6 +207,29 @@ class MinerHubConfigFlow(ConfigFlow, domain=DOMAIN):
         except Exception:
             LOGGER.exception("Unexpected error while checking the miner")
             return None, {"base": "unknown"}
+
+    async def _check_pool(self, data: Mapping[str, Any]) -> dict[str, str]:
+        """Validate a pool account; the form's errors (none: the keys work)."""
+        try:
+            await _validate_pool(self.hass, data)
+        except InvalidPrivateKey:
+            return {CONF_PRIVATE_KEY: "invalid_private_key"}
+        except AuthFailed as err:
+            LOGGER.debug("Spiderpool rejected the keys: %s", err)
+            return {"base": "invalid_auth"}
+        except CommandRejected as err:
+            # The sub-account does not exist, or not for this coin (an unknown
+            # coin is a parameter error too).
+            LOGGER.debug("Spiderpool refused the sub-account: %s", err)
+            return {"base": "subaccount_not_found"}
+        except MinerHubError as err:
+            # Unreachable, server errors, rate limits, unreadable replies.
+            LOGGER.debug("Cannot reach Spiderpool: %s", err)
+            return {"base": "cannot_connect"}
+        except Exception:
+            LOGGER.exception("Unexpected error while checking the Spiderpool account")
+            return {"base": "unknown"}
+        return {}
 
     async def async_step_user(
         self, user_input: dict[str, Any] | None = None
@@ -141,8 +251,30 @@ class MinerHubConfigFlow(ConfigFlow, domain=DOMAIN):
     async def async_step_spiderpool(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Spiderpool accounts arrive with their own issue."""
-        return self.async_abort(reason="not_supported")
+        """Access key, private key, coin and sub-account of a Spiderpool account."""
+        errors: dict[str, str] = {}
+        values: dict[str, Any] = {}
+        if user_input is not None:
+            values = {
+                **_pool_keys(user_input),
+                CONF_COIN: user_input[CONF_COIN].strip().lower(),
+                CONF_SUBACCOUNT: user_input[CONF_SUBACCOUNT].strip(),
+            }
+            data = {CONF_KIND: KIND_SPIDERPOOL, **values}
+            # Known before any request: an account already added costs no call.
+            await self.async_set_unique_id(_pool_unique_id(data))
+            self._abort_if_unique_id_configured()
+            errors = await self._check_pool(data)
+            if not errors:
+                title = f"{data[CONF_SUBACCOUNT]} ({data[CONF_COIN].upper()})"
+                return self.async_create_entry(title=title, data=data)
+        return self.async_show_form(
+            step_id=KIND_SPIDERPOOL,
+            data_schema=self.add_suggested_values_to_schema(
+                SPIDERPOOL_SCHEMA, _without_secrets(values)
+            ),
+            errors=errors,
+        )
 
     async def async_step_whatsminer(
         self, user_input: dict[str, Any] | None = None
@@ -172,7 +304,7 @@ class MinerHubConfigFlow(ConfigFlow, domain=DOMAIN):
         return self.async_show_form(
             step_id=kind,
             data_schema=self.add_suggested_values_to_schema(
-                schema, _without_password(user_input)
+                schema, _without_secrets(user_input)
             ),
             errors=errors,
         )
@@ -180,7 +312,9 @@ class MinerHubConfigFlow(ConfigFlow, domain=DOMAIN):
     async def async_step_reauth(
         self, entry_data: Mapping[str, Any]
     ) -> ConfigFlowResult:
-        """The miner rejected the stored password."""
+        """The miner rejected the stored password, or the pool the stored keys."""
+        if _is_pool(entry_data):
+            return await self.async_step_reauth_spiderpool()
         return await self.async_step_reauth_confirm()
 
     async def async_step_reauth_confirm(
@@ -204,11 +338,56 @@ class MinerHubConfigFlow(ConfigFlow, domain=DOMAIN):
             description_placeholders={"name": entry.title},
         )
 
+    async def async_step_reauth_spiderpool(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask for new keys of the same pool sub-account."""
+        entry = self._get_reauth_entry()
+        return await self._async_step_pool_keys(
+            "reauth_spiderpool", SPIDERPOOL_REAUTH_SCHEMA, entry, user_input
+        )
+
+    async def _async_step_pool_keys(
+        self,
+        step_id: str,
+        schema: probatio.Schema,
+        entry: MinerHubConfigEntry,
+        user_input: dict[str, Any] | None,
+        *,
+        keep_stored_private_key: bool = False,
+    ) -> ConfigFlowResult:
+        """New keys for a pool entry, validated; the rest of the entry stays.
+
+        Coin and sub-account identify the entry; the API address (``api_url``,
+        never in a form) is kept too.
+        """
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            updates = _pool_keys(
+                user_input, keep_stored_private_key=keep_stored_private_key
+            )
+            data = {**entry.data, **updates}
+            errors = await self._check_pool(data)
+            if not errors:
+                await self.async_set_unique_id(_pool_unique_id(data))
+                self._abort_if_unique_id_mismatch()
+                return self.async_update_reload_and_abort(entry, data_updates=updates)
+        return self.async_show_form(
+            step_id=step_id,
+            data_schema=self.add_suggested_values_to_schema(
+                schema, _without_secrets(user_input or entry.data)
+            ),
+            errors=errors,
+            description_placeholders={"name": entry.title},
+        )
+
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Change address, port or password of the same miner."""
         entry = self._get_reconfigure_entry()
+        if _is_pool(entry.data):
+            return await self.async_step_reconfigure_spiderpool(user_input)
         errors: dict[str, str] = {}
         if user_input is not None:
             updates = {key: value for key, value in user_input.items() if value}
@@ -221,10 +400,23 @@ class MinerHubConfigFlow(ConfigFlow, domain=DOMAIN):
             step_id="reconfigure",
             data_schema=self.add_suggested_values_to_schema(
                 RECONFIGURE_SCHEMAS[entry.data.get(CONF_KIND, KIND_WHATSMINER)],
-                _without_password(user_input or entry.data),
+                _without_secrets(user_input or entry.data),
             ),
             errors=errors,
             description_placeholders={"name": entry.title},
+        )
+
+    async def async_step_reconfigure_spiderpool(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """New keys for the same sub-account; without a private key, it stays."""
+        entry = self._get_reconfigure_entry()
+        return await self._async_step_pool_keys(
+            "reconfigure_spiderpool",
+            SPIDERPOOL_RECONFIGURE_SCHEMA,
+            entry,
+            user_input,
+            keep_stored_private_key=True,
         )
 
 
@@ -234,13 +426,13 @@ def _title(info: MinerInfo) -> str:
     return info.hostname or f"{info.model or info.manufacturer} {suffix}"
 
 
-def _without_password(values: Mapping[str, Any] | None) -> dict[str, Any]:
-    """Form defaults never send a password back to the browser."""
-    return {key: value for key, value in (values or {}).items() if key != CONF_PASSWORD}
+def _without_secrets(values: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Form defaults never send a password or private key back to the browser."""
+    return {key: value for key, value in (values or {}).items() if key not in _SECRETS}
 
 
 class OptionsFlowHandler(OptionsFlowWithReload):
-    """The polling interval."""
+    """The polling interval of a miner."""
 
     async def async_step_init(
         self, user_input: dict[str, Any] | None = None

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Concatenate
@@ -33,6 +33,7 @@ from .const import (
 )
 from .protocol.errors import (
     AuthFailed,
+    CommandRejected,
     InvalidParameter,
     MinerHubError,
     NotFound,
@@ -81,6 +82,27 @@ def _error(key: str, **placeholders: str) -> dict[str, Any]:
     }
 
 
+def _with_worker_counts(
+    info: SubaccountInfo, workers: tuple[Worker, ...]
+) -> SubaccountInfo:
+    """Worker counts the pool did not report, counted from the worker list.
+
+    Only when every worker's status is known: an unknown status is no count.
+    """
+    if info.active_workers is not None and info.inactive_workers is not None:
+        return info
+    if any(worker.status is None for worker in workers):
+        return info
+    active = sum(1 for worker in workers if worker.online)
+    return replace(
+        info,
+        active_workers=active if info.active_workers is None else info.active_workers,
+        inactive_workers=len(workers) - active
+        if info.inactive_workers is None
+        else info.inactive_workers,
+    )
+
+
 class PoolCoordinator(DataUpdateCoordinator[PoolData]):
     """Polls one sub-account: hashrate and workers every 5 minutes, money every 30."""
 
@@ -108,19 +130,31 @@ class PoolCoordinator(DataUpdateCoordinator[PoolData]):
 
     async def _async_update_data(self) -> PoolData:
         try:
-            return await self._poll()
+            return await self._poll_confirming_auth()
         except AuthFailed as err:
             raise ConfigEntryAuthFailed(**_error("pool_auth_failed")) from err
         except RateLimited as err:
-            raise UpdateFailed(
-                **_error("rate_limited_pool"), retry_after=err.retry_after
-            ) from err
+            # Never sooner than the normal interval, whatever the pool says.
+            wait = max(err.retry_after or 0.0, POOL_UPDATE_INTERVAL.total_seconds())
+            raise UpdateFailed(**_error("rate_limited_pool"), retry_after=wait) from err
         except NotFound as err:
             raise UpdateFailed(
                 **_error("subaccount_not_found", subaccount=self.subaccount)
             ) from err
         except MinerHubError as err:
-            raise UpdateFailed(**_error("communication_error", error=str(err))) from err
+            raise UpdateFailed(**_error("pool_error", error=str(err))) from err
+
+    async def _poll_confirming_auth(self) -> PoolData:
+        """Poll; an authentication failure is believed when it happens twice.
+
+        The pool's authentication codes are undocumented (a clock hiccup may look
+        the same), so a second, freshly signed request decides.
+        """
+        try:
+            return await self._poll()
+        except AuthFailed as err:
+            LOGGER.debug("%s: rejected (%s), asking once more", self.name, err)
+        return await self._poll()
 
     async def _poll(self) -> PoolData:
         info = await self.client.get_subaccount_info(self.coin, self.subaccount)
@@ -132,7 +166,7 @@ class PoolCoordinator(DataUpdateCoordinator[PoolData]):
         for worker in workers:
             self.last_seen[worker.name] = now
         return PoolData(
-            info=info,
+            info=_with_worker_counts(info, workers),
             workers={worker.name: worker for worker in workers},
             profit=self._profit,
             minimum_payment=self._minimum_payment,
@@ -145,16 +179,28 @@ class PoolCoordinator(DataUpdateCoordinator[PoolData]):
         self._minimum_payment = await self.client.get_minimum_payment(
             self.coin, self.subaccount
         )
+        # Only what is newer than the last payment we know (plus a day of slack).
+        last = self._last_payment
+        since = now - PAYMENT_HISTORY if last is None else last.time - timedelta(days=1)
         payments = await self.client.get_payments(
-            self.coin, self.subaccount, now - PAYMENT_HISTORY, now
+            self.coin, self.subaccount, since, now
         )
-        if payments:
+        if payments and (last is None or payments[0].time >= last.time):
             self._last_payment = payments[0]
 
-    def gone_workers(self, now: datetime) -> set[str]:
-        """Workers the pool has not listed for a day: gone for good."""
-        limit: timedelta = WORKER_GONE_AFTER
-        return {name for name, seen in self.last_seen.items() if now - seen > limit}
+    def remember_workers(self, names: Iterable[str], now: datetime) -> None:
+        """Workers known from an earlier run count as seen now, unless seen since."""
+        for name in names:
+            self.last_seen.setdefault(name, now)
+
+    def pop_gone_workers(self, now: datetime) -> set[str]:
+        """Workers unlisted for a day: gone for good (and forgotten here)."""
+        gone = {
+            n for n, seen in self.last_seen.items() if now - seen > WORKER_GONE_AFTER
+        }
+        for name in gone:
+            del self.last_seen[name]
+        return gone
 
     async def async_command[**P, T](
         self,
@@ -165,9 +211,10 @@ class PoolCoordinator(DataUpdateCoordinator[PoolData]):
         """Run a write on the account, translating errors; refresh afterwards."""
         try:
             result = await command(self.client, *args, **kwargs)
-        except InvalidParameter as err:
+        except (InvalidParameter, CommandRejected) as err:
+            # Nothing was changed: the value itself was refused.
             raise ServiceValidationError(
-                **_error("invalid_value", error=str(err))
+                **_error("pool_rejected", error=str(err))
             ) from err
         except AuthFailed as err:
             self.config_entry.async_start_reauth(self.hass)
@@ -175,9 +222,7 @@ class PoolCoordinator(DataUpdateCoordinator[PoolData]):
         except RateLimited as err:
             raise HomeAssistantError(**_error("rate_limited_pool")) from err
         except MinerHubError as err:
-            raise HomeAssistantError(
-                **_error("command_rejected", error=str(err))
-            ) from err
+            raise HomeAssistantError(**_error("pool_error", error=str(err))) from err
         self._slow_reads_due = None  # show the change at the refresh
         await self.async_request_refresh()
         return result

@@ -33,6 +33,7 @@ from homeassistant.util import dt as dt_util
 from .const import CONF_KIND, KIND_DRAGONMINT, KIND_WHATSMINER
 from .coordinator import MinerCoordinator, MinerData, MinerHubConfigEntry
 from .entity import MinerEntity, miner_coordinator
+from .pool import async_setup_pool_sensors
 from .protocol.models import HashboardStatus, PowerMode, PowerSupplyStatus
 
 # The coordinator fetches the data; entities only read it.
@@ -379,7 +380,8 @@ async def async_setup_entry(
     of the values it reports later are added then.
     """
     if (coordinator := miner_coordinator(entry)) is None:
-        return  # a pool account: see pool.py
+        async_setup_pool_sensors(entry, async_add_entities)  # a pool account
+        return
     added: set[str] = set()
 
     @callback

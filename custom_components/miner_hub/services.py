@@ -1,7 +1,8 @@
-"""Actions of Miner Hub: pools, power percentage (with mode), pre-heating."""
+"""Actions of Miner Hub: pools, power percentage (with mode), pre-heating, payouts."""
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
 from typing import Any, Final
 
 from homeassistant.config_entries import ConfigEntryState
@@ -17,17 +18,20 @@ from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_validation as cv, device_registry as dr
 import probatio
 
-from .const import DOMAIN
+from .const import CONF_KIND, DOMAIN, KIND_SPIDERPOOL
 from .coordinator import MinerCoordinator
 from .number import async_value_accepted
+from .pool_coordinator import PoolCoordinator
 from .protocol.models import Capability, PoolConfig, PowerPercentMode
 
 SERVICE_SET_POOLS: Final = "set_pools"
 SERVICE_SET_POWER_PERCENT: Final = "set_power_percent"
 SERVICE_PRE_POWER_ON: Final = "pre_power_on"
+SERVICE_SET_MINIMUM_PAYMENT: Final = "set_minimum_payment"
 
 ATTR_PERCENT: Final = "percent"
 ATTR_MODE: Final = "mode"
+ATTR_AMOUNT: Final = "amount"
 POOL_SLOTS: Final = (1, 2, 3)
 
 _NON_EMPTY = probatio.All(cv.string, probatio.Length(min=1))
@@ -77,6 +81,27 @@ PRE_POWER_ON_SCHEMA: Final = probatio.Schema(
 )
 
 
+def _positive_amount(value: Any) -> Decimal:
+    """A positive amount of coin, exact: 0.005 stays 0.005 (not a binary float)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
+        raise probatio.Invalid("expected a positive number")
+    try:
+        amount = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise probatio.Invalid("expected a positive number") from None
+    if not amount.is_finite() or amount <= 0:
+        raise probatio.Invalid("expected a positive number")
+    return amount
+
+
+SET_MINIMUM_PAYMENT_SCHEMA: Final = probatio.Schema(
+    {
+        probatio.Required(ATTR_DEVICE_ID): cv.string,
+        probatio.Required(ATTR_AMOUNT): _positive_amount,
+    }
+)
+
+
 def _validation_error(key: str, **placeholders: str) -> ServiceValidationError:
     return ServiceValidationError(
         translation_domain=DOMAIN,
@@ -103,6 +128,30 @@ def _async_coordinator(call: ServiceCall, capability: Capability) -> MinerCoordi
         raise _validation_error("device_not_found", device_id=device_id)
     if capability not in coordinator.miner.capabilities:
         raise _validation_error("not_supported_by_miner", name=name)
+    return coordinator
+
+
+@callback
+def _async_pool_coordinator(call: ServiceCall) -> PoolCoordinator:
+    """The coordinator of the pool account whose device a call targets."""
+    device_id: str = call.data[ATTR_DEVICE_ID]
+    device, entry = dr.async_get_device_and_config_entry_for_domain(
+        call.hass, device_id, domain=DOMAIN
+    )
+    if (
+        device is None
+        or entry is None
+        or entry.data.get(CONF_KIND) != KIND_SPIDERPOOL
+        # The account's device, not one of its workers.
+        or (DOMAIN, entry.entry_id) not in device.identifiers
+    ):
+        raise _validation_error("pool_account_not_found", device_id=device_id)
+    coordinator: object = getattr(entry, "runtime_data", None)
+    if entry.state is not ConfigEntryState.LOADED or not isinstance(
+        coordinator, PoolCoordinator
+    ):
+        name = device.name_by_user or device.name or entry.title
+        raise _validation_error("pool_account_not_loaded", name=name)
     return coordinator
 
 
@@ -138,6 +187,15 @@ async def _async_pre_power_on(call: ServiceCall) -> ServiceResponse:
     return {"complete": status.complete, "message": status.message}
 
 
+async def _async_set_minimum_payment(call: ServiceCall) -> None:
+    coordinator = _async_pool_coordinator(call)
+    amount: Decimal = call.data[ATTR_AMOUNT]
+    coin, subaccount = coordinator.coin, coordinator.subaccount
+    await coordinator.async_command(
+        lambda client: client.update_minimum_payment(coin, subaccount, amount)
+    )
+
+
 @callback
 def async_setup_services(hass: HomeAssistant) -> None:
     """Register the actions (once, from async_setup)."""
@@ -156,4 +214,10 @@ def async_setup_services(hass: HomeAssistant) -> None:
         _async_pre_power_on,
         schema=PRE_POWER_ON_SCHEMA,
         supports_response=SupportsResponse.OPTIONAL,
+    )
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_SET_MINIMUM_PAYMENT,
+        _async_set_minimum_payment,
+        schema=SET_MINIMUM_PAYMENT_SCHEMA,
     )

@@ -318,3 +318,113 @@ async def test_detects_v2(socket_enabled: None) -> None:
         await v2.set_offline(True)
         with pytest.raises(ConnectionFailed, match="no Whatsminer API"):
             await detect_api(v2.host, v2.port, v3_port=closed_port)
+
+
+type Answer = bytes | None
+
+
+async def serve_once(answer: Answer) -> tuple[asyncio.Server, int]:
+    """A peer that reads one request, then sends ``answer`` (None: just closes)."""
+
+    async def handle(
+        reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        await reader.read(4096)
+        if answer is not None:
+            writer.write(answer)
+            await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    return server, server.sockets[0].getsockname()[1]
+
+
+def frame(body: bytes) -> bytes:
+    return len(body).to_bytes(4, "little") + body
+
+
+@pytest.mark.parametrize(
+    ("answer", "error", "message"),
+    [
+        (None, ConnectionFailed, "closed without replying"),
+        (b"\x10\x00", RequestTimeout, "no reply"),  # half a header, then EOF
+        (frame(b"[1, 2]"), ParseError, "not a JSON object"),
+        (frame(b'{"msg": {}}'), ParseError, "no code"),
+        (frame(b'{"code": 0, "msg": "ok"}'), ParseError, "no msg object"),
+    ],
+)
+async def test_misbehaving_peers(
+    socket_enabled: None, answer: Answer, error: type[Exception], message: str
+) -> None:
+    server, port = await serve_once(answer)
+    try:
+        with pytest.raises(error, match=message):
+            await WhatsminerV3Client(
+                "127.0.0.1", port, read_timeout=1
+            ).get_device_info()
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda c: c.get_miner_status(),
+        lambda c: c.get_miner_settings(),
+    ],
+)
+async def test_replies_without_an_object(socket_enabled: None, call: object) -> None:
+    server, port = await serve_once(frame(b'{"code": 0, "msg": "ok"}'))
+    try:
+        with pytest.raises(ParseError, match="no msg object"):
+            await call(WhatsminerV3Client("127.0.0.1", port))  # type: ignore[operator]
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+async def test_missing_salt_and_password(socket_enabled: None) -> None:
+    server, port = await serve_once(frame(b'{"code": 0, "msg": {"salt": ""}}'))
+    try:
+        with pytest.raises(ParseError, match="no salt"):
+            await WhatsminerV3Client("127.0.0.1", port, "pw").set_service("start")
+    finally:
+        server.close()
+        await server.wait_closed()
+    async with WhatsminerV3Emulator(password=PASSWORD) as v3:
+        with pytest.raises(AuthFailed, match="no password"):
+            await WhatsminerV3Client(v3.host, v3.port).set_service("start")
+
+
+async def test_write_closed_without_reply_is_unknown(
+    miner: WhatsminerV3Miner, v3: WhatsminerV3Emulator
+) -> None:
+    v3.faults.no_reply_commands = {"set.miner.power_mode"}
+    with pytest.raises(NoReply):
+        await miner.set_power_mode(PowerMode.HIGH)
+    assert v3.state.power_mode == "High"  # it did take effect
+
+
+async def test_history_skips_unreadable_records(miner: WhatsminerV3Miner) -> None:
+    client = miner.client
+    original = client._read
+
+    async def fake_read(cmd: str, param: object = None) -> object:
+        if cmd == "get.miner.history":
+            return {"Data": "1700000000,95.1,3300 garbage,x 1700000060,96,3310"}
+        return await original(cmd, param)
+
+    client._read = fake_read  # type: ignore[method-assign]
+    assert await client.get_history(0, 1) == [
+        (1700000000, 95, 3300),
+        (1700000060, 96, 3310),
+    ]
+
+
+async def test_factory_reset(
+    miner: WhatsminerV3Miner, v3: WhatsminerV3Emulator
+) -> None:
+    await miner.client.factory_reset()
+    assert v3.received[-1].cmd == "set.system.factory_reset"
+    assert v3.received[-1].token_ok

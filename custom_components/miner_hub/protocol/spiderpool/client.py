@@ -74,6 +74,14 @@ class InvalidPrivateKey(InvalidParameter):
     """The private key is not an RSA private key in a form we read."""
 
 
+def _wall_clock() -> float:
+    return time.time()  # looked up at each call: a patched time.time is seen
+
+
+def _monotonic_clock() -> float:
+    return time.monotonic()
+
+
 def load_private_key(text: str) -> RSA.RsaKey:
     """Read the console's bare base64 PKCS#8 key, or a PEM; reject anything else."""
     body = re.sub(r"\s+", "", _PEM_ARMOUR.sub("", text or ""))
@@ -177,8 +185,8 @@ class SpiderpoolClient:
         base_url: str = DEFAULT_BASE_URL,
         request_timeout: float = DEFAULT_TIMEOUT,
         min_interval: float | None = None,
-        clock: Callable[[], float] = time.time,
-        monotonic: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] | None = None,
+        monotonic: Callable[[], float] | None = None,
     ) -> None:
         """Parse the key once; nothing is sent until a method is called."""
         self._session = session
@@ -191,8 +199,9 @@ class SpiderpoolClient:
         self._base = URL(base_url)
         self.request_timeout = request_timeout
         self.min_interval = MIN_CALL_INTERVAL if min_interval is None else min_interval
-        self._clock = clock
-        self._monotonic = monotonic
+        self._clock = clock or _wall_clock
+        self._monotonic = monotonic or _monotonic_clock
+        self._missing_paths: set[str] = set()  # documented, but 404 here
         self.last_error_code: str | None = None  # for diagnostics
 
     def __repr__(self) -> str:
@@ -223,6 +232,8 @@ class SpiderpoolClient:
 
     async def _call(self, path: str, params: Mapping[str, Any]) -> Any:
         """POST a signed request; return ``data`` of a success reply."""
+        if path in self._missing_paths:
+            raise UnsupportedCommand(f"{path}: not offered by the pool", command=path)
         pace = self._pace()
         async with pace.lock:
             now = self._monotonic()
@@ -277,6 +288,7 @@ class SpiderpoolClient:
             self.last_error_code = f"HTTP {status}"
             raise ServiceNotRunning(f"{path}: the pool's server failed (HTTP {status})")
         if isinstance(reply, dict) and reply.get("status") == 404:
+            self._missing_paths.add(path)  # remembered: the fallback is used at once
             raise UnsupportedCommand(f"{path}: not offered by the pool", command=path)
         raise ParseError(f"{path}: unexpected reply (HTTP {status})")
 
@@ -332,10 +344,17 @@ class SpiderpoolClient:
     # --- reads --------------------------------------------------------------
 
     async def get_subaccount_info(self, coin: str, subaccount: str) -> SubaccountInfo:
-        """Hashrate now and over 24 h, worker counts, wallet."""
-        data = await self._call(
-            "/v2/subaccount/getSubaccountInfo", {"coin": coin, "subaccount": subaccount}
-        )
+        """Hashrate now and over 24 h, worker counts, wallet.
+
+        ``getSubaccountInfo`` is documented but not seen live; where it is
+        missing, the live-proven hashrate endpoints give the hashrates (and no
+        worker counts or wallet).
+        """
+        params = {"coin": coin, "subaccount": subaccount}
+        try:
+            data = await self._call("/v2/subaccount/getSubaccountInfo", params)
+        except UnsupportedCommand:
+            return await self._live_hashrates(coin, subaccount)
         rows = data if isinstance(data, list) else [data]
         for row in rows:
             if isinstance(row, dict) and row.get("subaccount") in (subaccount, None):
@@ -350,6 +369,22 @@ class SpiderpoolClient:
                     inactive_workers=fields.integer("inactiveWorkerNum"),
                 )
         raise NotFound(_SUBACCOUNT_MISSING, command="getSubaccountInfo")
+
+    async def _live_hashrates(self, coin: str, subaccount: str) -> SubaccountInfo:
+        params = {"coin": coin, "subaccount": subaccount}
+        real = await self._call("/v2/sp/hashrate/subaccount/realHashRate", params)
+        full = await self._call("/v2/sp/hashrate/subaccount/fullHashRate", params)
+        return SubaccountInfo(
+            coin=coin,
+            subaccount=subaccount,
+            wallet_address=None,
+            hashrate_ths=_ths(real.get("hashRate")) if isinstance(real, dict) else None,
+            hashrate_24h_ths=_ths(full.get("hashRateDay"))
+            if isinstance(full, dict)
+            else None,
+            active_workers=None,
+            inactive_workers=None,
+        )
 
     async def get_profit_info(self, coin: str, subaccount: str) -> ProfitInfo:
         """Yesterday's, unpaid and total profit, and today's estimate."""
@@ -432,11 +467,14 @@ class SpiderpoolClient:
         return tuple(sorted(payments, key=lambda payment: payment.time, reverse=True))
 
     async def get_minimum_payment(self, coin: str, subaccount: str) -> Decimal | None:
-        """The payout threshold."""
-        data = await self._call(
-            "/v2/subaccount/getUserMinimumPayment",
-            {"coin": coin, "subaccount": subaccount},
-        )
+        """The payout threshold; None where the pool does not offer it."""
+        try:
+            data = await self._call(
+                "/v2/subaccount/getUserMinimumPayment",
+                {"coin": coin, "subaccount": subaccount},
+            )
+        except UnsupportedCommand:
+            return None
         return _decimal(data.get("minimumPayment")) if isinstance(data, dict) else None
 
     async def get_hashrate(

@@ -31,6 +31,7 @@ def whatsminer(
     host: str,
     port: int,
     password: str | None,
+    *,
     account: str = DEFAULT_ACCOUNT,
     v3_port: int = V3_PORT,
 ) -> WhatsminerV2Miner | WhatsminerV3Miner:
