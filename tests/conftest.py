@@ -36,11 +36,13 @@ from syrupy.assertion import SnapshotAssertion
 import custom_components.miner_hub  # noqa: F401
 from custom_components.miner_hub.const import (
     CONF_ACCESS_KEY,
+    CONF_API,
     CONF_API_URL,
     CONF_COIN,
     CONF_KIND,
     CONF_PRIVATE_KEY,
     CONF_SUBACCOUNT,
+    CONF_V3_PORT,
     DOMAIN,
     KIND_DRAGONMINT,
     KIND_SPIDERPOOL,
@@ -51,17 +53,32 @@ from tests.emulators import (
     DragonMintEmulator,
     SpiderpoolEmulator,
     WhatsminerV2Emulator,
+    WhatsminerV3Emulator,
 )
 
 MINER_PASSWORD = "s3cret_1"
 MINER_HOSTNAME = "garage-m30"
 MINER_MAC = "C6:07:20:00:1E:C2"
 MINER_UNIQUE_ID = "c6:07:20:00:1e:c2"
+# Nothing listens on 127.0.0.1:1: API detection there finds no v3 at once.
+CLOSED_PORT = 1
 
 
 @pytest.fixture(autouse=True)
 def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
     """Let Home Assistant load custom_components/miner_hub in every test."""
+
+
+@pytest.fixture(autouse=True)
+def no_whatsminer_v3_port() -> Iterator[None]:
+    """API detection probes a closed port for v3 unless a test names an emulator's.
+
+    Without this, a test's detection would depend on whatever listens on 4433.
+    """
+    with patch(
+        "custom_components.miner_hub.protocol.whatsminer.detect.V3_PORT", CLOSED_PORT
+    ):
+        yield
 
 
 @pytest.fixture
@@ -100,6 +117,28 @@ def whatsminer_entry_data(emulator: WhatsminerV2Emulator) -> dict[str, Any]:
         CONF_HOST: emulator.host,
         CONF_PORT: emulator.port,
         CONF_PASSWORD: MINER_PASSWORD,
+        CONF_API: "v2",
+    }
+
+
+@pytest.fixture
+async def whatsminer_v3(socket_enabled: None) -> AsyncIterator[WhatsminerV3Emulator]:
+    """The same miner on 2025 firmware: API v3 (full control) and a read-only v2."""
+    async with WhatsminerV3Emulator(
+        password=MINER_PASSWORD, hostname=MINER_HOSTNAME, mac=MINER_MAC
+    ) as emulator:
+        yield emulator
+
+
+def whatsminer_v3_entry_data(emulator: WhatsminerV3Emulator) -> dict[str, Any]:
+    """Config entry data of an emulated v3 Whatsminer, as detection stores it."""
+    return {
+        CONF_KIND: KIND_WHATSMINER,
+        CONF_HOST: emulator.host,
+        CONF_PORT: emulator.v2.port,
+        CONF_PASSWORD: MINER_PASSWORD,
+        CONF_API: "v3",
+        CONF_V3_PORT: emulator.port,
     }
 
 

@@ -29,6 +29,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.miner_hub.const import (
     CONF_ACCESS_KEY,
+    CONF_API,
     CONF_API_URL,
     CONF_COIN,
     CONF_KIND,
@@ -242,6 +243,7 @@ async def test_whatsminer_success(
         CONF_HOST: whatsminer.host,
         CONF_PORT: whatsminer.port,
         CONF_PASSWORD: MINER_PASSWORD,
+        CONF_API: "v2",  # nothing answers API v3
     }
     entry = result["result"]
     assert entry.unique_id == MINER_UNIQUE_ID  # "C6:07:…" normalised

@@ -25,11 +25,13 @@ import probatio
 
 from .const import (
     CONF_ACCESS_KEY,
+    CONF_API,
     CONF_COIN,
     CONF_KIND,
     CONF_PRIVATE_KEY,
     CONF_SCAN_INTERVAL,
     CONF_SUBACCOUNT,
+    CONF_V3_PORT,
     DEFAULT_COIN,
     DEFAULT_SCAN_INTERVAL,
     DOMAIN,
@@ -49,6 +51,7 @@ from .protocol.dragonmint.client import (
 from .protocol.errors import AuthFailed, CommandRejected, MinerHubError
 from .protocol.models import MinerInfo
 from .protocol.spiderpool.client import InvalidPrivateKey
+from .protocol.whatsminer.detect import detect_api
 from .protocol.whatsminer.v2 import DEFAULT_PORT as WHATSMINER_PORT
 
 _PASSWORD_SELECTOR = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
@@ -126,13 +129,25 @@ SPIDERPOOL_RECONFIGURE_SCHEMA = probatio.Schema(
 _SECRETS = frozenset({CONF_PASSWORD, CONF_PRIVATE_KEY})
 
 
-async def _validate(hass: HomeAssistant, data: Mapping[str, Any]) -> MinerInfo:
-    """Read the miner as the integration will, and prove the password."""
-    miner = create_miner(hass, data)
+async def _validate(
+    hass: HomeAssistant, data: Mapping[str, Any]
+) -> tuple[MinerInfo, dict[str, Any]]:
+    """Read the miner as the integration will, and prove the password.
+
+    A Whatsminer's API is detected first (v3 on port 4433, else v2) and stored
+    with the entry: the returned data includes it.
+    """
+    checked = dict(data)
+    if checked.get(CONF_KIND) == KIND_WHATSMINER:
+        api = await detect_api(
+            checked[CONF_HOST], checked[CONF_PORT], checked.get(CONF_V3_PORT)
+        )
+        checked[CONF_API] = api.value
+    miner = create_miner(hass, checked)
     info = await miner.read_info()
     await miner.read_status()
     await miner.check_access()
-    return info
+    return info, checked
 
 
 async def _validate_pool(hass: HomeAssistant, data: Mapping[str, Any]) -> None:
@@ -195,18 +210,19 @@ class MinerHubConfigFlow(ConfigFlow, domain=DOMAIN):
 
     async def _check(
         self, data: Mapping[str, Any]
-    ) -> tuple[MinerInfo | None, dict[str, str]]:
-        """Validate, returning the miner's info or the form's errors."""
+    ) -> tuple[MinerInfo | None, dict[str, Any], dict[str, str]]:
+        """Validate: the miner's info and the data to store, or the form's errors."""
         try:
-            return await _validate(self.hass, data), {}
+            info, checked = await _validate(self.hass, data)
         except AuthFailed:
-            return None, {"base": "invalid_auth"}
+            return None, {}, {"base": "invalid_auth"}
         except MinerHubError as err:
             LOGGER.debug("Cannot reach the miner at %s: %s", data[CONF_HOST], err)
-            return None, {"base": "cannot_connect"}
+            return None, {}, {"base": "cannot_connect"}
         except Exception:
             LOGGER.exception("Unexpected error while checking the miner")
-            return None, {"base": "unknown"}
+            return None, {}, {"base": "unknown"}
+        return info, checked, {}
 
     async def _check_pool(self, data: Mapping[str, Any]) -> dict[str, str]:
         """Validate a pool account; the form's errors (none: the keys work)."""
@@ -290,8 +306,7 @@ class MinerHubConfigFlow(ConfigFlow, domain=DOMAIN):
         """Validate the miner, then create its entry (or update the known one)."""
         errors: dict[str, str] = {}
         if user_input is not None:
-            data = {CONF_KIND: kind, **user_input}
-            info, errors = await self._check(data)
+            info, data, errors = await self._check({CONF_KIND: kind, **user_input})
             if info is not None:
                 await self.async_set_unique_id(info.mac)
                 self._abort_if_unique_id_configured(
@@ -324,13 +339,11 @@ class MinerHubConfigFlow(ConfigFlow, domain=DOMAIN):
         entry = self._get_reauth_entry()
         errors: dict[str, str] = {}
         if user_input is not None:
-            info, errors = await self._check({**entry.data, **user_input})
+            info, data, errors = await self._check({**entry.data, **user_input})
             if info is not None:
                 await self.async_set_unique_id(info.mac)
                 self._abort_if_unique_id_mismatch()
-                return self.async_update_reload_and_abort(
-                    entry, data_updates=user_input
-                )
+                return self.async_update_reload_and_abort(entry, data=data)
         return self.async_show_form(
             step_id="reauth_confirm",
             data_schema=REAUTH_SCHEMA,
@@ -391,11 +404,11 @@ class MinerHubConfigFlow(ConfigFlow, domain=DOMAIN):
         errors: dict[str, str] = {}
         if user_input is not None:
             updates = {key: value for key, value in user_input.items() if value}
-            info, errors = await self._check({**entry.data, **updates})
+            info, data, errors = await self._check({**entry.data, **updates})
             if info is not None:
                 await self.async_set_unique_id(info.mac)
                 self._abort_if_unique_id_mismatch()
-                return self.async_update_reload_and_abort(entry, data_updates=updates)
+                return self.async_update_reload_and_abort(entry, data=data)
         return self.async_show_form(
             step_id="reconfigure",
             data_schema=self.add_suggested_values_to_schema(

@@ -14,6 +14,12 @@ KIND_WHATSMINER: Final = "whatsminer"
 KIND_DRAGONMINT: Final = "dragonmint"
 KIND_SPIDERPOOL: Final = "spiderpool"
 
+# Whatsminer: the API generation found at setup ("v2" / "v3"), the v3 account,
+# and the v3 port (not in the form: 4433 on real miners; emulators use others).
+CONF_API: Final = "api"
+CONF_ACCOUNT: Final = "account"
+CONF_V3_PORT: Final = "v3_port"
+
 CONF_ACCESS_KEY: Final = "access_key"
 CONF_PRIVATE_KEY: Final = "private_key"
 CONF_COIN: Final = "coin"

@@ -23,13 +23,17 @@ from homeassistant.util import dt as dt_util
 
 from .const import (
     BOOT_TIME_TOLERANCE,
+    CONF_ACCOUNT,
+    CONF_API,
     CONF_KIND,
     CONF_SCAN_INTERVAL,
+    CONF_V3_PORT,
     DEFAULT_SCAN_INTERVAL,
     DOMAIN,
     FIRMWARE_CHECK_INTERVAL,
     ISSUE_WRITE_API_DISABLED,
     KIND_DRAGONMINT,
+    KIND_WHATSMINER,
     LOGGER,
     REFRESH_COOLDOWN_S,
     SLOW_READ_INTERVAL,
@@ -56,7 +60,8 @@ from .protocol.models import (
     PowerSupplyStatus,
     WriteAccess,
 )
-from .protocol.whatsminer.miner import WhatsminerV2Miner
+from .protocol.whatsminer.detect import WhatsminerApi, detect_api, whatsminer
+from .protocol.whatsminer.v3 import DEFAULT_ACCOUNT as V3_ACCOUNT
 
 if TYPE_CHECKING:
     from .pool_coordinator import PoolCoordinator
@@ -74,7 +79,14 @@ def create_miner(hass: HomeAssistant, data: Mapping[str, Any]) -> Miner:
             data[CONF_USERNAME],
             data[CONF_PASSWORD],
         )
-    return WhatsminerV2Miner(data[CONF_HOST], data[CONF_PORT], data[CONF_PASSWORD])
+    return whatsminer(
+        WhatsminerApi(data.get(CONF_API, WhatsminerApi.V2)),
+        data[CONF_HOST],
+        data[CONF_PORT],
+        data[CONF_PASSWORD],
+        account=data.get(CONF_ACCOUNT, V3_ACCOUNT),
+        v3_port=data.get(CONF_V3_PORT),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +149,7 @@ class MinerCoordinator(DataUpdateCoordinator[MinerData]):
 
     async def _async_setup(self) -> None:
         """Identify the miner and learn whether it accepts writes."""
+        await self._follow_api_change()
         self.info = await self._read(self.miner.read_info)
         if self.info.mac != self.config_entry.unique_id:
             # Another device answers at this address (DHCP gave the IP away).
@@ -160,9 +173,36 @@ class MinerCoordinator(DataUpdateCoordinator[MinerData]):
         booted_at = self._boot_time(status, now)
         if self._booted_at is not None and booted_at != self._booted_at:
             # A reboot may bring new firmware, or another device at this address.
+            if await self._follow_api_change():
+                self.hass.config_entries.async_schedule_reload(
+                    self.config_entry.entry_id
+                )
             await self._refresh_info()
         self._booted_at = booted_at
         return MinerData(status, self._power_supply, self._errors, booted_at)
+
+    async def _follow_api_change(self) -> bool:
+        """Whether a Whatsminer now speaks another API (firmware up- or downgrade).
+
+        The entry then stores the new API and the client is replaced, so a miner
+        that moved to API v3 is not polled on its read-only v2 API forever.
+        """
+        data = self.config_entry.data
+        if data.get(CONF_KIND, KIND_WHATSMINER) != KIND_WHATSMINER:
+            return False
+        try:
+            api = await detect_api(
+                data[CONF_HOST], data[CONF_PORT], data.get(CONF_V3_PORT)
+            )
+        except MinerHubError:
+            return False  # unreachable: the read that follows reports it
+        if api == data.get(CONF_API, WhatsminerApi.V2):
+            return False
+        LOGGER.info("%s now speaks Whatsminer API %s", self.config_entry.title, api)
+        new_data = {**data, CONF_API: api.value}
+        self.hass.config_entries.async_update_entry(self.config_entry, data=new_data)
+        self.miner = create_miner(self.hass, new_data)
+        return True
 
     async def _slow_reads(self) -> None:
         """Power supply and error codes; a failed read keeps its last value."""

@@ -51,13 +51,15 @@ def async_value_accepted(coordinator: MinerCoordinator, key: str, value: int) ->
 class MinerNumberEntityDescription(NumberEntityDescription):
     """A number of a miner.
 
-    Without ``value_fn`` the miner does not report the value: the entity shows
-    the last value the miner accepted, kept across restarts.
+    ``value_fn`` gives the value the miner reports. With ``remember_accepted``
+    some miners do not report it (it is then None) and the entity shows the last
+    value the miner accepted, kept across restarts.
     """
 
     capability: Capability
     set_fn: Callable[[Miner, int], Awaitable[None]]
-    value_fn: Callable[[MinerData], float | None] | None = None
+    value_fn: Callable[[MinerData], float | None]
+    remember_accepted: bool = False
     range_fn: Callable[[Miner], tuple[int, int]] | None = None
 
 
@@ -71,6 +73,9 @@ NUMBERS: tuple[MinerNumberEntityDescription, ...] = (
         native_step=1,
         native_unit_of_measurement=UnitOfRatio.PERCENTAGE,
         mode=NumberMode.SLIDER,
+        # API v3 reports it (get.miner.setting); v2 firmware does not.
+        value_fn=lambda data: data.status.power_percent,
+        remember_accepted=True,
         set_fn=lambda miner, percent: miner.set_power_percent(
             percent, PowerPercentMode.NORMAL
         ),
@@ -100,7 +105,7 @@ async def async_setup_entry(
     if (coordinator := miner_coordinator(entry)) is None:
         return  # pool accounts have no controls
     async_add_entities(
-        (MinerNumber if description.value_fn is not None else MinerAcceptedNumber)(
+        (MinerAcceptedNumber if description.remember_accepted else MinerNumber)(
             coordinator, description
         )
         for description in supported(coordinator, NUMBERS)
@@ -125,10 +130,8 @@ class MinerNumber(MinerEntity, NumberEntity):
     @property
     @override
     def native_value(self) -> float | None:
-        """Value from the last poll, else the last value the miner accepted."""
-        if (value_fn := self.entity_description.value_fn) is None:
-            return self._attr_native_value
-        return value_fn(self.coordinator.data)
+        """The value the miner reported in the last poll."""
+        return self.entity_description.value_fn(self.coordinator.data)
 
     @override
     async def async_set_native_value(self, value: float) -> None:
@@ -140,11 +143,18 @@ class MinerNumber(MinerEntity, NumberEntity):
 
 
 class MinerAcceptedNumber(MinerNumber, RestoreNumber):
-    """A number the miner does not report: the last value it accepted.
+    """A number the miner may not report: then the last value it accepted.
 
     Unknown until the miner accepts a value; restored across restarts. Actions
     that send the value update it too (``async_value_accepted``).
     """
+
+    @property
+    @override
+    def native_value(self) -> float | None:
+        """The reported value, else the last value the miner accepted."""
+        reported = super().native_value
+        return self._attr_native_value if reported is None else reported
 
     @override
     async def async_added_to_hass(self) -> None:

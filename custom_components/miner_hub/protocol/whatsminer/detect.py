@@ -33,20 +33,21 @@ def whatsminer(
     password: str | None,
     *,
     account: str = DEFAULT_ACCOUNT,
-    v3_port: int = V3_PORT,
+    v3_port: int | None = None,
 ) -> WhatsminerV2Miner | WhatsminerV3Miner:
     """The adapter for a known API generation (``port`` is the v2 port)."""
     if api is WhatsminerApi.V3:
-        return WhatsminerV3Miner(host, v3_port, password, account)
+        port_v3 = V3_PORT if v3_port is None else v3_port
+        return WhatsminerV3Miner(host, port_v3, password, account)
     return WhatsminerV2Miner(host, port, password)
 
 
-async def detect_api(host: str, port: int, v3_port: int = V3_PORT) -> WhatsminerApi:
+async def detect_api(host: str, port: int, v3_port: int | None = None) -> WhatsminerApi:
     """Probe v3 first (``get.device.info`` with a MAC), else v2 on ``port``.
 
     Raises ConnectionFailed when neither answers.
     """
-    probe = WhatsminerV3Miner(host, v3_port)
+    probe = WhatsminerV3Miner(host, V3_PORT if v3_port is None else v3_port)
     probe.client.connect_timeout = probe.client.read_timeout = PROBE_TIMEOUT
     try:
         await probe.read_info()
