@@ -46,6 +46,9 @@ from custom_components.miner_hub.pool_coordinator import create_pool_client
 from custom_components.miner_hub.protocol.dragonmint.miner import DragonMintMiner
 from custom_components.miner_hub.protocol.miner import Miner
 from custom_components.miner_hub.protocol.spiderpool.client import SpiderpoolClient
+from custom_components.miner_hub.protocol.whatsminer.miner_v3 import (
+    WhatsminerV3Miner,
+)
 from tests.conftest import (
     DRAGONMINT_MAC,
     DRAGONMINT_PASSWORD,
@@ -63,6 +66,7 @@ from tests.conftest import (
     setup_integration,
     spiderpool_entry_data,
     whatsminer_entry_data,
+    whatsminer_v3_entry_data,
 )
 from tests.emulators import (
     INNO_ADMIN_PASSWORD,
@@ -74,6 +78,7 @@ from tests.emulators import (
     SpiderpoolEmulator,
     SpiderpoolFaults,
     WhatsminerV2Emulator,
+    WhatsminerV3Emulator,
 )
 
 OTHER_MAC = "C6:07:20:00:AB:CD"
@@ -483,6 +488,195 @@ async def test_whatsminer_write_api_disabled(
         "name": MINER_HOSTNAME,
         "host": whatsminer.host,
     }
+
+
+# --- user: a Whatsminer on API v3 firmware --------------------------------------
+
+
+@pytest.fixture
+def v3_miner(whatsminer_v3: WhatsminerV3Emulator) -> Iterator[WhatsminerV3Emulator]:
+    """The v3 emulator, where API detection looks (port 4433 on a real miner)."""
+    with patch(
+        "custom_components.miner_hub.protocol.whatsminer.detect.V3_PORT",
+        whatsminer_v3.port,
+    ):
+        yield whatsminer_v3
+
+
+def _v3_user_input(
+    emulator: WhatsminerV3Emulator, password: str = MINER_PASSWORD
+) -> dict[str, Any]:
+    """The form as the user fills it: the v2 port, as for any Whatsminer."""
+    return {
+        CONF_HOST: emulator.host,
+        CONF_PORT: emulator.v2.port,
+        CONF_PASSWORD: password,
+    }
+
+
+def _v3_writes(emulator: WhatsminerV3Emulator) -> list[tuple[str, bool]]:
+    """The v3 writes the miner received, with whether their token was right."""
+    return [
+        (command.cmd, command.token_ok)
+        for command in emulator.received
+        if command.cmd.startswith("set.")
+    ]
+
+
+async def test_whatsminer_v3_success(
+    hass: HomeAssistant, v3_miner: WhatsminerV3Emulator
+) -> None:
+    """The same form sets up a v3 miner: the API is detected and stored."""
+    result = await _whatsminer_form(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _v3_user_input(v3_miner)
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == MINER_HOSTNAME
+    assert result["data"] == {
+        CONF_KIND: KIND_WHATSMINER,
+        CONF_HOST: v3_miner.host,
+        CONF_PORT: v3_miner.v2.port,
+        CONF_PASSWORD: MINER_PASSWORD,
+        CONF_API: "v3",
+    }
+    entry = result["result"]
+    assert entry.unique_id == MINER_UNIQUE_ID
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    assert isinstance(entry.runtime_data.miner, WhatsminerV3Miner)
+    # API v3 has no authenticated read: a harmless write proved the password.
+    assert ("set.system.led", True) in _v3_writes(v3_miner)
+    assert v3_miner.state.led == "auto"
+
+
+@pytest.mark.parametrize(
+    ("fault", "error"),
+    [("offline", "cannot_connect"), ("wrong_password", "invalid_auth")],
+)
+async def test_whatsminer_v3_error_then_recovery(
+    hass: HomeAssistant, v3_miner: WhatsminerV3Emulator, fault: str, error: str
+) -> None:
+    user_input = _v3_user_input(v3_miner)
+    if fault == "offline":
+        await v3_miner.set_offline(True)  # both APIs
+    else:
+        user_input[CONF_PASSWORD] = WRONG_PASSWORD
+
+    result = await _whatsminer_form(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], user_input
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": error}
+    assert not hass.config_entries.async_entries(DOMAIN)
+    if fault == "wrong_password":
+        # Refused once, then once more with a fresh salt (it may have rotated).
+        assert _v3_writes(v3_miner) == [("set.system.led", False)] * 2
+
+    await v3_miner.set_offline(False)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _v3_user_input(v3_miner)
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"][CONF_API] == "v3"
+    await hass.async_block_till_done()
+
+
+async def test_whatsminer_v3_write_api_disabled(
+    hass: HomeAssistant,
+    v3_miner: WhatsminerV3Emulator,
+    issue_registry: ir.IssueRegistry,
+) -> None:
+    """The switch is off (``apiswitch`` 0): reads work, a repair issue explains."""
+    v3_miner.state.write_api_enabled = False
+    result = await _whatsminer_form(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _v3_user_input(v3_miner)
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    entry = result["result"]
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    assert _v3_writes(v3_miner) == []  # no write is tried with the switch off
+    issue = issue_registry.async_get_issue(DOMAIN, _issue_id(entry))
+    assert issue is not None
+    assert issue.translation_key == "write_api_disabled"
+
+
+async def test_whatsminer_v3_hanging_api_falls_back_to_v2(
+    hass: HomeAssistant, v3_miner: WhatsminerV3Emulator
+) -> None:
+    """Port 4433 accepts but never answers: detection gives up soon, uses v2."""
+    v3_miner.faults.stall = True
+    result = await _whatsminer_form(hass)
+    with patch(
+        "custom_components.miner_hub.protocol.whatsminer.detect.PROBE_TIMEOUT", 0.2
+    ):
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], _v3_user_input(v3_miner)
+        )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"][CONF_API] == "v2"
+    await hass.async_block_till_done()
+    assert result["result"].state is ConfigEntryState.LOADED
+
+
+async def test_reauth_v3(hass: HomeAssistant, v3_miner: WhatsminerV3Emulator) -> None:
+    entry = await setup_integration(
+        hass,
+        MockConfigEntry(
+            domain=DOMAIN,
+            title=MINER_HOSTNAME,
+            unique_id=MINER_UNIQUE_ID,
+            data=whatsminer_v3_entry_data(v3_miner),
+        ),
+    )
+    v3_miner.state.password = NEW_PASSWORD
+    result = await entry.start_reauth_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_PASSWORD: MINER_PASSWORD}
+    )
+    assert result["errors"] == {"base": "invalid_auth"}
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_PASSWORD: NEW_PASSWORD}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reauth_successful"
+    assert entry.data == {
+        **whatsminer_v3_entry_data(v3_miner),
+        CONF_PASSWORD: NEW_PASSWORD,
+    }
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+
+
+async def test_reconfigure_detects_v3(
+    hass: HomeAssistant, v3_miner: WhatsminerV3Emulator
+) -> None:
+    """Reconfiguring a miner stored as v2 finds its new API."""
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title=MINER_HOSTNAME,
+        unique_id=MINER_UNIQUE_ID,
+        data={
+            **whatsminer_v3_entry_data(v3_miner),
+            CONF_HOST: STALE_HOST,
+            CONF_API: "v2",
+        },
+    )
+    entry.add_to_hass(hass)
+    result = await entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_HOST: v3_miner.host, CONF_PORT: v3_miner.v2.port}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    assert entry.data[CONF_HOST] == v3_miner.host
+    assert entry.data[CONF_API] == "v3"
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
 
 
 # --- user: the DragonMint form -------------------------------------------------

@@ -36,6 +36,8 @@ MAX_SCAN_INTERVAL: Final = 300
 SLOW_READ_INTERVAL: Final = timedelta(minutes=5)
 # The vendor's firmware server is asked this often.
 FIRMWARE_CHECK_INTERVAL: Final = timedelta(hours=6)
+# While an unreachable Whatsminer's API is looked for again (firmware change).
+API_REDETECT_INTERVAL: Final = timedelta(minutes=5)
 # A boot time that moves less than this between polls is the same boot.
 BOOT_TIME_TOLERANCE: Final = timedelta(minutes=1)
 # Refreshes requested after commands are at most this often (seconds).

@@ -15,13 +15,18 @@ from homeassistant.exceptions import (
     HomeAssistantError,
     ServiceValidationError,
 )
-from homeassistant.helpers import device_registry as dr, issue_registry as ir
+from homeassistant.helpers import (
+    device_registry as dr,
+    entity_registry as er,
+    issue_registry as ir,
+)
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.debounce import Debouncer
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
 
 from .const import (
+    API_REDETECT_INTERVAL,
     BOOT_TIME_TOLERANCE,
     CONF_ACCOUNT,
     CONF_API,
@@ -135,6 +140,7 @@ class MinerCoordinator(DataUpdateCoordinator[MinerData]):
         self._power_supply: PowerSupplyStatus | None = None
         self._errors: tuple[MinerError, ...] | None = None
         self._booted_at: datetime | None = None
+        self._redetect_due: datetime | None = None
         self.latest_firmware: FirmwareRelease | None = None
         self._firmware_check_due: datetime | None = None
 
@@ -157,7 +163,7 @@ class MinerCoordinator(DataUpdateCoordinator[MinerData]):
         self._set_write_access(await self._read(self.miner.check_access))
 
     async def _async_update_data(self) -> MinerData:
-        status = await self._read(self.miner.read_status)
+        status = await self._read(self._read_status)
         now = dt_util.utcnow()
         if self._slow_reads_due is None or now >= self._slow_reads_due:
             await self._slow_reads()
@@ -173,19 +179,38 @@ class MinerCoordinator(DataUpdateCoordinator[MinerData]):
         booted_at = self._boot_time(status, now)
         if self._booted_at is not None and booted_at != self._booted_at:
             # A reboot may bring new firmware, or another device at this address.
-            if await self._follow_api_change():
-                self.hass.config_entries.async_schedule_reload(
-                    self.config_entry.entry_id
-                )
+            await self._reload_on_api_change()
             await self._refresh_info()
         self._booted_at = booted_at
         return MinerData(status, self._power_supply, self._errors, booted_at)
+
+    async def _read_status(self) -> MinerStatus:
+        try:
+            return await self.miner.read_status()
+        except ConnectionFailed:
+            # After a firmware change the old API may refuse for good: look again,
+            # now and then (each look costs probes that time out when it is off).
+            now = dt_util.utcnow()
+            if self._redetect_due is None or now >= self._redetect_due:
+                self._redetect_due = now + API_REDETECT_INTERVAL
+                await self._reload_on_api_change()
+            raise
+
+    async def _reload_on_api_change(self) -> None:
+        """Reload the entry when the miner now speaks another API.
+
+        Its entities depend on the API (capabilities differ).
+        """
+        if await self._follow_api_change():
+            self.hass.config_entries.async_schedule_reload(self.config_entry.entry_id)
 
     async def _follow_api_change(self) -> bool:
         """Whether a Whatsminer now speaks another API (firmware up- or downgrade).
 
         The entry then stores the new API and the client is replaced, so a miner
-        that moved to API v3 is not polled on its read-only v2 API forever.
+        that moved to API v3 is not polled on its read-only v2 API forever. Its
+        entities are dropped, and setup creates those the new API supports: the
+        registry gives a re-created entity back its settings (ID, name, area).
         """
         data = self.config_entry.data
         if data.get(CONF_KIND, KIND_WHATSMINER) != KIND_WHATSMINER:
@@ -202,6 +227,10 @@ class MinerCoordinator(DataUpdateCoordinator[MinerData]):
         new_data = {**data, CONF_API: api.value}
         self.hass.config_entries.async_update_entry(self.config_entry, data=new_data)
         self.miner = create_miner(self.hass, new_data)
+        registry = er.async_get(self.hass)
+        entry_id = self.config_entry.entry_id
+        for entity in er.async_entries_for_config_entry(registry, entry_id):
+            registry.async_remove(entity.entity_id)
         return True
 
     async def _slow_reads(self) -> None:
