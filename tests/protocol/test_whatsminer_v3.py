@@ -428,3 +428,139 @@ async def test_factory_reset(
     await miner.client.factory_reset()
     assert v3.received[-1].cmd == "set.system.factory_reset"
     assert v3.received[-1].token_ok
+
+
+# --- connections kept open, and the miner's clock ------------------------------
+
+
+async def test_poll_shares_a_connection_the_miner_keeps_open(
+    socket_enabled: None,
+) -> None:
+    async with WhatsminerV3Emulator(password=PASSWORD, keep_alive=True) as v3:
+        miner = WhatsminerV3Miner(v3.host, v3.port, PASSWORD)
+        for _ in range(2):
+            await miner.read_status()
+        assert v3.connections_total == 2  # one per poll, for three reads each
+        assert (
+            v3.commands()
+            == [
+                "get.device.info",
+                "get.miner.status",
+                "get.miner.setting",
+            ]
+            * 2
+        )
+        # The poll's connection is closed; the salt read and the write open
+        # their own (a write never rides on a kept connection).
+        await miner.set_mining(False)
+        assert v3.commands()[-2:] == ["get.device.info", "set.miner.service"]
+        assert v3.connections_total == 4
+
+
+async def test_poll_on_a_miner_that_closes_after_each_reply(
+    miner: WhatsminerV3Miner, v3: WhatsminerV3Emulator
+) -> None:
+    status = await miner.read_status()
+    assert status.hashrate_ths is not None
+    assert v3.connections_total == 3
+
+
+async def test_kept_connection_closed_by_the_miner_meanwhile(
+    socket_enabled: None,
+) -> None:
+    """The miner closed the idle connection: the read goes on a new one."""
+    async with WhatsminerV3Emulator(password=PASSWORD, keep_alive=True) as v3:
+        v3.faults.idle_timeout = 0.05
+        client = WhatsminerV3Client(v3.host, v3.port, PASSWORD)
+        async with client.batch():
+            await client.get_device_info("miner")
+            await asyncio.sleep(0.2)
+            settings = await client.get_miner_settings()
+        assert settings.power_percent is not None
+        assert v3.connections_total == 2
+
+
+async def _serve_first_request_only(
+    reply: bytes, answer_more: bytes | None = None
+) -> tuple[asyncio.Server, list[int]]:
+    """A peer answering each connection's first request with ``reply``.
+
+    Later requests on it get ``answer_more``, or nothing (it stays open).
+    """
+    connections = [0]
+
+    async def handle(
+        reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        connections[0] += 1
+        await reader.read(4096)
+        writer.write(reply)
+        await writer.drain()
+        await reader.read(4096)
+        if answer_more is not None:
+            writer.write(answer_more)
+            await writer.drain()
+        await reader.read(4096)  # until the client closes
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    return server, connections
+
+
+DEVICE_INFO = frame(
+    b'{"code":0,"when":1700000000,"msg":{"miner":{"working":"true"}},'
+    b'"desc":"get.device.info"}'
+)
+
+
+async def test_kept_connection_ignored_by_the_miner(socket_enabled: None) -> None:
+    """A miner ignoring a second request on a connection costs one timeout.
+
+    The read goes on a new connection, and this client shares none again.
+    """
+    server, connections = await _serve_first_request_only(DEVICE_INFO)
+    port = server.sockets[0].getsockname()[1]
+    client = WhatsminerV3Client("127.0.0.1", port, read_timeout=0.2)
+    loop = asyncio.get_running_loop()
+    try:
+        async with client.batch():
+            for _ in range(2):
+                assert (await client.get_device_info("miner")).working is True
+        assert connections[0] == 2
+        started = loop.time()
+        async with client.batch():
+            for _ in range(2):
+                await client.get_device_info("miner")
+        assert loop.time() - started < 0.2  # no second timeout
+        assert connections[0] == 4
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+async def test_kept_connection_out_of_step(socket_enabled: None) -> None:
+    """A frame that answers something else (a pushed report) is not the reply."""
+    pushed = frame(b'{"code":0,"msg":{},"desc":"get.miner.report"}')
+    server, connections = await _serve_first_request_only(DEVICE_INFO, pushed)
+    port = server.sockets[0].getsockname()[1]
+    client = WhatsminerV3Client("127.0.0.1", port, read_timeout=1)
+    try:
+        async with client.batch():
+            for _ in range(2):
+                assert (await client.get_device_info("miner")).working is True
+        assert connections[0] == 2
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+async def test_writes_are_signed_with_the_miners_clock(
+    miner: WhatsminerV3Miner, v3: WhatsminerV3Emulator
+) -> None:
+    """A miner clock two hours off our own still accepts every command."""
+    v3.advance(7200)
+    await miner.read_status()
+    await miner.set_power_percent(70)
+    received = v3.received[-1]
+    assert (received.cmd, received.token_ok) == ("set.miner.power_percent", True)
+    assert v3.state.power_percent == 70

@@ -176,10 +176,14 @@ class WhatsminerV3Miner(Miner):
         )
 
     async def read_status(self) -> MinerStatus:
-        """Three connections: whether btminer works, status (joined), settings."""
-        info = await self.client.get_device_info("miner")
-        status = await self.client.get_miner_status()
-        settings = await self.client.get_miner_settings()
+        """Whether btminer works, status (joined), settings: three reads.
+
+        One connection where the miner keeps it open, else three.
+        """
+        async with self.client.batch():
+            info = await self.client.get_device_info("miner")
+            status = await self.client.get_miner_status()
+            settings = await self.client.get_miner_settings()
         return _status(info, status, settings)
 
     async def read_power_supply(self) -> PowerSupplyStatus | None:

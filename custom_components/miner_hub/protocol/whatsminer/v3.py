@@ -4,14 +4,19 @@ Every message is a 4-byte little-endian length followed by UTF-8 JSON, both
 ways. Writes carry ``ts``, ``account`` and ``token`` = the first 8 characters of
 base64(SHA-256(cmd + password + salt + ts)); the parameters of ``set.miner.pools``
 and ``set.user.change_passwd`` are AES-256-ECB encrypted with that digest.
-One request per connection, and never two at once to one miner.
+Never two requests at once to one miner. A connection carries one request,
+except that the reads of one ``batch()`` share a connection the miner keeps open
+(writes always open their own, so a failed one is never ambiguous about reuse).
+Writes are signed with the miner's clock (the ``when`` of its last reply), so a
+Home Assistant clock that is off does not make the miner refuse them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from contextlib import asynccontextmanager
 import hashlib
 import json
 import logging
@@ -248,7 +253,12 @@ class WhatsminerV3Client:
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
         self._clock = clock
+        self._clock_offset = 0.0  # miner clock - our clock, from the last reply
         self._salt: str | None = None
+        self._batching = False
+        self._reuse = True  # until the miner ignores a request on a kept connection
+        # A connection the miner kept open after its reply, reused in a batch.
+        self._open: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
 
     def __repr__(self) -> str:
         """Name the miner, never the password."""
@@ -256,29 +266,104 @@ class WhatsminerV3Client:
 
     # --- transport ----------------------------------------------------------
 
-    async def _exchange(self, request: Mapping[str, Any]) -> dict[str, Any] | None:
-        """Send one frame on a new connection; the reply, or None if none came.
+    @asynccontextmanager
+    async def batch(self) -> AsyncIterator[None]:
+        """Reads inside share one connection, where the miner keeps it open."""
+        self._batching = True
+        try:
+            yield
+        finally:
+            self._batching = False
+            self._close_open()
 
-        ConnectionFailed means nothing was sent; TimeoutError, OSError and
-        IncompleteReadError mean the request may have reached the miner.
-        """
-        payload = json.dumps(request, separators=(",", ":")).encode()
+    def _close_open(self) -> None:
+        if self._open is not None:
+            self._open[1].close()
+            self._open = None
+
+    async def _connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         try:
             async with asyncio.timeout(self.connect_timeout):
-                reader, writer = await asyncio.open_connection(self.host, self.port)
+                return await asyncio.open_connection(self.host, self.port)
         except TimeoutError as err:
             raise RequestTimeout(f"{self.host}:{self.port}: connect timed out") from err
         except OSError as err:
             raise ConnectionFailed(
                 f"{self.host}:{self.port}: {err.strerror or err}"
             ) from err
+
+    async def _exchange(self, request: Mapping[str, Any]) -> dict[str, Any] | None:
+        """Send one frame on a new connection; the reply, or None if none came.
+
+        ConnectionFailed means nothing was sent; TimeoutError, OSError and
+        IncompleteReadError mean the request may have reached the miner.
+        """
+        self._close_open()
+        reader, writer = await self._connect()
         try:
-            writer.write(_HEADER.pack(len(payload)) + payload)
-            await writer.drain()
-            async with asyncio.timeout(self.read_timeout):
-                return await self._read_frame(reader)
-        finally:
+            reply = await self._send(reader, writer, request)
+        except BaseException:
             writer.close()
+            raise
+        self._keep_or_close(reader, writer, reply)
+        return reply
+
+    def _keep_or_close(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        reply: dict[str, Any] | None,
+    ) -> None:
+        if self._batching and self._reuse and reply is not None and not reader.at_eof():
+            self._open = (reader, writer)
+        else:
+            writer.close()
+
+    async def _exchange_read(self, request: Mapping[str, Any]) -> dict[str, Any] | None:
+        """A read: on the connection kept open in a batch, else on a new one."""
+        if (kept := self._open) is not None:
+            self._open = None
+            if (reply := await self._on_kept(kept, request)) is not None:
+                return reply
+        return await self._exchange(request)
+
+    async def _on_kept(
+        self,
+        kept: tuple[asyncio.StreamReader, asyncio.StreamWriter],
+        request: Mapping[str, Any],
+    ) -> dict[str, Any] | None:
+        """The reply on the kept connection; None if it is no longer usable.
+
+        The read is then sent again on a new connection: reads are safe to repeat.
+        """
+        reader, writer = kept
+        try:
+            reply = await self._send(reader, writer, request)
+        except TimeoutError:
+            self._reuse = False  # the miner ignores a second request on a connection
+            reply = None
+        except OSError, asyncio.IncompleteReadError, ParseError:
+            reply = None  # closed since its last reply, or out of step
+        if reply is None or reply.get("desc", request["cmd"]) != request["cmd"]:
+            writer.close()
+            return None
+        self._keep_or_close(reader, writer, reply)
+        return reply
+
+    async def _send(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        request: Mapping[str, Any],
+    ) -> dict[str, Any] | None:
+        payload = json.dumps(request, separators=(",", ":")).encode()
+        writer.write(_HEADER.pack(len(payload)) + payload)
+        await writer.drain()
+        async with asyncio.timeout(self.read_timeout):
+            reply = await self._read_frame(reader)
+        if reply is not None and type(when := reply.get("when")) is int and when > 0:
+            self._clock_offset = when - self._clock()
+        return reply
 
     async def _read_frame(self, reader: asyncio.StreamReader) -> dict[str, Any] | None:
         try:
@@ -304,7 +389,7 @@ class WhatsminerV3Client:
         _LOGGER.debug("%s: read %s", self, cmd)
         async with session_for(self.host, self.port).lock:
             try:
-                reply = await self._exchange({"cmd": cmd, "param": param})
+                reply = await self._exchange_read({"cmd": cmd, "param": param})
             except (TimeoutError, asyncio.IncompleteReadError) as err:
                 raise RequestTimeout(f"{cmd}: no reply in time") from err
             except OSError as err:
@@ -326,7 +411,7 @@ class WhatsminerV3Client:
     def _signed(self, cmd: str, param: Any, salt: str) -> dict[str, Any]:
         if self._password is None:
             raise AuthFailed("no password configured", command=cmd)
-        ts = int(self._clock())
+        ts = round(self._clock() + self._clock_offset)
         sign, digest = token(cmd, self._password, salt, ts)
         if cmd in _ENCRYPTED_PARAMS:
             param = encrypt_param(digest, param)
@@ -353,6 +438,8 @@ class WhatsminerV3Client:
                     reply = await self._exchange(request)
                 except (TimeoutError, OSError, asyncio.IncompleteReadError) as err:
                     raise NoReply(cmd) from err
+                except ParseError as err:  # sent, answered unreadably: as for v2
+                    raise NoReply(cmd, "unreadable reply") from err
             if reply is None:
                 if cmd in _NO_REPLY_COMMANDS:
                     return False
