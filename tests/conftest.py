@@ -7,13 +7,13 @@ integration rather than an empty namespace package.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractContextManager
 from datetime import timedelta
 from functools import partial
 import itertools
 import time
-from typing import Any
+from typing import Any, Final, Literal, NamedTuple, Self
 from unittest.mock import PropertyMock, patch
 
 from freezegun.api import FrozenDateTimeFactory
@@ -51,9 +51,14 @@ from custom_components.miner_hub.const import (
 from custom_components.miner_hub.protocol.spiderpool.client import SpiderpoolClient
 from tests.emulators import (
     DragonMintEmulator,
+    Faults,
+    MinerState,
     SpiderpoolEmulator,
+    V3Faults,
+    V3MinerState,
     WhatsminerV2Emulator,
     WhatsminerV3Emulator,
+    derive_salt,
 )
 
 MINER_PASSWORD = "s3cret_1"
@@ -307,3 +312,294 @@ async def init_integration(
 ) -> MockConfigEntry:
     """The emulated Whatsminer, set up in Home Assistant."""
     return await setup_integration(hass, mock_config_entry)
+
+
+# --- one Whatsminer on either API --------------------------------------------------
+
+type Api = Literal["v2", "v3"]
+APIS: Final[tuple[Api, ...]] = ("v2", "v3")
+# The LED pattern of "identify" (one step; API v3 sends it as a list).
+LED_FLASHING: Final = {"color": "red", "period": 1000, "duration": 500, "start": 0}
+
+
+class Write(NamedTuple):
+    """A write as the miner decoded it: v2 parameters as one dict, v3 ``param``."""
+
+    cmd: str
+    param: Any
+
+
+def _v2_pools(*pools: tuple[str, str, str]) -> dict[str, str]:
+    """``update_pools`` takes all nine keys, "" for unused pools."""
+    slots = [*pools, *[("", "", "")] * (3 - len(pools))]
+    return {
+        f"{key}{slot}": value
+        for slot, pool in enumerate(slots, start=1)
+        for key, value in zip(("pool", "worker", "passwd"), pool, strict=True)
+    }
+
+
+def _not_in_v3(control: str) -> Callable[..., Write]:
+    def write(*_value: Any) -> Write:
+        raise AssertionError(f"API v3 has no command for {control}")
+
+    return write
+
+
+# What each control sends: (API v2, API v3), each a function of the value set.
+WRITES: Final[dict[str, tuple[Callable[..., Write], Callable[..., Write]]]] = {
+    "mining_off": (
+        lambda: Write("power_off", {"respbefore": "true"}),
+        lambda: Write("set.miner.service", "stop"),
+    ),
+    "mining_on": (
+        lambda: Write("power_on", {}),
+        lambda: Write("set.miner.service", "start"),
+    ),
+    "power_percent": (
+        lambda percent, mode="normal": Write(
+            "set_power_pct_v2" if mode == "normal" else "set_power_pct",
+            {"percent": str(percent)},
+        ),
+        lambda percent, mode="normal": Write(
+            "set.miner.power_percent", {"percent": str(percent), "mode": mode}
+        ),
+    ),
+    "power_limit": (
+        lambda watts: Write("adjust_power_limit", {"power_limit": str(watts)}),
+        lambda watts: Write("set.miner.power_limit", watts),
+    ),
+    "power_mode": (
+        lambda mode: Write(f"set_{mode}_power", {}),
+        lambda mode: Write("set.miner.power_mode", mode),
+    ),
+    "reboot": (
+        lambda: Write("reboot", {}),
+        lambda: Write("set.system.reboot", None),
+    ),
+    "restart_mining": (
+        lambda: Write("restart_btminer", {}),
+        lambda: Write("set.miner.service", "restart"),
+    ),
+    "identify_on": (
+        lambda: Write("set_led", LED_FLASHING),
+        lambda: Write("set.system.led", [LED_FLASHING]),
+    ),
+    "identify_off": (
+        lambda: Write("set_led", {"param": "auto"}),
+        lambda: Write("set.system.led", "auto"),
+    ),
+    "pre_power_on": (lambda: Write("pre_power_on", {}), _not_in_v3("pre_power_on")),
+    "pools": (
+        lambda *pools: Write("update_pools", _v2_pools(*pools)),
+        lambda *pools: Write(
+            "set.miner.pools",
+            [
+                {"pool": url, "worker": worker, "passwd": pw}
+                for url, worker, pw in pools
+            ],
+        ),
+    ),
+}
+# Reads of a poll and the 5-minute reads, named as EmulatedWhatsminer.reads() does.
+POLL_READS: Final[dict[Api, list[str]]] = {
+    "v2": ["status", "summary+pools+edevs"],
+    "v3": [
+        "get.device.info miner",
+        "get.miner.status summary+pools+edevs",
+        "get.miner.setting",
+    ],
+}
+SLOW_READS: Final[dict[Api, list[str]]] = {
+    "v2": ["get_psu", "get_error_code"],
+    "v3": ["get.device.info power", "get.device.info error-code"],
+}
+IDENTITY_READS: Final[dict[Api, str]] = {
+    "v2": "get_miner_info",
+    "v3": "get.device.info",
+}
+
+
+class EmulatedWhatsminer:
+    """The conftest Whatsminer on API v2 (2.2 firmware) or v3 (2025 firmware).
+
+    Same password, MAC and hostname on both. What tests common to both APIs need:
+    the state and faults (shared by both listeners of a v3 miner), its entry, and
+    what it received in one shape. A v3 entry speaks only v3 (its reduced v2 API,
+    ``emulator.v2``, stays unused).
+    """
+
+    def __init__(self, api: Api) -> None:
+        """The emulator of ``api``, not started yet (tests may configure it)."""
+        self.api: Api = api
+        self.emulator: WhatsminerV2Emulator | WhatsminerV3Emulator
+        if api == "v2":
+            self.emulator = WhatsminerV2Emulator(
+                password=MINER_PASSWORD, hostname=MINER_HOSTNAME, mac=MINER_MAC
+            )
+        else:
+            self.emulator = WhatsminerV3Emulator(
+                password=MINER_PASSWORD, hostname=MINER_HOSTNAME, mac=MINER_MAC
+            )
+        self.poll_reads = POLL_READS[api]
+        self.slow_reads = SLOW_READS[api]
+        self.identity_read = IDENTITY_READS[api]
+
+    def __repr__(self) -> str:
+        return f"EmulatedWhatsminer({self.api})"
+
+    async def __aenter__(self) -> Self:
+        await self.emulator.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.emulator.stop()
+
+    # --- the miner -------------------------------------------------------------
+
+    @property
+    def state(self) -> MinerState:
+        return self.emulator.state
+
+    @property
+    def faults(self) -> Faults | V3Faults:
+        return self.emulator.faults
+
+    @property
+    def host(self) -> str:
+        return self.emulator.host
+
+    @property
+    def connections_total(self) -> int:
+        """Connections to the API the entry uses."""
+        return self.emulator.connections_total
+
+    @property
+    def flashing_led(self) -> object:
+        """``state.led`` while "identify" flashes it."""
+        return self.write("identify_on").param
+
+    def is_rebooting(self) -> bool:
+        return self.emulator.is_rebooting()
+
+    def is_btminer_restarting(self) -> bool:
+        emulator = self.emulator
+        if isinstance(emulator, WhatsminerV3Emulator):
+            return emulator.v2.is_btminer_restarting()  # one miner, one btminer
+        return emulator.is_btminer_restarting()
+
+    def advance(self, seconds: float) -> None:
+        self.emulator.advance(seconds)
+
+    async def set_offline(self, offline: bool) -> None:
+        """Both APIs of a v3 miner go away (it is switched off or unplugged)."""
+        await self.emulator.set_offline(offline)
+
+    def change_password(self, password: str) -> None:
+        """Set a new password on the miner, as its web interface would."""
+        emulator = self.emulator
+        emulator.state.password = password
+        if isinstance(emulator, WhatsminerV3Emulator):
+            emulator.rotate_salt()
+        else:
+            emulator.state.salt = derive_salt(password)
+            emulator.clear_tokens()
+
+    @property
+    def error_reasons(self) -> bool:
+        """Whether the miner names a reason per error code (v3 does, v2 does not)."""
+        return isinstance(self.state, V3MinerState)
+
+    # --- its config entry ----------------------------------------------------------
+
+    def entry_data(self) -> dict[str, Any]:
+        emulator = self.emulator
+        if isinstance(emulator, WhatsminerV3Emulator):
+            return whatsminer_v3_entry_data(emulator)
+        return whatsminer_entry_data(emulator)
+
+    def entry(self) -> MockConfigEntry:
+        """A config entry of this miner, not yet added."""
+        return MockConfigEntry(
+            domain=DOMAIN,
+            title=MINER_HOSTNAME,
+            unique_id=MINER_UNIQUE_ID,
+            data=self.entry_data(),
+        )
+
+    # --- what it is sent -----------------------------------------------------------
+
+    def write(self, control: str, *value: Any) -> Write:
+        """The write a control (a key of WRITES) sends on this API."""
+        return WRITES[control][self.api == "v3"](*value)
+
+    def command(self, control: str, *value: Any) -> str:
+        """The name of the command a control sends on this API."""
+        return self.write(control, *value).cmd
+
+    def mark(self) -> int:
+        """Where what arrives from now on starts (for ``writes`` and ``reads``)."""
+        return len(self.emulator.received)
+
+    def writes(self, since: int = 0) -> list[Write]:
+        """Writes that reached the miner with valid credentials, refused or not.
+
+        v2: those the miner could decrypt; v3: those with a valid token.
+        """
+        emulator = self.emulator
+        if isinstance(emulator, WhatsminerV3Emulator):
+            return [
+                Write(received.cmd, received.param)
+                for received in emulator.received[since:]
+                if received.token_ok
+            ]
+        return [
+            Write(received.cmd, received.params)
+            for received in emulator.received[since:]
+            if received.encrypted
+        ]
+
+    def reads(self, since: int = 0) -> list[str]:
+        """Reads since ``since``: v2 command names, v3 ``"<cmd> <param>"``."""
+        emulator = self.emulator
+        if isinstance(emulator, WhatsminerV3Emulator):
+            return [
+                received.cmd
+                if received.param is None
+                else f"{received.cmd} {received.param}"
+                for received in emulator.received[since:]
+                if not received.cmd.startswith("set.")
+            ]
+        return [
+            received.cmd
+            for received in emulator.received[since:]
+            if not received.encrypted
+        ]
+
+
+# For tests of what only one API does, with the fixtures of any_whatsminer.
+V2_ONLY: Final = pytest.mark.parametrize("any_whatsminer", ["v2"], indirect=True)
+V3_ONLY: Final = pytest.mark.parametrize("any_whatsminer", ["v3"], indirect=True)
+
+
+@pytest.fixture(params=APIS)
+async def any_whatsminer(
+    request: pytest.FixtureRequest, socket_enabled: None
+) -> AsyncIterator[EmulatedWhatsminer]:
+    """The emulated Whatsminer, once on API v2 and once on API v3."""
+    async with EmulatedWhatsminer(request.param) as miner:
+        yield miner
+
+
+@pytest.fixture
+def any_miner_entry(any_whatsminer: EmulatedWhatsminer) -> MockConfigEntry:
+    """A config entry of ``any_whatsminer``, not yet added."""
+    return any_whatsminer.entry()
+
+
+@pytest.fixture
+async def init_any_integration(
+    hass: HomeAssistant, any_miner_entry: MockConfigEntry
+) -> MockConfigEntry:
+    """``any_whatsminer``, set up in Home Assistant."""
+    return await setup_integration(hass, any_miner_entry)

@@ -23,7 +23,12 @@ from pytest_homeassistant_custom_component.common import (
 from syrupy.assertion import SnapshotAssertion
 
 from custom_components.miner_hub.protocol.whatsminer.v2 import WhatsminerV2Client
-from tests.conftest import MINER_PASSWORD, poll, setup_integration
+from tests.conftest import (
+    MINER_PASSWORD,
+    EmulatedWhatsminer,
+    poll,
+    setup_integration,
+)
 from tests.emulators import WhatsminerV2Emulator
 
 MINING = "binary_sensor.garage_m30_mining"
@@ -53,37 +58,37 @@ async def test_binary_sensors(
     hass: HomeAssistant,
     entity_registry: er.EntityRegistry,
     snapshot: SnapshotAssertion,
-    mock_config_entry: MockConfigEntry,
+    any_miner_entry: MockConfigEntry,
 ) -> None:
-    """Every binary sensor of the emulated M30S+ (profile 2.2)."""
-    mock_config_entry.add_to_hass(hass)
+    """Every binary sensor of the emulated M30S+ (v2) and M60S (v3)."""
+    any_miner_entry.add_to_hass(hass)
     with patch("custom_components.miner_hub.PLATFORMS", [Platform.BINARY_SENSOR]):
-        assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+        assert await hass.config_entries.async_setup(any_miner_entry.entry_id)
         await hass.async_block_till_done()
-    await snapshot_platform(hass, entity_registry, snapshot, mock_config_entry.entry_id)
+    await snapshot_platform(hass, entity_registry, snapshot, any_miner_entry.entry_id)
 
 
 async def test_mining_follows_the_miner(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,
-    whatsminer: WhatsminerV2Emulator,
-    init_integration: MockConfigEntry,
+    any_whatsminer: EmulatedWhatsminer,
+    init_any_integration: MockConfigEntry,
 ) -> None:
     """Mining off: off and still available; on again: hashing, stable later."""
     assert _state(hass, MINING) == STATE_ON
     assert _state(hass, HASH_STABLE) == STATE_ON  # mining for 50 minutes
 
-    whatsminer.state.mining = False
+    any_whatsminer.state.mining = False
     await poll(hass, freezer)
     assert _state(hass, MINING) == STATE_OFF
     assert _state(hass, HASH_STABLE) == STATE_OFF
     assert float(_state(hass, HASHRATE)) == 0
 
-    await init_integration.runtime_data.async_command(
+    await init_any_integration.runtime_data.async_command(
         lambda miner: miner.set_mining(True)
     )
     await hass.async_block_till_done(wait_background_tasks=True)
-    assert whatsminer.state.mining is True
+    assert any_whatsminer.state.mining is True
     assert _state(hass, MINING) == STATE_ON
     assert float(_state(hass, HASHRATE)) > 80
     # Btminer needs 1500 s of tuning before it calls the hashrate stable.
@@ -137,15 +142,15 @@ async def test_hash_stable_added_once_reported(
 async def test_unavailable_while_unreachable(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,
-    whatsminer: WhatsminerV2Emulator,
-    init_integration: MockConfigEntry,
+    any_whatsminer: EmulatedWhatsminer,
+    init_any_integration: MockConfigEntry,
 ) -> None:
     """Unreachable is not "not mining": the state becomes unavailable."""
-    await whatsminer.set_offline(True)
+    await any_whatsminer.set_offline(True)
     await poll(hass, freezer)
     assert _state(hass, MINING) == STATE_UNAVAILABLE
     assert _state(hass, HASH_STABLE) == STATE_UNAVAILABLE
 
-    await whatsminer.set_offline(False)
+    await any_whatsminer.set_offline(False)
     await poll(hass, freezer)
     assert _state(hass, MINING) == STATE_ON

@@ -23,18 +23,18 @@ from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
 )
 
-from custom_components.miner_hub.const import DOMAIN
+from custom_components.miner_hub.const import CONF_API, DOMAIN
 from custom_components.miner_hub.coordinator import MinerCoordinator
 from custom_components.miner_hub.protocol.miner import Miner
 from custom_components.miner_hub.protocol.models import WriteAccess
 from tests.conftest import (
+    APIS,
     MINER_UNIQUE_ID,
+    EmulatedWhatsminer,
     poll,
     setup_integration,
-    whatsminer_entry_data,
 )
 from tests.emulators import WhatsminerV2Emulator
-from tests.emulators.whatsminer_v2 import derive_salt
 
 HASHRATE = "sensor.garage_m30_hashrate"
 UPTIME = "sensor.garage_m30_uptime"
@@ -51,41 +51,42 @@ def _entity_states(hass: HomeAssistant, entry: MockConfigEntry) -> dict[str, str
     }
 
 
-def _slow_reads(emulator: WhatsminerV2Emulator) -> int:
-    return sum(command in SLOW_READS for command in emulator.commands())
+def _slow_reads(miner: EmulatedWhatsminer) -> int:
+    return sum(read in miner.slow_reads for read in miner.reads())
 
 
 async def test_first_refresh_failure_retries_setup(
     hass: HomeAssistant,
-    whatsminer: WhatsminerV2Emulator,
-    mock_config_entry: MockConfigEntry,
+    any_whatsminer: EmulatedWhatsminer,
+    any_miner_entry: MockConfigEntry,
 ) -> None:
     """An unreachable miner at setup: Home Assistant retries later."""
-    await whatsminer.set_offline(True)
-    mock_config_entry.add_to_hass(hass)
-    assert not await hass.config_entries.async_setup(mock_config_entry.entry_id)
-    assert mock_config_entry.state is ConfigEntryState.SETUP_RETRY
-    assert whatsminer.connections_total == 0
+    await any_whatsminer.set_offline(True)
+    any_miner_entry.add_to_hass(hass)
+    assert not await hass.config_entries.async_setup(any_miner_entry.entry_id)
+    assert any_miner_entry.state is ConfigEntryState.SETUP_RETRY
+    assert any_whatsminer.connections_total == 0
 
     # It comes back: the retry sets it up.
-    await whatsminer.set_offline(False)
-    assert await hass.config_entries.async_reload(mock_config_entry.entry_id)
-    assert mock_config_entry.state is ConfigEntryState.LOADED
+    await any_whatsminer.set_offline(False)
+    assert await hass.config_entries.async_reload(any_miner_entry.entry_id)
+    assert any_miner_entry.state is ConfigEntryState.LOADED
 
 
 async def test_unavailable_then_recovery(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,
     caplog: pytest.LogCaptureFixture,
-    whatsminer: WhatsminerV2Emulator,
-    init_integration: MockConfigEntry,
+    any_whatsminer: EmulatedWhatsminer,
+    init_any_integration: MockConfigEntry,
 ) -> None:
     """A failed poll makes every entity unavailable, logged once; then recovery."""
+    init_integration = init_any_integration
     states = _entity_states(hass, init_integration)
     assert len(states) > 20
     assert STATE_UNAVAILABLE not in states.values()
 
-    await whatsminer.set_offline(True)
+    await any_whatsminer.set_offline(True)
     caplog.clear()
     with caplog.at_level(logging.INFO):
         await poll(hass, freezer)
@@ -101,7 +102,7 @@ async def test_unavailable_then_recovery(
     assert len(errors) == 1  # not once per failed poll
     assert "Could not communicate with the miner" in errors[0].getMessage()
 
-    await whatsminer.set_offline(False)
+    await any_whatsminer.set_offline(False)
     caplog.clear()
     with caplog.at_level(logging.INFO):
         await poll(hass, freezer)
@@ -112,21 +113,22 @@ async def test_unavailable_then_recovery(
 async def test_slow_reads_every_five_minutes(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,
-    whatsminer: WhatsminerV2Emulator,
-    init_integration: MockConfigEntry,
+    any_whatsminer: EmulatedWhatsminer,
+    init_any_integration: MockConfigEntry,
 ) -> None:
     """Power supply and error codes are read at setup, then every 5 minutes."""
-    assert _slow_reads(whatsminer) == 2
-    polls = whatsminer.commands().count("status")
+    miner = any_whatsminer
+    assert _slow_reads(miner) == 2
+    sent = miner.mark()
 
     for _ in range(9):
         await poll(hass, freezer)
-    assert whatsminer.commands().count("status") == polls + 9
-    assert _slow_reads(whatsminer) == 2  # 4.5 minutes later
+    assert miner.reads(sent) == miner.poll_reads * 9
+    assert _slow_reads(miner) == 2  # 4.5 minutes later
 
     await poll(hass, freezer)  # 5 minutes after setup
-    assert _slow_reads(whatsminer) == 4
-    assert whatsminer.commands()[-2:] == ["get_psu", "get_error_code"]
+    assert _slow_reads(miner) == 4
+    assert miner.reads()[-2:] == miner.slow_reads
 
 
 async def test_slow_read_failure_keeps_values(
@@ -170,10 +172,11 @@ async def test_boot_time_and_firmware_after_reboot(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,
     device_registry: dr.DeviceRegistry,
-    whatsminer: WhatsminerV2Emulator,
-    init_integration: MockConfigEntry,
+    any_whatsminer: EmulatedWhatsminer,
+    init_any_integration: MockConfigEntry,
 ) -> None:
     """The boot time is stable across polls; a reboot moves it and the firmware."""
+    miner, init_integration = any_whatsminer, init_any_integration
     coordinator: MinerCoordinator = init_integration.runtime_data
     booted_at = coordinator.data.booted_at
     assert booted_at is not None
@@ -181,40 +184,38 @@ async def test_boot_time_and_firmware_after_reboot(
     device = device_registry.async_get_device_by_identifier(
         (DOMAIN, MINER_UNIQUE_ID), init_integration.entry_id
     )
-    assert device is not None
-    assert device.sw_version == "20240624.18.REL"
-    assert device.manufacturer == "MicroBT"
-    assert device.model == "M30S+VE40"
-    assert device.hw_version == "H6OS"
-    assert device.serial_number == "HTM30SPVE40K2109012345"
+    assert device is not None  # its other fields: test_init.py
+    assert device.sw_version == miner.state.firmware_version != "20250101.01.REL"
     assert (dr.CONNECTION_NETWORK_MAC, MINER_UNIQUE_ID) in device.connections
-    assert device.configuration_url == f"http://{whatsminer.host}"
+    assert device.configuration_url == f"http://{miner.host}"
 
     for _ in range(3):
         await poll(hass, freezer)
         assert coordinator.data.booted_at == booted_at
     assert hass.states.get(UPTIME).state == uptime
-    info_reads = whatsminer.commands().count("get_miner_info")
+    info_reads = miner.reads().count(miner.identity_read)
 
     # The miner reboots into new firmware.
-    whatsminer.state.firmware_version = "20250101.01.REL"
-    whatsminer.state.boot_time = time.time() - 90
+    miner.state.firmware_version = "20250101.01.REL"
+    miner.state.boot_time = time.time() - 90
     await poll(hass, freezer)
 
     assert coordinator.data.booted_at != booted_at
     assert hass.states.get(UPTIME).state != uptime
-    assert whatsminer.commands().count("get_miner_info") == info_reads + 1
+    after_reboot = miner.reads().count(miner.identity_read)
+    assert after_reboot > info_reads
     device = device_registry.async_get_device_by_identifier(
         (DOMAIN, MINER_UNIQUE_ID), init_integration.entry_id
     )
     assert device.sw_version == "20250101.01.REL"
     assert coordinator.info.firmware_version == "20250101.01.REL"
+    assert init_integration.data[CONF_API] == miner.api  # still the same API
 
     # Polls after the reboot keep the new boot time and read no identity.
     new_boot = coordinator.data.booted_at
     await poll(hass, freezer)
     assert coordinator.data.booted_at == new_boot
-    assert whatsminer.commands().count("get_miner_info") == info_reads + 1
+    assert miner.reads().count(miner.identity_read) == after_reboot
 
 
 async def test_reboot_with_unreadable_identity(
@@ -248,14 +249,16 @@ async def test_other_miner_after_reboot_is_not_adopted(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,
     device_registry: dr.DeviceRegistry,
-    whatsminer: WhatsminerV2Emulator,
-    init_integration: MockConfigEntry,
+    any_whatsminer: EmulatedWhatsminer,
+    init_any_integration: MockConfigEntry,
 ) -> None:
     """A reboot that brings another MAC: unavailable, this device is not rewritten."""
+    init_integration = init_any_integration
     coordinator: MinerCoordinator = init_integration.runtime_data
-    whatsminer.state.mac = "C6:07:20:00:99:99"
-    whatsminer.state.firmware_version = "20250101.01.REL"
-    whatsminer.state.boot_time = time.time() - 90
+    firmware = any_whatsminer.state.firmware_version
+    any_whatsminer.state.mac = "C6:07:20:00:99:99"
+    any_whatsminer.state.firmware_version = "20250101.01.REL"
+    any_whatsminer.state.boot_time = time.time() - 90
     await poll(hass, freezer)
     await poll(hass, freezer)  # checked again at every poll, not only once
 
@@ -266,32 +269,37 @@ async def test_other_miner_after_reboot_is_not_adopted(
     device = device_registry.async_get_device_by_identifier(
         (DOMAIN, MINER_UNIQUE_ID), init_integration.entry_id
     )
-    assert device.sw_version == "20240624.18.REL"
+    assert device.sw_version == firmware
 
 
 async def test_wrong_device_retries_setup(
     hass: HomeAssistant,
-    whatsminer: WhatsminerV2Emulator,
-    mock_config_entry: MockConfigEntry,
+    any_whatsminer: EmulatedWhatsminer,
+    any_miner_entry: MockConfigEntry,
 ) -> None:
     """Another miner at the entry's address (DHCP reuse): not set up, retried."""
-    whatsminer.state.mac = "C6:07:20:00:99:99"
-    mock_config_entry.add_to_hass(hass)
-    assert not await hass.config_entries.async_setup(mock_config_entry.entry_id)
-    assert mock_config_entry.state is ConfigEntryState.SETUP_RETRY
-    assert "c6:07:20:00:99:99" in str(mock_config_entry.reason)
-    assert "status" not in whatsminer.commands()  # no data of the other miner
+    any_whatsminer.state.mac = "C6:07:20:00:99:99"
+    any_miner_entry.add_to_hass(hass)
+    assert not await hass.config_entries.async_setup(any_miner_entry.entry_id)
+    assert any_miner_entry.state is ConfigEntryState.SETUP_RETRY
+    assert "c6:07:20:00:99:99" in str(any_miner_entry.reason)
+    # No data of the other miner: no read of a poll.
+    assert any_whatsminer.identity_read in any_whatsminer.reads()
+    assert not set(any_whatsminer.poll_reads) & set(any_whatsminer.reads())
 
 
 async def test_wrong_password_starts_reauth(
-    hass: HomeAssistant, whatsminer: WhatsminerV2Emulator
+    hass: HomeAssistant, any_whatsminer: EmulatedWhatsminer
 ) -> None:
-    """A rejected password at setup asks the user for the new one."""
+    """A rejected password at setup asks the user for the new one.
+
+    v2 proves the password with an encrypted read, v3 with set.system.led auto.
+    """
     entry = MockConfigEntry(
         domain=DOMAIN,
         title="garage-m30",
         unique_id=MINER_UNIQUE_ID,
-        data={**whatsminer_entry_data(whatsminer), CONF_PASSWORD: "wrong_1"},
+        data={**any_whatsminer.entry_data(), CONF_PASSWORD: "wrong_1"},
     )
     entry.add_to_hass(hass)
     assert not await hass.config_entries.async_setup(entry.entry_id)
@@ -308,10 +316,15 @@ async def test_wrong_password_starts_reauth(
 async def test_write_api_disabled_repair_issue(
     hass: HomeAssistant,
     issue_registry: ir.IssueRegistry,
-    whatsminer: WhatsminerV2Emulator,
-    mock_config_entry: MockConfigEntry,
+    any_whatsminer: EmulatedWhatsminer,
+    any_miner_entry: MockConfigEntry,
 ) -> None:
-    """Reads work without the write API; a repair issue explains how to enable it."""
+    """Reads work without the write API; a repair issue explains how to enable it.
+
+    v3 reports the switch (system.apiswitch) and refuses writes with -4, as it
+    does a wrong password: neither may start a reauthentication here.
+    """
+    whatsminer, mock_config_entry = any_whatsminer, any_miner_entry
     whatsminer.state.write_api_enabled = False
     await setup_integration(hass, mock_config_entry)
 
@@ -334,6 +347,7 @@ async def test_write_api_disabled_repair_issue(
         await coordinator.async_command(lambda miner: miner.set_mining(True))
     assert err.value.translation_key == "write_api_disabled"
     assert issue_registry.async_get_issue(DOMAIN, issue_id) is not None
+    assert not hass.config_entries.flow.async_progress()
 
     # Switched on in WhatsMinerTool: the next command works and the issue goes.
     whatsminer.state.write_api_enabled = True
@@ -354,10 +368,11 @@ async def test_write_api_disabled_repair_issue(
 async def test_write_api_enabled_at_reload_removes_issue(
     hass: HomeAssistant,
     issue_registry: ir.IssueRegistry,
-    whatsminer: WhatsminerV2Emulator,
-    mock_config_entry: MockConfigEntry,
+    any_whatsminer: EmulatedWhatsminer,
+    any_miner_entry: MockConfigEntry,
 ) -> None:
     """Setup checks write access again: an enabled API removes the issue."""
+    whatsminer, mock_config_entry = any_whatsminer, any_miner_entry
     whatsminer.state.write_api_enabled = False
     await setup_integration(hass, mock_config_entry)
     issue_id = f"{ISSUE_PREFIX}{mock_config_entry.entry_id}"
@@ -372,112 +387,148 @@ async def test_write_api_enabled_at_reload_removes_issue(
 async def test_connections_perpoll(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,
-    whatsminer: WhatsminerV2Emulator,
-    init_integration: MockConfigEntry,
+    any_whatsminer: EmulatedWhatsminer,
+    init_any_integration: MockConfigEntry,
 ) -> None:
-    """A normal poll opens two TCP connections: status, then summary+pools+edevs."""
-    coordinator: MinerCoordinator = init_integration.runtime_data
-    before = whatsminer.connections_total
-    received = len(whatsminer.received)
+    """One TCP connection per read of a poll.
+
+    v2: status, then summary+pools+edevs; v3: get.device.info miner (whether
+    btminer works), get.miner.status summary+pools+edevs, get.miner.setting.
+    """
+    miner = any_whatsminer
+    coordinator: MinerCoordinator = init_any_integration.runtime_data
+    before = miner.connections_total
+    received = miner.mark()
     await poll(hass, freezer)
-    assert whatsminer.connections_total - before == 2
-    assert whatsminer.commands()[received:] == ["status", "summary+pools+edevs"]
+    assert miner.connections_total - before == len(miner.poll_reads)
+    assert miner.reads(received) == miner.poll_reads
 
     # The 5-minute poll adds one connection per slow read.
-    before = whatsminer.connections_total
+    before = miner.connections_total
     await poll(hass, freezer, 270)
-    assert whatsminer.connections_total - before == 4
+    assert miner.connections_total - before == len(miner.poll_reads) + 2
     assert coordinator.last_update_success
 
 
 Command = Callable[[Miner], Awaitable[Any]]
+# Sets a fault up on the miner; the command that then fails.
+Case = Callable[[EmulatedWhatsminer], Awaitable[Command]]
 
 
 def _start_mining(miner: Miner) -> Awaitable[None]:
     return miner.set_mining(True)
 
 
-async def _out_of_range(emulator: WhatsminerV2Emulator) -> Command:
+async def _out_of_range(emulator: EmulatedWhatsminer) -> Command:
     return lambda miner: miner.set_power_percent(150)
 
 
-async def _write_api_off(emulator: WhatsminerV2Emulator) -> Command:
+async def _write_api_off(emulator: EmulatedWhatsminer) -> Command:
     emulator.state.write_api_enabled = False
     return _start_mining
 
 
-async def _no_reply(emulator: WhatsminerV2Emulator) -> Command:
-    emulator.faults.no_reply_commands = {"power_on"}
+async def _no_reply(emulator: EmulatedWhatsminer) -> Command:
+    emulator.faults.no_reply_commands = {emulator.command("mining_on")}
     return _start_mining
 
 
-async def _tokens_expire(emulator: WhatsminerV2Emulator) -> Command:
-    emulator.faults.token_lifetime = 0.0
-    return _start_mining
-
-
-async def _token_limit(emulator: WhatsminerV2Emulator) -> Command:
-    emulator.faults.tokens_per_ip = 0
-    emulator.clear_tokens()
-    return _start_mining
-
-
-async def _garbage(emulator: WhatsminerV2Emulator) -> Command:
+async def _garbage(emulator: EmulatedWhatsminer) -> Command:
     emulator.faults.garbage = True
     return _start_mining
 
 
-async def _password_changed(emulator: WhatsminerV2Emulator) -> Command:
-    emulator.state.password = "other_1"
-    emulator.state.salt = derive_salt("other_1")
-    emulator.clear_tokens()
+async def _password_changed(emulator: EmulatedWhatsminer) -> Command:
+    emulator.change_password("other_1")
     return _start_mining
 
 
-async def _old_firmware(emulator: WhatsminerV2Emulator) -> Command:
-    emulator.profile = "2.0.4"  # no adjust_power_limit before API 2.0.5
+async def _rejected(emulator: EmulatedWhatsminer) -> Command:
+    emulator.faults.rejected_commands = {emulator.command("power_limit", 3000)}
     return lambda miner: miner.set_power_limit(3000)
 
 
-async def _offline(emulator: WhatsminerV2Emulator) -> Command:
+async def _unsupported(emulator: EmulatedWhatsminer) -> Command:
+    emulator.faults.unsupported_commands = {emulator.command("power_limit", 3000)}
+    return lambda miner: miner.set_power_limit(3000)
+
+
+async def _offline(emulator: EmulatedWhatsminer) -> Command:
     await emulator.set_offline(True)
     return _start_mining
 
 
-async def _truncated_errors(emulator: WhatsminerV2Emulator) -> Command:
-    emulator.faults.json_defects = True
-    emulator.faults.error_reply_max_bytes = 40
+# API v2 only: its token, its old firmware, its defective JSON.
+def _v2(miner: EmulatedWhatsminer) -> WhatsminerV2Emulator:
+    assert isinstance(miner.emulator, WhatsminerV2Emulator)
+    return miner.emulator
+
+
+async def _tokens_expire(emulator: EmulatedWhatsminer) -> Command:
+    _v2(emulator).faults.token_lifetime = 0.0
+    return _start_mining
+
+
+async def _token_limit(emulator: EmulatedWhatsminer) -> Command:
+    _v2(emulator).faults.tokens_per_ip = 0
+    _v2(emulator).clear_tokens()
+    return _start_mining
+
+
+async def _old_firmware(emulator: EmulatedWhatsminer) -> Command:
+    _v2(emulator).profile = "2.0.4"  # no adjust_power_limit before API 2.0.5
+    return lambda miner: miner.set_power_limit(3000)
+
+
+async def _truncated_errors(emulator: EmulatedWhatsminer) -> Command:
+    _v2(emulator).faults.json_defects = True
+    _v2(emulator).faults.error_reply_max_bytes = 40
     emulator.state.error_codes = [("530", "2026-10-01 20:00:00")] * 5
     return lambda miner: miner.read_errors()  # ParseError: no dedicated message
 
 
+COMMON_CASES: list[tuple[Case, str]] = [
+    (_out_of_range, "invalid_value"),
+    (_write_api_off, "write_api_disabled"),
+    (_no_reply, "no_reply"),
+    (_garbage, "no_reply"),  # a garbled reply to a write: outcome unknown
+    (_password_changed, "invalid_auth"),
+    (_rejected, "command_rejected"),
+    (_unsupported, "unsupported_command"),
+    (_offline, "communication_error"),
+]
+V2_CASES: list[tuple[Case, str]] = [
+    (_tokens_expire, "command_rejected"),
+    (_token_limit, "rate_limited"),
+    (_old_firmware, "unsupported_command"),
+    (_truncated_errors, "unknown_error"),
+]
+
+
 @pytest.mark.parametrize(
-    ("case", "key"),
+    ("any_whatsminer", "case", "key"),
     [
-        (_out_of_range, "invalid_value"),
-        (_write_api_off, "write_api_disabled"),
-        (_no_reply, "no_reply"),
-        (_tokens_expire, "command_rejected"),
-        (_token_limit, "rate_limited"),
-        (_garbage, "no_reply"),
-        (_password_changed, "invalid_auth"),
-        (_old_firmware, "unsupported_command"),
-        (_offline, "communication_error"),
-        (_truncated_errors, "unknown_error"),
+        pytest.param(api, case, key, id=f"{api}-{case.__name__.strip('_')}")
+        for api in APIS
+        for case, key in COMMON_CASES
+    ]
+    + [
+        pytest.param("v2", case, key, id=f"v2-{case.__name__.strip('_')}")
+        for case, key in V2_CASES
     ],
-    ids=lambda value: value if isinstance(value, str) else value.__name__.strip("_"),
+    indirect=["any_whatsminer"],
 )
 async def test_command_errors(
     hass: HomeAssistant,
-    whatsminer: WhatsminerV2Emulator,
-    init_integration: MockConfigEntry,
-    case: Callable[[WhatsminerV2Emulator], Awaitable[Command]],
+    any_whatsminer: EmulatedWhatsminer,
+    init_any_integration: MockConfigEntry,
+    case: Case,
     key: str,
 ) -> None:
     """Each failure of a command becomes a translated error."""
-    command = await case(whatsminer)
+    command = await case(any_whatsminer)
     with pytest.raises(HomeAssistantError) as err:
-        await init_integration.runtime_data.async_command(command)
+        await init_any_integration.runtime_data.async_command(command)
     assert err.value.translation_domain == DOMAIN
     assert err.value.translation_key == key
     # Bad input is the caller's fault: a validation error, not a device error.

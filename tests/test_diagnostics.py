@@ -21,19 +21,19 @@ from syrupy.assertion import SnapshotAssertion
 from syrupy.matchers import path_type
 
 from tests.conftest import (
-    MINER_HOSTNAME,
-    MINER_MAC,
+    APIS,
     MINER_PASSWORD,
     MINER_UNIQUE_ID,
+    EmulatedWhatsminer,
     setup_integration,
 )
-from tests.emulators import WhatsminerV2Emulator
 
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
-# Values that change from run to run: the emulator's port and the token's age.
+# Values that change from run to run: the emulator's ports and the token's age.
 VOLATILE = path_type(
     {
         "entry.data.port": (int,),
+        "entry.data.v3_port": (int,),
         "miner.port": (int,),
         "miner.token_age_s": (int,),
     }
@@ -46,47 +46,58 @@ def frozen_time(freezer: FrozenDateTimeFactory) -> None:
     freezer.move_to(NOW)
 
 
-@pytest.fixture
-async def whatsminer(socket_enabled: None) -> AsyncIterator[WhatsminerV2Emulator]:
-    """The conftest miner, on a clock that stands still: replies are repeatable."""
-    emulator = WhatsminerV2Emulator(
-        password=MINER_PASSWORD, hostname=MINER_HOSTNAME, mac=MINER_MAC
-    )
-    emulator.now = NOW.timestamp
-    emulator.state.error_codes = [("531", "2026-05-01 11:58:02")]
-    async with emulator:
-        yield emulator
+@pytest.fixture(params=APIS)
+async def any_whatsminer(
+    request: pytest.FixtureRequest, socket_enabled: None
+) -> AsyncIterator[EmulatedWhatsminer]:
+    """The conftest miner on API v2, then v3, on a clock that stands still.
+
+    Replies are then repeatable (uptimes, boot times). The v3 client signs its
+    writes with the miner's clock, so it stays months away from Home Assistant's.
+    """
+    miner = EmulatedWhatsminer(request.param)
+    miner.emulator.now = NOW.timestamp
+    miner.state.error_codes = [("531", "2026-05-01 11:58:02")]
+    async with miner:
+        yield miner
 
 
 async def test_diagnostics(
     hass: HomeAssistant,
     hass_client: ClientSessionGenerator,
-    init_integration: MockConfigEntry,
-    whatsminer: WhatsminerV2Emulator,
+    init_any_integration: MockConfigEntry,
+    any_whatsminer: EmulatedWhatsminer,
     snapshot: SnapshotAssertion,
 ) -> None:
     diagnostics = await get_diagnostics_for_config_entry(
-        hass, hass_client, init_integration
+        hass, hass_client, init_any_integration
     )
     assert diagnostics == snapshot(matcher=VOLATILE)
 
     dumped = json.dumps(diagnostics)
+    state = any_whatsminer.state
     assert MINER_PASSWORD not in dumped
     assert MINER_UNIQUE_ID not in dumped.lower()
-    assert whatsminer.state.miner_sn not in dumped
-    assert whatsminer.state.power_sn not in dumped
+    assert state.salt not in dumped  # v2 key salt, v3 token salt
+    assert state.miner_sn not in dumped
+    assert state.power_sn not in dumped
     assert "microbtinitial" not in dumped  # the pool worker
     assert diagnostics["mac_matches_unique_id"] is True
+    # Which API and client: the entry stores it, the miner section names it.
+    api = any_whatsminer.api
+    assert diagnostics["entry"]["data"]["api"] == api  # type: ignore[index]
+    assert diagnostics["miner"]["api"] == f"whatsminer_{api}"  # type: ignore[index]
 
 
 async def test_diagnostics_pool_credentials(
     hass: HomeAssistant,
     hass_client: ClientSessionGenerator,
-    whatsminer: WhatsminerV2Emulator,
-    mock_config_entry: MockConfigEntry,
+    any_whatsminer: EmulatedWhatsminer,
+    any_miner_entry: MockConfigEntry,
 ) -> None:
     """Credentials in a pool URL and worker names stay out of the report."""
-    whatsminer.state.pools = [
+    mock_config_entry = any_miner_entry
+    any_whatsminer.state.pools = [
         ("stratum+tcp://alice:hunter2@pool.example.com:3333", "alice.rig1", "x"),
         ("stratum+tcp://backup.example.com:443", "bc1qwalletaddress.rig1", "x"),
     ]
@@ -108,15 +119,16 @@ async def test_diagnostics_pool_credentials(
 async def test_diagnostics_write_api_disabled_and_failed_poll(
     hass: HomeAssistant,
     hass_client: ClientSessionGenerator,
-    whatsminer: WhatsminerV2Emulator,
-    mock_config_entry: MockConfigEntry,
+    any_whatsminer: EmulatedWhatsminer,
+    any_miner_entry: MockConfigEntry,
     freezer: FrozenDateTimeFactory,
 ) -> None:
     """The write access state and a failed poll are reported; the last data stays."""
-    whatsminer.state.write_api_enabled = False
+    mock_config_entry = any_miner_entry
+    any_whatsminer.state.write_api_enabled = False
     await setup_integration(hass, mock_config_entry)
 
-    await whatsminer.set_offline(True)
+    await any_whatsminer.set_offline(True)
     freezer.tick(timedelta(seconds=30))
     async_fire_time_changed(hass)
     await hass.async_block_till_done()

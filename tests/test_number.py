@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+import re
 from unittest.mock import PropertyMock, patch
 
 from homeassistant.components.number import (
@@ -32,6 +33,9 @@ from custom_components.miner_hub.const import DOMAIN, ISSUE_WRITE_API_DISABLED
 from custom_components.miner_hub.protocol.models import Capability
 from custom_components.miner_hub.protocol.whatsminer.miner import WhatsminerV2Miner
 from tests.conftest import (
+    V2_ONLY,
+    V3_ONLY,
+    EmulatedWhatsminer,
     miner_entry,
     only_platforms,
     setup_integration,
@@ -42,18 +46,14 @@ POWER_PERCENT = "number.garage_m30_power_percent"
 POWER_LIMIT = "number.garage_m30_power_limit"
 
 
-async def _setup(hass: HomeAssistant, entry: MockConfigEntry) -> None:
-    await setup_integration(hass, entry)
-
-
 @pytest.fixture
 async def init_number(
-    hass: HomeAssistant, mock_config_entry: MockConfigEntry
+    hass: HomeAssistant, any_miner_entry: MockConfigEntry
 ) -> AsyncIterator[MockConfigEntry]:
-    """The emulated miner with only its numbers set up."""
+    """The emulated miner (API v2, then v3) with only its numbers set up."""
     with only_platforms(Platform.NUMBER):
-        await setup_integration(hass, mock_config_entry)
-        yield mock_config_entry
+        await setup_integration(hass, any_miner_entry)
+        yield any_miner_entry
 
 
 @pytest.fixture
@@ -65,6 +65,11 @@ async def init_old_number(
     with only_platforms(Platform.NUMBER):
         await setup_integration(hass, entry)
         yield entry
+
+
+def _watts(hass: HomeAssistant) -> float:
+    """The power limit shown (v2 reports a float, v3 an integer)."""
+    return float(hass.states.get(POWER_LIMIT).state)
 
 
 async def _set(hass: HomeAssistant, entity_id: str, value: float) -> None:
@@ -115,28 +120,70 @@ async def test_numbers_follow_capabilities(
 
 async def test_set_power_percent(
     hass: HomeAssistant,
-    whatsminer: WhatsminerV2Emulator,
+    any_whatsminer: EmulatedWhatsminer,
     init_number: MockConfigEntry,
 ) -> None:
-    # The miner does not report the percentage: unknown until it accepts one.
-    assert hass.states.get(POWER_PERCENT).state == STATE_UNKNOWN
-
-    sent = len(whatsminer.received)
+    miner = any_whatsminer
+    sent = miner.mark()
     await _set(hass, POWER_PERCENT, 60)
-    command = whatsminer.received[sent]
-    assert command.cmd == "set_power_pct_v2"
-    assert command.params == {"percent": "60"}
-    assert command.encrypted
-    assert whatsminer.state.power_percent == 60
-    assert whatsminer.state.power_percent_mode == "normal"
-    assert whatsminer.commands()[sent + 1 :] == ["status", "summary+pools+edevs"]
+    assert miner.writes(sent) == [miner.write("power_percent", 60)]
+    assert miner.state.power_percent == 60
+    assert miner.state.power_percent_mode == "normal"
+    assert miner.reads(sent) == miner.poll_reads
     assert hass.states.get(POWER_PERCENT).state == "60"
 
     # 0 is a valid percentage (the slider's low end), not "nothing".
+    sent = miner.mark()
     await _set(hass, POWER_PERCENT, 0)
-    assert whatsminer.received[-1].params == {"percent": "0"}
-    assert whatsminer.state.power_percent == 0
+    assert miner.writes(sent) == [miner.write("power_percent", 0)]
+    assert miner.state.power_percent == 0
+    await init_number.runtime_data.async_refresh()
     assert hass.states.get(POWER_PERCENT).state == "0"
+
+
+@V2_ONLY
+async def test_power_percent_unknown_until_accepted(
+    hass: HomeAssistant,
+    any_whatsminer: EmulatedWhatsminer,
+    init_number: MockConfigEntry,
+) -> None:
+    """API v2 does not report the percentage: unknown until the miner accepts one.
+
+    A change made elsewhere (WhatsMinerTool) therefore does not show.
+    """
+    assert hass.states.get(POWER_PERCENT).state == STATE_UNKNOWN
+    any_whatsminer.state.power_percent = 70
+    await init_number.runtime_data.async_refresh()
+    assert hass.states.get(POWER_PERCENT).state == STATE_UNKNOWN
+
+    await _set(hass, POWER_PERCENT, 40)
+    any_whatsminer.state.power_percent = 90  # elsewhere again
+    await init_number.runtime_data.async_refresh()
+    assert hass.states.get(POWER_PERCENT).state == "40"
+
+
+@V3_ONLY
+async def test_power_percent_reported_by_the_miner(
+    hass: HomeAssistant,
+    any_whatsminer: EmulatedWhatsminer,
+    init_number: MockConfigEntry,
+) -> None:
+    """API v3 reports the percentage (get.miner.setting): the number shows it."""
+    miner = any_whatsminer
+    assert hass.states.get(POWER_PERCENT).state == "100"
+
+    miner.state.power_percent = 70  # set elsewhere (WhatsMinerTool)
+    await init_number.runtime_data.async_refresh()
+    assert hass.states.get(POWER_PERCENT).state == "70"
+
+    await _set(hass, POWER_PERCENT, 40)
+    assert hass.states.get(POWER_PERCENT).state == "40"
+    # The firmware does not keep it across a reboot: the number follows.
+    await init_number.runtime_data.async_command(lambda m: m.reboot())
+    miner.advance(1)
+    await init_number.runtime_data.async_refresh()
+    assert miner.state.power_percent == 100
+    assert hass.states.get(POWER_PERCENT).state == "100"
 
 
 async def test_power_percent_falls_back_on_old_firmware(
@@ -172,17 +219,20 @@ async def test_power_percent_falls_back_on_old_firmware(
 
 async def test_power_percent_kept_across_reload(
     hass: HomeAssistant,
-    whatsminer: WhatsminerV2Emulator,
+    any_whatsminer: EmulatedWhatsminer,
     init_number: MockConfigEntry,
 ) -> None:
+    miner = any_whatsminer
+    sent = miner.mark()
     await _set(hass, POWER_PERCENT, 55)
     await hass.config_entries.async_reload(init_number.entry_id)
     await hass.async_block_till_done()
     assert hass.states.get(POWER_PERCENT).state == "55"
-    # Restored, not sent again.
-    assert whatsminer.commands().count("set_power_pct_v2") == 1
+    # Restored (v2) or read back (v3), not sent again.
+    assert miner.writes(sent).count(miner.write("power_percent", 55)) == 1
 
 
+@V2_ONLY
 @pytest.mark.parametrize(
     ("extra_data", "expected"),
     [
@@ -201,66 +251,84 @@ async def test_power_percent_kept_across_reload(
 )
 async def test_power_percent_restored_after_restart(
     hass: HomeAssistant,
-    whatsminer: WhatsminerV2Emulator,
-    mock_config_entry: MockConfigEntry,
+    any_whatsminer: EmulatedWhatsminer,
+    any_miner_entry: MockConfigEntry,
     extra_data: dict[str, object],
     expected: str,
 ) -> None:
     mock_restore_cache_with_extra_data(hass, [(State(POWER_PERCENT, "35"), extra_data)])
+    sent = any_whatsminer.mark()
     with only_platforms(Platform.NUMBER):
-        await setup_integration(hass, mock_config_entry)
+        await setup_integration(hass, any_miner_entry)
         assert hass.states.get(POWER_PERCENT).state == expected
     # Restoring sends nothing to the miner.
-    assert not any(c.cmd.startswith("set_power_pct") for c in whatsminer.received)
+    assert any_whatsminer.command("power_percent", 35) not in {
+        write.cmd for write in any_whatsminer.writes(sent)
+    }
+
+
+@V3_ONLY
+async def test_power_percent_reported_wins_over_restored(
+    hass: HomeAssistant,
+    any_whatsminer: EmulatedWhatsminer,
+    any_miner_entry: MockConfigEntry,
+) -> None:
+    """A restored value is only for miners that do not report theirs."""
+    any_whatsminer.state.power_percent = 80
+    mock_restore_cache_with_extra_data(
+        hass, [(State(POWER_PERCENT, "35"), {"native_value": 35})]
+    )
+    with only_platforms(Platform.NUMBER):
+        await setup_integration(hass, any_miner_entry)
+    assert hass.states.get(POWER_PERCENT).state == "80"
 
 
 async def test_set_power_limit(
     hass: HomeAssistant,
-    whatsminer: WhatsminerV2Emulator,
+    any_whatsminer: EmulatedWhatsminer,
     init_number: MockConfigEntry,
 ) -> None:
+    miner = any_whatsminer
     state = hass.states.get(POWER_LIMIT)
-    assert state.state == "3600.0"
+    assert float(state.state) == 3600
     assert (state.attributes["min"], state.attributes["max"]) == (0, 99999)
 
-    sent = len(whatsminer.received)
+    sent = miner.mark()
     await _set(hass, POWER_LIMIT, 3000)
-    command = whatsminer.received[sent]
-    assert command.cmd == "adjust_power_limit"
-    assert command.params == {"power_limit": "3000"}
-    assert command.encrypted
-    assert whatsminer.state.power_limit_w == 3000
-    assert whatsminer.commands()[sent + 1 :] == ["status", "summary+pools+edevs"]
-    assert hass.states.get(POWER_LIMIT).state == "3000.0"
+    assert miner.writes(sent) == [miner.write("power_limit", 3000)]
+    assert miner.state.power_limit_w == 3000
+    assert miner.reads(sent) == miner.poll_reads
+    assert _watts(hass) == 3000
 
 
 async def test_power_limit_out_of_range(
     hass: HomeAssistant,
-    whatsminer: WhatsminerV2Emulator,
+    any_whatsminer: EmulatedWhatsminer,
     init_number: MockConfigEntry,
 ) -> None:
-    sent = len(whatsminer.received)
+    sent = any_whatsminer.mark()
     with pytest.raises(ServiceValidationError):
         await _set(hass, POWER_LIMIT, 100000)
-    assert len(whatsminer.received) == sent
+    assert any_whatsminer.mark() == sent
 
 
 async def test_power_limit_rejected_by_miner(
     hass: HomeAssistant,
-    whatsminer: WhatsminerV2Emulator,
+    any_whatsminer: EmulatedWhatsminer,
     init_number: MockConfigEntry,
 ) -> None:
-    """Firmware that refuses a limit (code 132) leaves everything as it was."""
-
-    whatsminer.faults.rejected_commands = {"adjust_power_limit"}
+    """Firmware that refuses a limit (v2 code 132, v3 -1) leaves everything as it was."""
+    miner = any_whatsminer
+    miner.faults.rejected_commands = {miner.command("power_limit", 500)}
+    sent = miner.mark()
     with pytest.raises(
         HomeAssistantError,
-        match=r"^The miner rejected the command: API command ERROR$",
+        match=r"^The miner rejected the command: (API command ERROR|fail)$",
     ):
         await _set(hass, POWER_LIMIT, 500)
-    assert whatsminer.received[-1].cmd == "adjust_power_limit"
-    assert whatsminer.state.power_limit_w == 3600
-    assert hass.states.get(POWER_LIMIT).state == "3600.0"
+    assert miner.writes(sent) == [miner.write("power_limit", 500)]  # not retried
+    assert miner.state.power_limit_w == 3600
+    assert _watts(hass) == 3600
 
 
 async def test_power_limit_unsupported_by_old_firmware(
@@ -278,39 +346,64 @@ async def test_power_limit_unsupported_by_old_firmware(
 
 async def test_power_limit_no_reply(
     hass: HomeAssistant,
-    whatsminer: WhatsminerV2Emulator,
+    any_whatsminer: EmulatedWhatsminer,
     init_number: MockConfigEntry,
 ) -> None:
     """The limit was sent but not confirmed: reported, never sent twice."""
+    miner = any_whatsminer
+    command = miner.command("power_limit", 3200)
     init_number.runtime_data.miner.client.read_timeout = 0.2
-    whatsminer.faults.hang_commands = {"adjust_power_limit"}
-    sent = len(whatsminer.received)
+    miner.faults.hang_commands = {command}
+    sent = miner.mark()
     with pytest.raises(
         HomeAssistantError,
-        match=r"^The miner did not confirm the command adjust_power_limit\. ",
+        match=rf"^The miner did not confirm the command {re.escape(command)}\. ",
     ):
         await _set(hass, POWER_LIMIT, 3200)
     await hass.async_block_till_done()
-    assert whatsminer.commands()[sent:].count("adjust_power_limit") == 1
+    assert miner.writes(sent) == [miner.write("power_limit", 3200)]
     # It took effect after all; the refresh the error asked for shows it.
-    assert whatsminer.state.power_limit_w == 3200
+    assert miner.state.power_limit_w == 3200
     await init_number.runtime_data.async_refresh()
-    assert hass.states.get(POWER_LIMIT).state == "3200.0"
+    assert _watts(hass) == 3200
 
 
+@V2_ONLY
 async def test_power_percent_no_reply_keeps_state(
     hass: HomeAssistant,
-    whatsminer: WhatsminerV2Emulator,
+    any_whatsminer: EmulatedWhatsminer,
     init_number: MockConfigEntry,
 ) -> None:
-    """An unconfirmed percentage is not shown as accepted."""
+    """An unconfirmed percentage is not shown as accepted (v2 cannot read it)."""
     await _set(hass, POWER_PERCENT, 80)
     init_number.runtime_data.miner.client.read_timeout = 0.2
-    whatsminer.faults.hang_commands = {"set_power_pct_v2"}
+    any_whatsminer.faults.hang_commands = {any_whatsminer.command("power_percent", 20)}
     with pytest.raises(HomeAssistantError, match="did not confirm"):
         await _set(hass, POWER_PERCENT, 20)
     await hass.async_block_till_done()
+    assert any_whatsminer.state.power_percent == 20  # it did take effect
     assert hass.states.get(POWER_PERCENT).state == "80"
+
+
+@V3_ONLY
+async def test_power_percent_no_reply_shows_the_miners_value(
+    hass: HomeAssistant,
+    any_whatsminer: EmulatedWhatsminer,
+    init_number: MockConfigEntry,
+) -> None:
+    """Unconfirmed, but v3 reports the percentage: the refresh shows what it is."""
+    miner = any_whatsminer
+    await _set(hass, POWER_PERCENT, 80)
+    init_number.runtime_data.miner.client.read_timeout = 0.2
+    miner.faults.hang_commands = {miner.command("power_percent", 20)}
+    sent = miner.mark()
+    with pytest.raises(HomeAssistantError, match="did not confirm"):
+        await _set(hass, POWER_PERCENT, 20)
+    await hass.async_block_till_done()
+    assert miner.writes(sent) == [miner.write("power_percent", 20)]  # not retried
+    assert miner.state.power_percent == 20
+    await init_number.runtime_data.async_refresh()
+    assert hass.states.get(POWER_PERCENT).state == "20"
 
 
 @pytest.mark.parametrize(
@@ -319,27 +412,28 @@ async def test_power_percent_no_reply_keeps_state(
 async def test_write_api_disabled(
     hass: HomeAssistant,
     issue_registry: ir.IssueRegistry,
-    whatsminer: WhatsminerV2Emulator,
+    any_whatsminer: EmulatedWhatsminer,
     init_number: MockConfigEntry,
     control: tuple[str, int],
 ) -> None:
+    miner = any_whatsminer
     entity_id, value = control
     before = hass.states.get(entity_id).state
-    whatsminer.state.write_api_enabled = False
+    miner.state.write_api_enabled = False
+    sent = miner.mark()
     with pytest.raises(
         HomeAssistantError,
         match=r"^The miner at 127\.0\.0\.1 refuses commands: its write API is "
         r"switched off\.",
     ):
         await _set(hass, entity_id, value)
-    assert whatsminer.received[-1].encrypted
-    assert (whatsminer.state.power_percent, whatsminer.state.power_limit_w) == (
-        100,
-        3600,
-    )
+    key = "power_percent" if entity_id == POWER_PERCENT else "power_limit"
+    assert miner.writes(sent)[-1].cmd == miner.command(key, value)
+    assert (miner.state.power_percent, miner.state.power_limit_w) == (100, 3600)
     assert issue_registry.async_get_issue(
         DOMAIN, f"{ISSUE_WRITE_API_DISABLED}_{init_number.entry_id}"
     )
+    assert not hass.config_entries.flow.async_progress_by_handler(DOMAIN)
     assert hass.states.get(entity_id).state == before
 
 
@@ -348,18 +442,18 @@ async def test_write_api_disabled(
 )
 async def test_wrong_password(
     hass: HomeAssistant,
-    whatsminer: WhatsminerV2Emulator,
+    any_whatsminer: EmulatedWhatsminer,
     init_number: MockConfigEntry,
     entity_id: str,
     value: int,
 ) -> None:
-    whatsminer.state.password = "changed1"
+    miner = any_whatsminer
+    miner.state.password = "changed1"
+    sent = miner.mark()
     with pytest.raises(HomeAssistantError, match=r"^The miner rejected the password"):
         await _set(hass, entity_id, value)
-    assert (whatsminer.state.power_percent, whatsminer.state.power_limit_w) == (
-        100,
-        3600,
-    )
+    assert miner.writes(sent) == []
+    assert (miner.state.power_percent, miner.state.power_limit_w) == (100, 3600)
     flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
     assert [flow["context"]["source"] for flow in flows] == [SOURCE_REAUTH]
 
@@ -369,15 +463,19 @@ async def test_wrong_password(
 )
 async def test_unreachable(
     hass: HomeAssistant,
-    whatsminer: WhatsminerV2Emulator,
+    any_whatsminer: EmulatedWhatsminer,
     init_number: MockConfigEntry,
     entity_id: str,
     value: int,
 ) -> None:
-    await whatsminer.set_offline(True)
+    await any_whatsminer.set_offline(True)
     with pytest.raises(
         HomeAssistantError, match=r"^Could not communicate with the miner: "
     ):
         await _set(hass, entity_id, value)
     assert hass.states.get(POWER_PERCENT).state == STATE_UNAVAILABLE
     assert hass.states.get(POWER_LIMIT).state == STATE_UNAVAILABLE
+
+    await any_whatsminer.set_offline(False)
+    await init_number.runtime_data.async_refresh()
+    assert _watts(hass) == 3600

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+import re
 from unittest.mock import patch
 
 from homeassistant.components.select import (
@@ -24,19 +25,18 @@ from syrupy.assertion import SnapshotAssertion
 
 from custom_components.miner_hub.const import DOMAIN, ISSUE_WRITE_API_DISABLED
 from custom_components.miner_hub.protocol.whatsminer.miner import WhatsminerV2Miner
-from tests.conftest import only_platforms, setup_integration
-from tests.emulators import WhatsminerV2Emulator
+from tests.conftest import EmulatedWhatsminer, only_platforms, setup_integration
 
 ENTITY_ID = "select.garage_m30_power_mode"
 
 
 @pytest.fixture
 async def init_select(
-    hass: HomeAssistant, mock_config_entry: MockConfigEntry
+    hass: HomeAssistant, any_miner_entry: MockConfigEntry
 ) -> AsyncIterator[MockConfigEntry]:
-    """The emulated miner with only its selects set up."""
+    """The emulated miner (API v2, then v3) with only its selects set up."""
     with only_platforms(Platform.SELECT):
-        yield await setup_integration(hass, mock_config_entry)
+        yield await setup_integration(hass, any_miner_entry)
 
 
 async def _select(hass: HomeAssistant, option: str) -> None:
@@ -69,99 +69,102 @@ async def test_no_select_without_capability(
 
 
 @pytest.mark.parametrize(
-    "case",
-    [
-        ("low", "set_low_power", "Low"),
-        ("high", "set_high_power", "High"),
-        ("normal", "set_normal_power", "Normal"),
-    ],
+    ("option", "mode"),
+    [("low", "Low"), ("high", "High"), ("normal", "Normal")],
     ids=["low", "high", "normal"],
 )
 async def test_select_power_mode(
     hass: HomeAssistant,
-    whatsminer: WhatsminerV2Emulator,
+    any_whatsminer: EmulatedWhatsminer,
     init_select: MockConfigEntry,
-    case: tuple[str, str, str],
+    option: str,
+    mode: str,
 ) -> None:
-    option, command, mode = case
+    miner = any_whatsminer
     if option == "normal":  # start elsewhere so that the change shows
-        whatsminer.state.power_mode = "High"
+        miner.state.power_mode = "High"
         await init_select.runtime_data.async_refresh()
         assert hass.states.get(ENTITY_ID).state == "high"
     else:
         assert hass.states.get(ENTITY_ID).state == "normal"
 
-    sent = len(whatsminer.received)
-    # The firmware closes without replying (btminer restarts): that is success.
+    sent = miner.mark()
+    # v2 firmware closes without replying (btminer restarts): that is success.
     await _select(hass, option)
-    received = whatsminer.received[sent]
-    assert (received.cmd, received.params, received.encrypted) == (command, {}, True)
-    assert whatsminer.state.power_mode == mode
-    assert whatsminer.commands()[sent + 1 :] == ["status", "summary+pools+edevs"]
+    assert miner.writes(sent) == [miner.write("power_mode", option)]
+    assert miner.state.power_mode == mode
+    assert miner.is_btminer_restarting()
+    assert miner.reads(sent) == miner.poll_reads
     assert hass.states.get(ENTITY_ID).state == option
 
 
 async def test_unknown_mode_shows_unknown(
     hass: HomeAssistant,
-    whatsminer: WhatsminerV2Emulator,
+    any_whatsminer: EmulatedWhatsminer,
     init_select: MockConfigEntry,
 ) -> None:
-    whatsminer.state.power_mode = "Turbo"
+    any_whatsminer.state.power_mode = "Turbo"
     await init_select.runtime_data.async_refresh()
     assert hass.states.get(ENTITY_ID).state == "unknown"
 
 
 async def test_invalid_option(
     hass: HomeAssistant,
-    whatsminer: WhatsminerV2Emulator,
+    any_whatsminer: EmulatedWhatsminer,
     init_select: MockConfigEntry,
 ) -> None:
-    sent = len(whatsminer.received)
+    sent = any_whatsminer.mark()
     with pytest.raises(ServiceValidationError):
         await _select(hass, "turbo")
-    assert len(whatsminer.received) == sent
+    assert any_whatsminer.mark() == sent
 
 
 async def test_write_api_disabled(
     hass: HomeAssistant,
     issue_registry: ir.IssueRegistry,
-    whatsminer: WhatsminerV2Emulator,
+    any_whatsminer: EmulatedWhatsminer,
     init_select: MockConfigEntry,
 ) -> None:
-    whatsminer.state.write_api_enabled = False
+    miner = any_whatsminer
+    miner.state.write_api_enabled = False
+    sent = miner.mark()
     with pytest.raises(
         HomeAssistantError,
         match=r"^The miner at 127\.0\.0\.1 refuses commands: its write API is "
         r"switched off\.",
     ):
         await _select(hass, "low")
-    assert whatsminer.received[-1].cmd == "set_low_power"
-    assert whatsminer.state.power_mode == "Normal"
+    assert miner.writes(sent)[-1].cmd == miner.command("power_mode", "low")
+    assert miner.state.power_mode == "Normal"
     assert issue_registry.async_get_issue(
         DOMAIN, f"{ISSUE_WRITE_API_DISABLED}_{init_select.entry_id}"
     )
+    assert not hass.config_entries.flow.async_progress_by_handler(DOMAIN)
     assert hass.states.get(ENTITY_ID).state == "normal"
 
 
 async def test_wrong_password(
     hass: HomeAssistant,
-    whatsminer: WhatsminerV2Emulator,
+    any_whatsminer: EmulatedWhatsminer,
     init_select: MockConfigEntry,
 ) -> None:
-    whatsminer.state.password = "changed1"
+    miner = any_whatsminer
+    miner.state.password = "changed1"
+    sent = miner.mark()
     with pytest.raises(HomeAssistantError, match=r"^The miner rejected the password"):
         await _select(hass, "low")
-    assert whatsminer.state.power_mode == "Normal"
+    assert miner.writes(sent) == []
+    assert miner.state.power_mode == "Normal"
     flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
     assert [flow["context"]["source"] for flow in flows] == [SOURCE_REAUTH]
 
 
 async def test_unreachable(
     hass: HomeAssistant,
-    whatsminer: WhatsminerV2Emulator,
+    any_whatsminer: EmulatedWhatsminer,
     init_select: MockConfigEntry,
 ) -> None:
-    await whatsminer.set_offline(True)
+    await any_whatsminer.set_offline(True)
     with pytest.raises(
         HomeAssistantError, match=r"^Could not communicate with the miner: "
     ):
@@ -171,20 +174,22 @@ async def test_unreachable(
 
 async def test_unreadable_reply(
     hass: HomeAssistant,
-    whatsminer: WhatsminerV2Emulator,
+    any_whatsminer: EmulatedWhatsminer,
     init_select: MockConfigEntry,
 ) -> None:
     """A garbled reply leaves the outcome unknown: reported, not repeated."""
-    whatsminer.faults.no_reply_commands = set()  # it replies, garbled
-    whatsminer.faults.garbage = True
-    sent = len(whatsminer.received)
+    miner = any_whatsminer
+    command = miner.command("power_mode", "high")
+    miner.faults.no_reply_commands = set()  # it replies, garbled
+    miner.faults.garbage = True
+    sent = miner.mark()
     with pytest.raises(
         HomeAssistantError,
-        match=r"^The miner did not confirm the command set_high_power\. ",
+        match=rf"^The miner did not confirm the command {re.escape(command)}\. ",
     ):
         await _select(hass, "high")
     await hass.async_block_till_done()
-    assert whatsminer.commands()[sent:].count("set_high_power") == 1
-    whatsminer.faults.garbage = False
+    assert miner.writes(sent) == [miner.write("power_mode", "high")]
+    miner.faults.garbage = False
     await init_select.runtime_data.async_refresh()
     assert hass.states.get(ENTITY_ID).state == "high"

@@ -24,6 +24,7 @@ from custom_components.miner_hub.const import DOMAIN
 from custom_components.miner_hub.protocol.whatsminer.v2 import WhatsminerV2Client
 from tests.conftest import (
     MINER_PASSWORD,
+    EmulatedWhatsminer,
     poll,
     setup_integration,
     whatsminer_entry_data,
@@ -37,6 +38,28 @@ ERRORS = "sensor.garage_m30_error_codes"
 POLL = timedelta(seconds=30)
 # 2.2 profile, normal mode: the emulated M30S+ draws this much while mining.
 MINING_POWER_W = 3380
+# Created disabled: noisy, or rarely needed.
+DISABLED_BY_DEFAULT = {
+    "sensor.garage_m30_accepted_shares",
+    "sensor.garage_m30_rejected_shares",
+    "sensor.garage_m30_board_1_chip_temperature_max",
+    "sensor.garage_m30_board_2_chip_temperature_max",
+    "sensor.garage_m30_board_3_chip_temperature_max",
+    "sensor.garage_m30_psu_input_voltage",
+    "sensor.garage_m30_psu_input_current",
+}
+# What API v3 does not report, so a v3 miner has no sensor of it: share counters
+# (pools carry none) and the power supply's input side and temperature.
+NOT_REPORTED = {
+    "v2": set(),
+    "v3": {
+        "sensor.garage_m30_accepted_shares",
+        "sensor.garage_m30_rejected_shares",
+        "sensor.garage_m30_psu_input_voltage",
+        "sensor.garage_m30_psu_input_current",
+        "sensor.garage_m30_psu_temperature",
+    },
+}
 
 
 @pytest.fixture(autouse=True)
@@ -62,34 +85,32 @@ async def test_sensors(
     hass: HomeAssistant,
     entity_registry: er.EntityRegistry,
     snapshot: SnapshotAssertion,
-    init_integration: MockConfigEntry,
+    init_any_integration: MockConfigEntry,
 ) -> None:
-    """Every sensor of the emulated M30S+ (profile 2.2)."""
-    await snapshot_platform(hass, entity_registry, snapshot, init_integration.entry_id)
+    """Every sensor of the emulated M30S+ (API v2) and M60S (API v3)."""
+    await snapshot_platform(
+        hass, entity_registry, snapshot, init_any_integration.entry_id
+    )
 
 
 async def test_disabled_by_default(
     hass: HomeAssistant,
     entity_registry: er.EntityRegistry,
-    init_integration: MockConfigEntry,
+    any_whatsminer: EmulatedWhatsminer,
+    init_any_integration: MockConfigEntry,
 ) -> None:
     """Noisy sensors exist but start disabled."""
+    entries = er.async_entries_for_config_entry(
+        entity_registry, init_any_integration.entry_id
+    )
     disabled = {
         entry.entity_id
-        for entry in er.async_entries_for_config_entry(
-            entity_registry, init_integration.entry_id
-        )
+        for entry in entries
         if entry.disabled_by is er.RegistryEntryDisabler.INTEGRATION
     }
-    assert disabled == {
-        "sensor.garage_m30_accepted_shares",
-        "sensor.garage_m30_rejected_shares",
-        "sensor.garage_m30_board_1_chip_temperature_max",
-        "sensor.garage_m30_board_2_chip_temperature_max",
-        "sensor.garage_m30_board_3_chip_temperature_max",
-        "sensor.garage_m30_psu_input_voltage",
-        "sensor.garage_m30_psu_input_current",
-    }
+    not_reported = NOT_REPORTED[any_whatsminer.api]
+    assert disabled == DISABLED_BY_DEFAULT - not_reported
+    assert not not_reported & {entry.entity_id for entry in entries}
     entry = entity_registry.async_get("sensor.garage_m30_board_2_hashrate")
     assert entry is not None
     assert entry.unique_id == "c6:07:20:00:1e:c2_board_1_board_hashrate"
@@ -99,18 +120,20 @@ async def test_disabled_by_default(
 async def test_values_follow_the_miner(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,
-    whatsminer: WhatsminerV2Emulator,
-    init_integration: MockConfigEntry,
+    any_whatsminer: EmulatedWhatsminer,
+    init_any_integration: MockConfigEntry,
 ) -> None:
     """A change on the miner shows at the next poll."""
-    assert _value(hass, POWER) == MINING_POWER_W
+    model = any_whatsminer.state.model
+    assert _value(hass, POWER) == model.normal_power_w
     assert hass.states.get("sensor.garage_m30_power_mode").state == "normal"
 
-    whatsminer.state.power_percent = 50
-    whatsminer.state.power_mode = "Low"
-    whatsminer.state.env_temp = 31.5
+    any_whatsminer.state.power_percent = 50
+    any_whatsminer.state.power_mode = "Low"
+    any_whatsminer.state.env_temp = 31.5
     await poll(hass, freezer)
 
+    assert model.low_power_w == 2900
     assert _value(hass, POWER) == 1450  # half of the low mode's 2900 W
     assert hass.states.get("sensor.garage_m30_power_mode").state == "low"
     assert _value(hass, "sensor.garage_m30_environment_temperature") == 31.5
@@ -119,17 +142,23 @@ async def test_values_follow_the_miner(
 async def test_mining_off(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,
-    whatsminer: WhatsminerV2Emulator,
-    init_integration: MockConfigEntry,
+    any_whatsminer: EmulatedWhatsminer,
+    init_any_integration: MockConfigEntry,
 ) -> None:
     """A miner that stops mining stays available and hashes 0 TH/s."""
-    factory_ths = whatsminer.state.model.factory_ghs / 1000
-    assert _value(hass, HASHRATE) == pytest.approx(factory_ths, rel=1e-3)
+    model = any_whatsminer.state.model
+    # v2 reports MH/s, v3 TH/s; the emulator's averaging windows differ by < 0.2%.
+    factory_ths = model.factory_ghs / 1000
+    assert _value(hass, HASHRATE) == pytest.approx(factory_ths, rel=2e-3)
     assert _value(hass, "sensor.garage_m30_efficiency") == pytest.approx(
-        MINING_POWER_W / factory_ths, rel=1e-3
+        model.normal_power_w / factory_ths, rel=2e-3
     )
+    for board, ghs in enumerate(model.board_factory_ghs, start=1):
+        assert _value(hass, f"sensor.garage_m30_board_{board}_hashrate") == (
+            pytest.approx(ghs / 1000, rel=2e-3)
+        )
 
-    whatsminer.state.mining = False
+    any_whatsminer.state.mining = False
     await poll(hass, freezer)
 
     assert _value(hass, HASHRATE) == 0
@@ -172,63 +201,65 @@ async def test_mining_service_stopped(
 async def test_energy_left_riemann_sum(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,
-    whatsminer: WhatsminerV2Emulator,
-    init_integration: MockConfigEntry,
+    any_whatsminer: EmulatedWhatsminer,
+    init_any_integration: MockConfigEntry,
 ) -> None:
     """Each poll adds the previous poll's power times the time since then."""
+    watts = any_whatsminer.state.model.normal_power_w  # 3380 W v2, 3344 W v3
     assert _value(hass, ENERGY) == 0
 
     await poll(hass, freezer)
-    expected = _kwh(MINING_POWER_W, 30)
+    expected = _kwh(watts, 30)
     assert _value(hass, ENERGY) == pytest.approx(expected)
 
     # The new power counts only from the poll that saw it (left sum).
-    whatsminer.state.power_percent = 50
+    any_whatsminer.state.power_percent = 50
     await poll(hass, freezer)
-    expected += _kwh(MINING_POWER_W, 30)
-    assert _value(hass, POWER) == MINING_POWER_W / 2
+    expected += _kwh(watts, 30)
+    assert _value(hass, POWER) == watts / 2
     assert _value(hass, ENERGY) == pytest.approx(expected)
 
     await poll(hass, freezer, 90)
-    expected += _kwh(MINING_POWER_W / 2, 90)
+    expected += _kwh(watts / 2, 90)
     assert _value(hass, ENERGY) == pytest.approx(expected)
 
     # A refresh between two polls splits the interval; the sum stays the same.
-    whatsminer.state.power_percent = 100
+    any_whatsminer.state.power_percent = 100
     freezer.tick(timedelta(seconds=10))
-    await init_integration.runtime_data.async_refresh()
+    await init_any_integration.runtime_data.async_refresh()
     await hass.async_block_till_done()
-    expected += _kwh(MINING_POWER_W / 2, 10)
+    expected += _kwh(watts / 2, 10)
     assert _value(hass, ENERGY) == pytest.approx(expected)
     await poll(hass, freezer)  # the refresh moved the next poll
-    expected += _kwh(MINING_POWER_W, 30)
+    expected += _kwh(watts, 30)
     assert _value(hass, ENERGY) == pytest.approx(expected)
-    # 3380 W during 30 + 30 + 30 s, 1690 W during 90 + 10 s
-    assert expected == pytest.approx((3380 * 90 + 1690 * 100) / 3_600_000)
+    # full power during 30 + 30 + 30 s, half during 90 + 10 s
+    assert expected == pytest.approx((watts * 90 + watts / 2 * 100) / 3_600_000)
 
 
 async def test_energy_not_counted_while_unreachable(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,
-    whatsminer: WhatsminerV2Emulator,
-    init_integration: MockConfigEntry,
+    any_whatsminer: EmulatedWhatsminer,
+    init_any_integration: MockConfigEntry,
 ) -> None:
     """The interval spanning an outage adds nothing."""
+    watts = any_whatsminer.state.model.normal_power_w
     await poll(hass, freezer)
     before = _value(hass, ENERGY)
-    assert before == pytest.approx(_kwh(MINING_POWER_W, 30))
+    assert before == pytest.approx(_kwh(watts, 30))
 
-    await whatsminer.set_offline(True)
+    await any_whatsminer.set_offline(True)
     await poll(hass, freezer)
     assert hass.states.get(ENERGY).state == STATE_UNAVAILABLE
     await poll(hass, freezer, 600)
     assert hass.states.get(ENERGY).state == STATE_UNAVAILABLE
 
-    await whatsminer.set_offline(False)
+    await any_whatsminer.set_offline(False)
     await poll(hass, freezer)
     assert _value(hass, ENERGY) == before  # back: this poll only takes a sample
     await poll(hass, freezer)
-    assert _value(hass, ENERGY) == pytest.approx(before + _kwh(MINING_POWER_W, 30))
+    assert _value(hass, ENERGY) == pytest.approx(before + _kwh(watts, 30))
 
 
 async def test_energy_counts_each_poll_once(
@@ -312,16 +343,17 @@ async def test_energy_restored_after_restart(
 async def test_error_codes(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,
-    whatsminer: WhatsminerV2Emulator,
-    init_integration: MockConfigEntry,
+    any_whatsminer: EmulatedWhatsminer,
+    init_any_integration: MockConfigEntry,
 ) -> None:
     """Error codes are read every 5 minutes; the attributes list them."""
+    miner = any_whatsminer
     state = hass.states.get(ERRORS)
     assert state.state == "0"
     assert state.attributes["codes"] == []
     assert state.attributes["errors"] == []
 
-    whatsminer.state.error_codes = [
+    miner.state.error_codes = [
         ("530", "2026-10-01 19:58:03"),
         ("2010", "2026-10-01 19:59:41"),
     ]
@@ -332,12 +364,21 @@ async def test_error_codes(
     state = hass.states.get(ERRORS)
     assert state.state == "2"
     assert state.attributes["codes"] == [530, 2010]
+    # v3 gives a reason per code (the emulator's generic one); v2 gives none.
     assert state.attributes["errors"] == [
-        {"code": 530, "since": "2026-10-01 19:58:03", "reason": None},
-        {"code": 2010, "since": "2026-10-01 19:59:41", "reason": None},
+        {
+            "code": 530,
+            "since": "2026-10-01 19:58:03",
+            "reason": "Error code 530." if miner.error_reasons else None,
+        },
+        {
+            "code": 2010,
+            "since": "2026-10-01 19:59:41",
+            "reason": "Error code 2010." if miner.error_reasons else None,
+        },
     ]
 
-    whatsminer.state.error_codes = []
+    miner.state.error_codes = []
     await poll(hass, freezer, 300)
     assert hass.states.get(ERRORS).state == "0"
     assert hass.states.get(ERRORS).attributes["codes"] == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 import json
 from pathlib import Path
+import re
 from typing import Any
 from unittest.mock import PropertyMock, patch
 
@@ -24,8 +25,11 @@ from custom_components.miner_hub.const import DOMAIN, ISSUE_WRITE_API_DISABLED
 from custom_components.miner_hub.protocol.models import Capability
 from custom_components.miner_hub.protocol.whatsminer.miner import WhatsminerV2Miner
 from tests.conftest import (
+    APIS,
     MINER_HOSTNAME,
     MINER_UNIQUE_ID,
+    V3_ONLY,
+    EmulatedWhatsminer,
     miner_entry,
     only_platforms,
     setup_integration,
@@ -56,6 +60,15 @@ async def device_id(
     """The device of the emulated miner (API 2.2), set up with its numbers."""
     with only_platforms(Platform.NUMBER):
         yield await _setup(hass, mock_config_entry)
+
+
+@pytest.fixture
+async def any_device_id(
+    hass: HomeAssistant, any_miner_entry: MockConfigEntry
+) -> AsyncIterator[str]:
+    """The device of the emulated miner (API v2, then v3), set up with its numbers."""
+    with only_platforms(Platform.NUMBER):
+        yield await _setup(hass, any_miner_entry)
 
 
 @pytest.fixture
@@ -127,16 +140,18 @@ async def test_actions_documented(hass: HomeAssistant) -> None:
 
 async def test_set_pools_three(
     hass: HomeAssistant,
-    whatsminer: WhatsminerV2Emulator,
-    mock_config_entry: MockConfigEntry,
-    device_id: str,
+    any_whatsminer: EmulatedWhatsminer,
+    any_miner_entry: MockConfigEntry,
+    any_device_id: str,
 ) -> None:
-    sent = len(whatsminer.received)
+    """v2 update_pools (encrypted as a whole), v3 set.miner.pools (param encrypted)."""
+    miner = any_whatsminer
+    sent = miner.mark()
     await _call(
         hass,
         "set_pools",
         {
-            ATTR_DEVICE_ID: device_id,
+            ATTR_DEVICE_ID: any_device_id,
             "url_1": POOL_1,
             "worker_1": "acct.garage",
             "password_1": "p1",
@@ -148,67 +163,48 @@ async def test_set_pools_three(
             "password_3": "p3",
         },
     )
-    command = whatsminer.received[sent]
-    assert command.cmd == "update_pools"
-    assert command.encrypted
-    assert command.params == {
-        "pool1": POOL_1,
-        "worker1": "acct.garage",
-        "passwd1": "p1",
-        "pool2": POOL_2,
-        "worker2": "acct.garage2",
-        "passwd2": "p2",
-        "pool3": POOL_3,
-        "worker3": "acct.garage3",
-        "passwd3": "p3",
-    }
-    assert whatsminer.state.pools == [
+    pools = [
         (POOL_1, "acct.garage", "p1"),
         (POOL_2, "acct.garage2", "p2"),
         (POOL_3, "acct.garage3", "p3"),
     ]
+    assert miner.writes(sent) == [miner.write("pools", *pools)]
+    assert miner.emulator.received[sent].encrypted
+    assert miner.state.pools == pools
     # The refresh after the command sees the new pools.
-    assert whatsminer.commands()[sent + 1 :] == ["status", "summary+pools+edevs"]
-    pools = mock_config_entry.runtime_data.data.status.pools
-    assert [pool.url for pool in pools] == [POOL_1, POOL_2, POOL_3]
-    assert [pool.user for pool in pools] == [
-        "acct.garage",
-        "acct.garage2",
-        "acct.garage3",
+    assert miner.reads(sent) == miner.poll_reads
+    status = any_miner_entry.runtime_data.data.status
+    assert [(pool.url, pool.user) for pool in status.pools] == [
+        (POOL_1, "acct.garage"),
+        (POOL_2, "acct.garage2"),
+        (POOL_3, "acct.garage3"),
     ]
 
 
 async def test_set_pools_one_with_default_password(
-    hass: HomeAssistant, whatsminer: WhatsminerV2Emulator, device_id: str
+    hass: HomeAssistant, any_whatsminer: EmulatedWhatsminer, any_device_id: str
 ) -> None:
+    miner = any_whatsminer
+    sent = miner.mark()
     await _call(
         hass,
         "set_pools",
-        {ATTR_DEVICE_ID: device_id, "url_1": POOL_1, "worker_1": "acct.garage"},
+        {ATTR_DEVICE_ID: any_device_id, "url_1": POOL_1, "worker_1": "acct.garage"},
     )
-    assert whatsminer.received[-3].params == {
-        "pool1": POOL_1,
-        "worker1": "acct.garage",
-        "passwd1": "x",
-        "pool2": "",
-        "worker2": "",
-        "passwd2": "",
-        "pool3": "",
-        "worker3": "",
-        "passwd3": "",
-    }
-    assert whatsminer.state.pools == [(POOL_1, "acct.garage", "x")]
+    # v2 sends all nine keys, "" for the unused pools; v3 only the pools in use.
+    assert miner.writes(sent) == [miner.write("pools", (POOL_1, "acct.garage", "x"))]
+    assert miner.state.pools == [(POOL_1, "acct.garage", "x")]
 
 
 async def test_set_pools_gap_keeps_the_order(
-    hass: HomeAssistant, whatsminer: WhatsminerV2Emulator, device_id: str
+    hass: HomeAssistant, any_whatsminer: EmulatedWhatsminer, any_device_id: str
 ) -> None:
     """Pools 1 and 3 without 2: the miner gets them as its first two."""
     await _call(
         hass,
         "set_pools",
         {
-            ATTR_DEVICE_ID: device_id,
+            ATTR_DEVICE_ID: any_device_id,
             "url_1": POOL_1,
             "worker_1": "a",
             "url_3": POOL_3,
@@ -216,7 +212,7 @@ async def test_set_pools_gap_keeps_the_order(
             "password_3": "",
         },
     )
-    assert whatsminer.state.pools == [(POOL_1, "a", "x"), (POOL_3, "c", "")]
+    assert any_whatsminer.state.pools == [(POOL_1, "a", "x"), (POOL_3, "c", "")]
 
 
 @pytest.mark.parametrize(
@@ -258,87 +254,87 @@ async def test_set_pools_url_too_long_for_the_client(
 
 
 async def test_set_pools_rejected_by_the_miner(
-    hass: HomeAssistant, whatsminer: WhatsminerV2Emulator, device_id: str
+    hass: HomeAssistant, any_whatsminer: EmulatedWhatsminer, any_device_id: str
 ) -> None:
-    """256 characters pass the client; this firmware stops at 255 (code 132)."""
-    before = list(whatsminer.state.pools)
+    """256 characters pass the client; this firmware stops at 255 (v2 132, v3 -1)."""
+    miner = any_whatsminer
+    before = list(miner.state.pools)
+    sent = miner.mark()
     with pytest.raises(
         HomeAssistantError,
-        match=r"^The miner rejected the command: API command ERROR$",
+        match=r"^The miner rejected the command: (API command ERROR|invalid pool)$",
     ):
         await _call(
             hass,
             "set_pools",
-            {ATTR_DEVICE_ID: device_id, "url_1": "x" * 256, "worker_1": "a"},
+            {ATTR_DEVICE_ID: any_device_id, "url_1": "x" * 256, "worker_1": "a"},
         )
-    assert whatsminer.received[-1].cmd == "update_pools"
-    assert whatsminer.received[-1].encrypted
-    assert whatsminer.state.pools == before
+    assert miner.writes(sent) == [miner.write("pools", ("x" * 256, "a", "x"))]
+    assert miner.state.pools == before
 
 
 async def test_set_pools_no_reply(
     hass: HomeAssistant,
-    whatsminer: WhatsminerV2Emulator,
-    mock_config_entry: MockConfigEntry,
-    device_id: str,
+    any_whatsminer: EmulatedWhatsminer,
+    any_miner_entry: MockConfigEntry,
+    any_device_id: str,
 ) -> None:
-    mock_config_entry.runtime_data.miner.client.read_timeout = 0.2
-    whatsminer.faults.hang_commands = {"update_pools"}
-    sent = len(whatsminer.received)
+    miner = any_whatsminer
+    command = miner.command("pools")
+    any_miner_entry.runtime_data.miner.client.read_timeout = 0.2
+    miner.faults.hang_commands = {command}
+    sent = miner.mark()
     with pytest.raises(
         HomeAssistantError,
-        match=r"^The miner did not confirm the command update_pools\. ",
+        match=rf"^The miner did not confirm the command {re.escape(command)}\. ",
     ):
         await _call(
             hass,
             "set_pools",
-            {ATTR_DEVICE_ID: device_id, "url_1": POOL_1, "worker_1": "a"},
+            {ATTR_DEVICE_ID: any_device_id, "url_1": POOL_1, "worker_1": "a"},
         )
     await hass.async_block_till_done()
-    assert whatsminer.commands()[sent:].count("update_pools") == 1
-    assert whatsminer.state.pools == [(POOL_1, "a", "x")]
+    assert miner.writes(sent) == [miner.write("pools", (POOL_1, "a", "x"))]
+    assert miner.state.pools == [(POOL_1, "a", "x")]
 
 
 # --- set_power_percent ----------------------------------------------------------
 
 
 @pytest.mark.parametrize(
-    "case",
-    [
-        ({}, "set_power_pct_v2", "normal"),  # normal is the default
-        ({"mode": "normal"}, "set_power_pct_v2", "normal"),
-        ({"mode": "fast"}, "set_power_pct", "fast"),
-    ],
-    ids=["default", "normal", "fast"],
+    ("mode", "sent_mode"),
+    [({}, "normal"), ({"mode": "normal"}, "normal"), ({"mode": "fast"}, "fast")],
+    ids=["default", "normal", "fast"],  # normal is the default
 )
 async def test_set_power_percent(
     hass: HomeAssistant,
-    whatsminer: WhatsminerV2Emulator,
-    device_id: str,
-    case: tuple[dict[str, str], str, str],
+    any_whatsminer: EmulatedWhatsminer,
+    any_device_id: str,
+    mode: dict[str, str],
+    sent_mode: str,
 ) -> None:
-    mode, command, emulated_mode = case
-    sent = len(whatsminer.received)
+    """v2: set_power_pct_v2 (normal) or set_power_pct (fast); v3: the mode in param."""
+    miner = any_whatsminer
+    sent = miner.mark()
     await _call(
-        hass, "set_power_percent", {ATTR_DEVICE_ID: device_id, "percent": 30, **mode}
+        hass,
+        "set_power_percent",
+        {ATTR_DEVICE_ID: any_device_id, "percent": 30, **mode},
     )
-    received = whatsminer.received[sent]
-    assert (received.cmd, received.params, received.encrypted) == (
-        command,
-        {"percent": "30"},
-        True,
-    )
-    assert whatsminer.state.power_percent == 30
-    assert whatsminer.state.power_percent_mode == emulated_mode
+    assert miner.writes(sent) == [miner.write("power_percent", 30, sent_mode)]
+    assert miner.state.power_percent == 30
+    assert miner.state.power_percent_mode == sent_mode
     # The number entity shows the value the miner accepted.
     assert hass.states.get(POWER_PERCENT).state == "30"
 
 
 async def test_set_power_percent_coerces_text(
-    hass: HomeAssistant, whatsminer: WhatsminerV2Emulator, device_id: str
+    hass: HomeAssistant, any_whatsminer: EmulatedWhatsminer, any_device_id: str
 ) -> None:
-    await _call(hass, "set_power_percent", {ATTR_DEVICE_ID: device_id, "percent": "45"})
-    assert whatsminer.state.power_percent == 45
+    await _call(
+        hass, "set_power_percent", {ATTR_DEVICE_ID: any_device_id, "percent": "45"}
+    )
+    assert any_whatsminer.state.power_percent == 45
     assert hass.states.get(POWER_PERCENT).state == "45"
 
 
@@ -386,14 +382,18 @@ async def test_set_power_percent_invalid(
 
 
 async def test_set_power_percent_failure_keeps_the_number(
-    hass: HomeAssistant, whatsminer: WhatsminerV2Emulator, device_id: str
+    hass: HomeAssistant, any_whatsminer: EmulatedWhatsminer, any_device_id: str
 ) -> None:
-    whatsminer.state.write_api_enabled = False
+    """Unknown on v2 (not reported), 100 on v3: unchanged either way."""
+    before = hass.states.get(POWER_PERCENT).state
+    any_whatsminer.state.write_api_enabled = False
     with pytest.raises(HomeAssistantError, match="write API is switched off"):
         await _call(
-            hass, "set_power_percent", {ATTR_DEVICE_ID: device_id, "percent": 5}
+            hass, "set_power_percent", {ATTR_DEVICE_ID: any_device_id, "percent": 5}
         )
-    assert hass.states.get(POWER_PERCENT).state == "unknown"
+    assert any_whatsminer.state.power_percent == 100
+    await hass.config_entries.async_entries(DOMAIN)[0].runtime_data.async_refresh()
+    assert hass.states.get(POWER_PERCENT).state == before
 
 
 # --- pre_power_on ---------------------------------------------------------------
@@ -448,75 +448,113 @@ async def test_pre_power_on_while_mining(
     assert whatsminer.state.preheat_started_at is None
 
 
+@V3_ONLY
+async def test_pre_power_on_not_supported_on_v3(
+    hass: HomeAssistant, any_whatsminer: EmulatedWhatsminer, any_device_id: str
+) -> None:
+    """API v3 has no pre-heating command: refused before anything is sent."""
+    any_whatsminer.state.mining = False
+    sent = any_whatsminer.mark()
+    with pytest.raises(
+        ServiceValidationError,
+        match=rf"^{MINER_HOSTNAME} does not support this action$",
+    ) as err:
+        await _call(
+            hass, "pre_power_on", {ATTR_DEVICE_ID: any_device_id}, return_response=True
+        )
+    assert err.value.translation_domain == DOMAIN
+    assert err.value.translation_key == "not_supported_by_miner"
+    assert any_whatsminer.mark() == sent
+    assert any_whatsminer.state.preheat_started_at is None
+
+
 # --- errors of every action ------------------------------------------------------
 
 
-# (action, its data besides the device, the command the miner receives)
-type Action = tuple[str, dict[str, Any], str]
+# (action, its data besides the device, what it sends: a control of
+# conftest.WRITES and the values it is sent with)
+type Action = tuple[str, dict[str, Any], tuple[Any, ...]]
 ACTIONS: list[Action] = [
-    ("set_pools", {"url_1": POOL_1, "worker_1": "a"}, "update_pools"),
-    ("set_power_percent", {"percent": 50}, "set_power_pct_v2"),
-    ("pre_power_on", {}, "pre_power_on"),
+    ("set_pools", {"url_1": POOL_1, "worker_1": "a"}, ("pools", (POOL_1, "a", "x"))),
+    ("set_power_percent", {"percent": 50}, ("power_percent", 50)),
+    ("pre_power_on", {}, ("pre_power_on",)),
 ]
 ACTION_IDS = [action for action, _, _ in ACTIONS]
+# Every action on both APIs, but pre_power_on, which v3 lacks (tested above).
+ACTIONS_ON_ANY = [
+    pytest.param(api, case, id=f"{api}-{case[0]}")
+    for api in APIS
+    for case in ACTIONS
+    if (api, case[0]) != ("v3", "pre_power_on")
+]
 
 
-@pytest.mark.parametrize("case", ACTIONS, ids=ACTION_IDS)
+@pytest.mark.parametrize(
+    ("any_whatsminer", "case"), ACTIONS_ON_ANY, indirect=["any_whatsminer"]
+)
 async def test_write_api_disabled(
     hass: HomeAssistant,
     issue_registry: ir.IssueRegistry,
-    whatsminer: WhatsminerV2Emulator,
-    device_id: str,
+    any_whatsminer: EmulatedWhatsminer,
+    any_device_id: str,
     case: Action,
 ) -> None:
-    action, data, command = case
-    whatsminer.state.mining = False  # so that pre_power_on would run
-    whatsminer.state.write_api_enabled = False
+    miner = any_whatsminer
+    action, data, control = case
+    miner.state.mining = False  # so that pre_power_on would run
+    miner.state.write_api_enabled = False
+    sent = miner.mark()
     with pytest.raises(
         HomeAssistantError,
         match=r"^The miner at 127\.0\.0\.1 refuses commands: its write API is "
         r"switched off\.",
     ):
-        await _call(hass, action, {ATTR_DEVICE_ID: device_id, **data})
-    assert whatsminer.received[-1].cmd == command
-    assert whatsminer.received[-1].encrypted
+        await _call(hass, action, {ATTR_DEVICE_ID: any_device_id, **data})
+    # Refused unread (v2 Code 45; v3 -4, sent once more with a fresh salt).
+    assert {write.cmd for write in miner.writes(sent)} == {miner.command(*control)}
     entry_id = hass.config_entries.async_entries(DOMAIN)[0].entry_id
     issue_id = f"{ISSUE_WRITE_API_DISABLED}_{entry_id}"
     assert issue_registry.async_get_issue(DOMAIN, issue_id)
+    assert not hass.config_entries.flow.async_progress_by_handler(DOMAIN)
 
 
-@pytest.mark.parametrize("case", ACTIONS, ids=ACTION_IDS)
+@pytest.mark.parametrize(
+    ("any_whatsminer", "case"), ACTIONS_ON_ANY, indirect=["any_whatsminer"]
+)
 async def test_wrong_password(
     hass: HomeAssistant,
-    whatsminer: WhatsminerV2Emulator,
-    mock_config_entry: MockConfigEntry,
-    device_id: str,
+    any_whatsminer: EmulatedWhatsminer,
+    any_miner_entry: MockConfigEntry,
+    any_device_id: str,
     case: Action,
 ) -> None:
+    miner = any_whatsminer
     action, data, _ = case
-    whatsminer.state.password = "changed1"
-    sent = len(whatsminer.received)
+    miner.state.password = "changed1"
+    sent = miner.mark()
     with pytest.raises(HomeAssistantError, match=r"^The miner rejected the password"):
-        await _call(hass, action, {ATTR_DEVICE_ID: device_id, **data})
-    assert whatsminer.received[sent:] == []  # it could not decrypt the command
+        await _call(hass, action, {ATTR_DEVICE_ID: any_device_id, **data})
+    assert miner.writes(sent) == []  # v2 cannot decrypt it, v3 finds the token wrong
     flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
     assert [flow["context"]["source"] for flow in flows] == [SOURCE_REAUTH]
-    assert flows[0]["context"]["entry_id"] == mock_config_entry.entry_id
+    assert flows[0]["context"]["entry_id"] == any_miner_entry.entry_id
 
 
-@pytest.mark.parametrize("case", ACTIONS, ids=ACTION_IDS)
+@pytest.mark.parametrize(
+    ("any_whatsminer", "case"), ACTIONS_ON_ANY, indirect=["any_whatsminer"]
+)
 async def test_unreachable(
     hass: HomeAssistant,
-    whatsminer: WhatsminerV2Emulator,
-    device_id: str,
+    any_whatsminer: EmulatedWhatsminer,
+    any_device_id: str,
     case: Action,
 ) -> None:
     action, data, _ = case
-    await whatsminer.set_offline(True)
+    await any_whatsminer.set_offline(True)
     with pytest.raises(
         HomeAssistantError, match=r"^Could not communicate with the miner: "
     ):
-        await _call(hass, action, {ATTR_DEVICE_ID: device_id, **data})
+        await _call(hass, action, {ATTR_DEVICE_ID: any_device_id, **data})
     assert hass.states.get(POWER_PERCENT).state == STATE_UNAVAILABLE
 
 

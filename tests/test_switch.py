@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+import re
 from unittest.mock import patch
 
 from homeassistant.components.switch import (
@@ -30,19 +31,18 @@ from syrupy.assertion import SnapshotAssertion
 
 from custom_components.miner_hub.const import DOMAIN, ISSUE_WRITE_API_DISABLED
 from custom_components.miner_hub.protocol.whatsminer.miner import WhatsminerV2Miner
-from tests.conftest import only_platforms, setup_integration
-from tests.emulators import WhatsminerV2Emulator
+from tests.conftest import EmulatedWhatsminer, only_platforms, setup_integration
 
 ENTITY_ID = "switch.garage_m30_mining"
 
 
 @pytest.fixture
 async def init_switch(
-    hass: HomeAssistant, mock_config_entry: MockConfigEntry
+    hass: HomeAssistant, any_miner_entry: MockConfigEntry
 ) -> AsyncIterator[MockConfigEntry]:
-    """The emulated miner with only its switches set up."""
+    """The emulated miner (API v2, then v3) with only its switches set up."""
     with only_platforms(Platform.SWITCH):
-        yield await setup_integration(hass, mock_config_entry)
+        yield await setup_integration(hass, any_miner_entry)
 
 
 async def _switch(hass: HomeAssistant, service: str) -> None:
@@ -73,40 +73,38 @@ async def test_no_switch_without_capability(
 
 async def test_turn_off_and_on(
     hass: HomeAssistant,
-    whatsminer: WhatsminerV2Emulator,
+    any_whatsminer: EmulatedWhatsminer,
     init_switch: MockConfigEntry,
 ) -> None:
+    miner = any_whatsminer
     assert hass.states.get(ENTITY_ID).state == STATE_ON
 
-    sent = len(whatsminer.received)
+    sent = miner.mark()
     await _switch(hass, SERVICE_TURN_OFF)
-    command = whatsminer.received[sent]
-    assert command.cmd == "power_off"
-    assert command.params == {"respbefore": "true"}
-    assert command.encrypted  # executed: the emulator checked the token
-    assert whatsminer.state.mining is False
+    # Executed: the emulator checked the credentials (v2 token, v3 token).
+    assert miner.writes(sent) == [miner.write("mining_off")]
+    assert miner.state.mining is False
     # The refresh after the command read the miner's status again.
-    assert whatsminer.commands()[sent + 1 :] == ["status", "summary+pools+edevs"]
+    assert miner.reads(sent) == miner.poll_reads
     assert hass.states.get(ENTITY_ID).state == STATE_OFF
     assert init_switch.runtime_data.data.status.mining is False
 
     # The next command comes within the refresh cooldown: refresh by hand.
-    sent = len(whatsminer.received)
+    sent = miner.mark()
     await _switch(hass, SERVICE_TURN_ON)
-    command = whatsminer.received[sent]
-    assert (command.cmd, command.params, command.encrypted) == ("power_on", {}, True)
-    assert whatsminer.state.mining is True
+    assert miner.writes(sent) == [miner.write("mining_on")]
+    assert miner.state.mining is True
     await init_switch.runtime_data.async_refresh()
     assert hass.states.get(ENTITY_ID).state == STATE_ON
 
 
 async def test_state_follows_the_miner(
     hass: HomeAssistant,
-    whatsminer: WhatsminerV2Emulator,
+    any_whatsminer: EmulatedWhatsminer,
     init_switch: MockConfigEntry,
 ) -> None:
     """Mining switched off elsewhere (WhatsMinerTool) shows at the next poll."""
-    whatsminer.state.mining = False
+    any_whatsminer.state.mining = False
     await init_switch.runtime_data.async_refresh()
     assert hass.states.get(ENTITY_ID).state == STATE_OFF
 
@@ -114,42 +112,50 @@ async def test_state_follows_the_miner(
 async def test_write_api_disabled(
     hass: HomeAssistant,
     issue_registry: ir.IssueRegistry,
-    whatsminer: WhatsminerV2Emulator,
+    any_whatsminer: EmulatedWhatsminer,
     init_switch: MockConfigEntry,
 ) -> None:
-    whatsminer.state.write_api_enabled = False
+    miner = any_whatsminer
+    miner.state.write_api_enabled = False
+    sent = miner.mark()
     with pytest.raises(
         HomeAssistantError,
         match=r"^The miner at 127\.0\.0\.1 refuses commands: its write API is "
         r"switched off\. Turn on Remote Ctrl → Miner API Switch in WhatsMinerTool$",
     ):
         await _switch(hass, SERVICE_TURN_OFF)
-    assert whatsminer.state.mining is True
-    assert whatsminer.received[-1].cmd == "power_off"
+    assert miner.state.mining is True
+    assert miner.writes(sent)[-1].cmd == miner.command("mining_off")
     issue_id = f"{ISSUE_WRITE_API_DISABLED}_{init_switch.entry_id}"
     assert issue_registry.async_get_issue(DOMAIN, issue_id) is not None
+    # Not a password problem: no reauthentication.
+    assert not hass.config_entries.flow.async_progress_by_handler(DOMAIN)
     assert hass.states.get(ENTITY_ID).state == STATE_ON  # still available
 
     # Switched on in WhatsMinerTool: the next command works, the issue goes.
-    whatsminer.state.write_api_enabled = True
+    miner.state.write_api_enabled = True
     await _switch(hass, SERVICE_TURN_OFF)
-    assert whatsminer.state.mining is False
+    assert miner.state.mining is False
     assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
 
 
 async def test_wrong_password_starts_reauth(
     hass: HomeAssistant,
-    whatsminer: WhatsminerV2Emulator,
+    any_whatsminer: EmulatedWhatsminer,
     init_switch: MockConfigEntry,
 ) -> None:
-    whatsminer.state.password = "changed1"
+    """v2: the miner cannot decrypt the command; v3: the token is wrong (-4)."""
+    miner = any_whatsminer
+    miner.state.password = "changed1"
+    sent = miner.mark()
     with pytest.raises(
         HomeAssistantError,
         match=r"^The miner rejected the password\. "
         r"Update it in the integration's settings$",
     ):
         await _switch(hass, SERVICE_TURN_OFF)
-    assert whatsminer.state.mining is True
+    assert miner.state.mining is True
+    assert miner.writes(sent) == []
     flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
     assert [flow["context"]["source"] for flow in flows] == [SOURCE_REAUTH]
     assert flows[0]["context"]["entry_id"] == init_switch.entry_id
@@ -157,10 +163,10 @@ async def test_wrong_password_starts_reauth(
 
 async def test_unreachable(
     hass: HomeAssistant,
-    whatsminer: WhatsminerV2Emulator,
+    any_whatsminer: EmulatedWhatsminer,
     init_switch: MockConfigEntry,
 ) -> None:
-    await whatsminer.set_offline(True)
+    await any_whatsminer.set_offline(True)
     with pytest.raises(
         HomeAssistantError, match=r"^Could not communicate with the miner: .+"
     ):
@@ -168,31 +174,33 @@ async def test_unreachable(
     # Unavailable at once, not only after the next poll.
     assert hass.states.get(ENTITY_ID).state == STATE_UNAVAILABLE
 
-    await whatsminer.set_offline(False)
+    await any_whatsminer.set_offline(False)
     await init_switch.runtime_data.async_refresh()
     assert hass.states.get(ENTITY_ID).state == STATE_ON
 
 
 async def test_no_reply(
     hass: HomeAssistant,
-    whatsminer: WhatsminerV2Emulator,
+    any_whatsminer: EmulatedWhatsminer,
     init_switch: MockConfigEntry,
 ) -> None:
-    """power_on without a reply: reported as unknown, never sent twice."""
-    whatsminer.state.mining = False
+    """Start without a reply: reported as unknown, never sent twice."""
+    miner = any_whatsminer
+    command = miner.command("mining_on")
+    miner.state.mining = False
     await init_switch.runtime_data.async_refresh()
     init_switch.runtime_data.miner.client.read_timeout = 0.2
-    whatsminer.faults.hang_commands = {"power_on"}
-    sent = len(whatsminer.received)
+    miner.faults.hang_commands = {command}
+    sent = miner.mark()
     with pytest.raises(
         HomeAssistantError,
-        match=r"^The miner did not confirm the command power_on\. It may still take "
-        r"effect: check the miner's state before trying again$",
+        match=rf"^The miner did not confirm the command {re.escape(command)}\. It "
+        r"may still take effect: check the miner's state before trying again$",
     ):
         await _switch(hass, SERVICE_TURN_ON)
     await hass.async_block_till_done()
-    assert whatsminer.commands()[sent:].count("power_on") == 1
+    assert miner.writes(sent) == [miner.write("mining_on")]
     # It did take effect; the refresh the error scheduled shows it.
-    assert whatsminer.state.mining is True
+    assert miner.state.mining is True
     await init_switch.runtime_data.async_refresh()
     assert hass.states.get(ENTITY_ID).state == STATE_ON

@@ -45,6 +45,7 @@ from pytest_homeassistant_custom_component.common import (
 from syrupy.assertion import SnapshotAssertion
 
 from custom_components.miner_hub.const import DOMAIN
+from custom_components.miner_hub.protocol.models import Capability
 from custom_components.miner_hub.update import INSTALL_TIMEOUT
 from tests.conftest import DRAGONMINT_UNIQUE_ID, only_platforms, setup_integration
 from tests.emulators import DragonMintEmulator
@@ -459,12 +460,14 @@ async def test_unload_during_install(
 async def test_no_update_entity_for_whatsminer(
     hass: HomeAssistant,
     entity_registry: er.EntityRegistry,
-    mock_config_entry: MockConfigEntry,
+    init_any_integration: MockConfigEntry,
 ) -> None:
-    """Whatsminer firmware offers no update check: no entity."""
-    await setup_integration(hass, mock_config_entry)
+    """Whatsminer firmware (API v2 or v3) offers no update check: no entity."""
     entries = er.async_entries_for_config_entry(
-        entity_registry, mock_config_entry.entry_id
+        entity_registry, init_any_integration.entry_id
     )
     assert entries
     assert not [entry for entry in entries if entry.domain == UPDATE_DOMAIN]
+    coordinator = init_any_integration.runtime_data
+    assert Capability.FIRMWARE_UPDATE not in coordinator.miner.capabilities
+    assert coordinator.latest_firmware is None

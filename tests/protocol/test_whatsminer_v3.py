@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 import socket
+import struct
+from unittest.mock import patch
 
 import pytest
 
@@ -564,3 +566,50 @@ async def test_writes_are_signed_with_the_miners_clock(
     received = v3.received[-1]
     assert (received.cmd, received.token_ok) == ("set.miner.power_percent", True)
     assert v3.state.power_percent == 70
+
+
+async def test_kept_connection_reset(socket_enabled: None) -> None:
+    """A kept connection the miner resets is replaced for the read."""
+    connections = 0
+
+    async def handle(
+        reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        nonlocal connections
+        connections += 1
+        await reader.read(4096)
+        writer.write(DEVICE_INFO)
+        await writer.drain()
+        await reader.read(4096)
+        sock = writer.get_extra_info("socket")
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        writer.transport.abort()  # RST instead of a reply
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    client = WhatsminerV3Client(
+        "127.0.0.1", server.sockets[0].getsockname()[1], read_timeout=1
+    )
+    try:
+        async with client.batch():
+            for _ in range(2):
+                assert (await client.get_device_info("miner")).working is True
+        assert connections == 2
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+async def test_refused_write_with_an_unreadable_switch_is_the_password(
+    v3: WhatsminerV3Emulator,
+) -> None:
+    """-4 while the API switch cannot be read: the password is what is known."""
+    miner = WhatsminerV3Miner(v3.host, v3.port, "not-the-password")
+    await miner.read_info()  # caches the salt
+    with (
+        patch.object(
+            miner.client, "get_device_info", side_effect=ConnectionFailed("down")
+        ),
+        pytest.raises(AuthFailed),
+    ):
+        await miner.set_mining(False)
+    assert v3.state.mining

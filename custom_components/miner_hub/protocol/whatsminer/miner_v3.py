@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from typing import Any, Final
 
-from ..errors import ParseError
+from ..errors import AuthFailed, MinerHubError, ParseError, WriteApiDisabled
 from ..miner import Miner
 from ..models import (
     Capability,
@@ -215,39 +215,65 @@ class WhatsminerV3Miner(Miner):
         await self.client.set_led("auto")
         return WriteAccess.ENABLED
 
+    async def _write(self, write: Awaitable[bool]) -> None:
+        """Run a write; a refusal (-4) while the API switch is off is not the password.
+
+        -4 (no permission) is the only refusal v3 has, so a write with the write
+        API switched off presumably gets it too (the firmware's answer is not
+        documented); ``system.apiswitch``, which reads report, tells them apart.
+        """
+        try:
+            await write
+        except AuthFailed as err:
+            if await self._write_api_switched_off():
+                raise WriteApiDisabled(
+                    "the write API is switched off", command=err.command, code=err.code
+                ) from err
+            raise
+
+    async def _write_api_switched_off(self) -> bool:
+        """Whether the miner reports its write API off (False when unreadable)."""
+        try:
+            info = await self.client.get_device_info("system")
+        except MinerHubError:
+            return False
+        return info.api_switch is False
+
     async def set_mining(self, mining: bool) -> None:
         """``set.miner.service`` start / stop."""
-        await self.client.set_service("start" if mining else "stop")
+        await self._write(self.client.set_service("start" if mining else "stop"))
 
     async def set_power_percent(
         self, percent: int, mode: PowerPercentMode = PowerPercentMode.NORMAL
     ) -> None:
         """``set.miner.power_percent`` (the state is read back from the settings)."""
-        await self.client.set_power_percent(percent, mode)
+        await self._write(self.client.set_power_percent(percent, mode))
 
     async def set_power_limit(self, watts: int) -> None:
         """``set.miner.power_limit``: mining restarts."""
-        await self.client.set_power_limit(watts)
+        await self._write(self.client.set_power_limit(watts))
 
     async def set_power_mode(self, mode: PowerMode) -> None:
         """``set.miner.power_mode``: mining restarts."""
-        await self.client.set_power_mode(mode)
+        await self._write(self.client.set_power_mode(mode))
 
     async def reboot(self) -> None:
         """``set.system.reboot`` (usually no reply)."""
-        await self.client.reboot()
+        await self._write(self.client.reboot())
 
     async def restart_mining(self) -> None:
         """``set.miner.service`` restart."""
-        await self.client.set_service("restart")
+        await self._write(self.client.set_service("restart"))
 
     async def identify(self, on: bool) -> None:
         """Flash the red LED, or give the LED back to the firmware."""
-        await self.client.set_led(_IDENTIFY if on else "auto")
+        await self._write(self.client.set_led(_IDENTIFY if on else "auto"))
 
     async def set_pools(self, pools: Sequence[PoolConfig]) -> None:
         """``set.miner.pools`` with encrypted parameters."""
-        await self.client.set_pools((p.url, p.worker, p.password) for p in pools)
+        await self._write(
+            self.client.set_pools((p.url, p.worker, p.password) for p in pools)
+        )
 
     def diagnostics(self) -> dict[str, Any]:
         """API generation and account; never the password or the salt."""
