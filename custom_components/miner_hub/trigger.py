@@ -7,17 +7,23 @@ trigger lets them apply the state that is due as soon as the miner is back.
 
 from __future__ import annotations
 
-from typing import override
+import asyncio
+from typing import Any, override
 
 from homeassistant.components.binary_sensor.const import (
     DOMAIN as BINARY_SENSOR_DOMAIN,
     BinarySensorDeviceClass,
 )
 from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE, STATE_UNKNOWN
-from homeassistant.core import HomeAssistant
+from homeassistant.core import CALLBACK_TYPE, Context, HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.automation import DomainSpec
-from homeassistant.helpers.trigger import EntityTransitionTriggerBase, Trigger
+from homeassistant.helpers.trigger import (
+    EntityTransitionTriggerBase,
+    Trigger,
+    TriggerActionRunner,
+    TriggerNotTriggeredReporter,
+)
 
 from .const import DOMAIN
 
@@ -52,6 +58,33 @@ class MinerCameOnlineTrigger(EntityTransitionTriggerBase):
             and entry.platform == DOMAIN
             and entry.translation_key == MINING_KEY
         }
+
+    @override
+    async def async_attach_runner(
+        self,
+        run_action: TriggerActionRunner,
+        did_not_trigger: TriggerNotTriggeredReporter | None = None,
+    ) -> CALLBACK_TYPE:
+        """Run the action once the poll has updated all the miner's entities.
+
+        The Mining binary sensor is written first; an action started at once
+        would still see the miner's switch and numbers unavailable.
+        """
+        hass = self._hass
+
+        @callback
+        def run_after_the_update(
+            extra_trigger_payload: dict[str, Any],
+            description: str,
+            context: Context | None = None,
+        ) -> asyncio.Task[Any]:
+            async def run() -> Any:
+                return await run_action(extra_trigger_payload, description, context)
+
+            # Not eager: the task starts after the entities' update loop.
+            return hass.async_create_task(run(), eager_start=False)
+
+        return await super().async_attach_runner(run_after_the_update, did_not_trigger)
 
 
 TRIGGERS: dict[str, type[Trigger]] = {"came_online": MinerCameOnlineTrigger}
