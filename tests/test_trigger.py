@@ -40,7 +40,10 @@ async def _automation(hass: HomeAssistant, target: dict[str, Any]) -> None:
                 "triggers": {"trigger": "miner_hub.came_online", "target": target},
                 "actions": {
                     "event": "miner_back",
-                    "event_data": {"entity_id": "{{ trigger.entity_id }}"},
+                    "event_data": {
+                        "entity_id": "{{ trigger.entity_id }}",
+                        "switch": "{{ states('switch.garage_m30_mining') }}",
+                    },
                 },
             }
         },
@@ -66,6 +69,8 @@ async def test_fires_once_when_the_miner_answers_again(
     await poll(hass, freezer)
     await poll(hass, freezer)
     assert [event.data["entity_id"] for event in fired] == [MINING_SENSOR]
+    # The action runs once the whole miner is back, not just the sensor.
+    assert fired[0].data["switch"] == "on"
 
     whatsminer.state.mining = False  # a change of state is not a return
     await poll(hass, freezer)
