@@ -38,11 +38,13 @@ async def _automation(hass: HomeAssistant, target: dict[str, Any]) -> None:
         {
             automation.DOMAIN: {
                 "triggers": {"trigger": "miner_hub.came_online", "target": target},
+                # Evaluated as the run starts.
+                "variables": {"switch": "{{ states('switch.garage_m30_mining') }}"},
                 "actions": {
                     "event": "miner_back",
                     "event_data": {
                         "entity_id": "{{ trigger.entity_id }}",
-                        "switch": "{{ states('switch.garage_m30_mining') }}",
+                        "switch": "{{ switch }}",
                     },
                 },
             }
