@@ -397,14 +397,18 @@ def _price(hass: HomeAssistant, price: str) -> None:
 
 
 async def _price_curtailment(hass: HomeAssistant, **inputs: Any) -> None:
+    """Prices 0.20 and 0.35, 50 % between; no minimum time unless given."""
     await _automation(
         hass,
         "price_curtailment",
-        price_sensor=PRICE,
-        full_power_up_to=0.20,
-        pause_above=0.35,
-        reduced_percent=50,
-        **inputs,
+        **{
+            "price_sensor": PRICE,
+            "full_power_up_to": 0.20,
+            "pause_above": 0.35,
+            "reduced_percent": 50,
+            "min_interval": {"minutes": 0},
+            **inputs,
+        },
     )
 
 
@@ -479,3 +483,39 @@ async def test_price_after_an_outage(
     assert await clock.at(0, "01:00") == []
     await miner.set_offline(False)
     assert await clock.at(0, "01:30") == [miner.write("power_percent", 50)]
+
+
+async def test_minimum_time_between_changes(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    any_whatsminer: EmulatedWhatsminer,
+) -> None:
+    """A change 15 minutes after the last one at the earliest; outages excepted."""
+    miner = any_whatsminer
+    entry, clock = await _start(hass, freezer, miner, 0, "00:00")
+    await _price_curtailment(
+        hass, miners=[_device(hass, entry)], min_interval={"minutes": 15}
+    )
+    _price(hass, "0.30")
+    assert await clock.at(0, "00:05") == [miner.write("power_percent", 50)]
+    _price(hass, "0.50")
+    assert await clock.at(0, "00:10") == []  # settled, but too soon
+    assert await clock.at(0, "00:15") == []
+    # The periodic check after the 15 minutes makes the held-back change.
+    assert await clock.at(0, "00:20") == [miner.write("mining_off")]
+    # A miner that answers again gets the current level at once.
+    _price(hass, "0.10")
+    await miner.set_offline(True)
+    assert await clock.at(0, "00:21") == []
+    await miner.set_offline(False)
+    assert await clock.at(0, "00:22") == [
+        miner.write("mining_on"),
+        miner.write("power_percent", 100),
+    ]
+    assert await clock.at(0, "00:30") == []  # the price trigger: nothing left
+    assert clock.timeline == [
+        ("Mon 00:05", miner.command("power_percent", 50)),
+        ("Mon 00:20", miner.command("mining_off")),
+        ("Mon 00:22", miner.command("mining_on")),
+        ("Mon 00:22", miner.command("power_percent", 100)),
+    ]
