@@ -423,3 +423,30 @@ async def test_builtin_sentences_stay_built_in(
         INTENT_SET_POWER_PERCENT,
         INTENT_GET_HASHRATE,
     )
+
+
+@pytest.mark.usefixtures("assist")
+async def test_hashrate_unknown_while_cgminer_restarts(
+    hass: HomeAssistant,
+    dragonmint: DragonMintEmulator,
+    dragonmint_entry: MockConfigEntry,
+) -> None:
+    """Without a hashrate in the last poll, the answer says it is unknown."""
+    await setup_integration(hass, dragonmint_entry)
+    await hass.services.async_call(
+        "button",
+        "press",
+        {"entity_id": "button.dragonmint_t1_123456_restart_mining"},
+        blocking=True,
+    )
+    await dragonmint_entry.runtime_data.async_refresh()
+    assert hass.states.get("sensor.dragonmint_t1_123456_hashrate").state == "unknown"
+
+    response = await intent.async_handle(
+        hass,
+        "test",
+        INTENT_GET_HASHRATE,
+        {"name": {"value": "the dragonmint t1 123456 miner"}},
+    )
+
+    assert speech(response) == f"The hashrate of {DRAGONMINT_TITLE} is unknown"
