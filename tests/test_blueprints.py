@@ -35,7 +35,7 @@ from tests.emulators.whatsminer_v2 import Faults
 
 BLUEPRINTS = Path(__file__).parent.parent / "blueprints" / "automation"
 MONDAY = datetime(2026, 11, 23).date()  # a Monday
-MINING_SWITCH = "switch.garage_m30_mining"
+MINING_SWITCH = "switch.garage_m30"
 POWER_PERCENT = "number.garage_m30_power_percent"
 HOLIDAY = "calendar.public_holidays"
 WORKDAY = "binary_sensor.workday_sensor"

@@ -42,7 +42,7 @@ from tests.emulators import DragonMintEmulator
 
 SENTENCES = Path(__file__).parent.parent / "custom_sentences" / "en" / "miner_hub.yaml"
 MINER = "garage-m30"
-MINING_SWITCH = "switch.garage_m30_mining"
+MINING_SWITCH = "switch.garage_m30"
 POWER_PERCENT = "number.garage_m30_power_percent"
 HASHRATE = "sensor.garage_m30_hashrate"
 
@@ -100,10 +100,13 @@ def _device_id(hass: HomeAssistant, entry: MockConfigEntry) -> str:
 async def test_builtin_sentence_turns_mining_off(
     hass: HomeAssistant, any_whatsminer: EmulatedWhatsminer
 ) -> None:
-    """Assist's own "turn off <name>" reaches the mining switch, no sentences needed."""
+    """Assist's own "turn off <name>" reaches the mining switch, no sentences needed.
+
+    The switch carries the device's name; "… mining" after it is understood too.
+    """
     start = any_whatsminer.mark()
 
-    response = await say(hass, f"turn off {MINER} mining")
+    response = await say(hass, f"turn off the {MINER}")
 
     assert intent_type(response) == "HassTurnOff"
     assert response.response_type is intent.IntentResponseType.ACTION_DONE
@@ -111,7 +114,7 @@ async def test_builtin_sentence_turns_mining_off(
     assert not any_whatsminer.state.mining
     assert hass.states.get(MINING_SWITCH).state == "off"
 
-    response = await say(hass, f"turn on the {MINER} mining")
+    response = await say(hass, f"turn on {MINER} mining")
 
     assert intent_type(response) == "HassTurnOn"
     assert any_whatsminer.state.mining
@@ -407,6 +410,7 @@ async def test_intents_without_an_assistant(
     ("sentence", "built_in_intent"),
     [
         ("turn off the garage-m30 mining", "HassTurnOff"),
+        ("turn on garage m30", "HassTurnOn"),
         ("pause the TV", "HassMediaPause"),
     ],
 )

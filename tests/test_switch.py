@@ -33,7 +33,7 @@ from custom_components.miner_hub.const import DOMAIN, ISSUE_WRITE_API_DISABLED
 from custom_components.miner_hub.protocol.whatsminer.miner import WhatsminerV2Miner
 from tests.conftest import EmulatedWhatsminer, only_platforms, setup_integration
 
-ENTITY_ID = "switch.garage_m30_mining"
+ENTITY_ID = "switch.garage_m30"
 
 
 @pytest.fixture

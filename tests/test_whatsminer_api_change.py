@@ -46,7 +46,7 @@ from tests.conftest import (
 )
 from tests.emulators import WhatsminerV2Emulator, WhatsminerV3Emulator
 
-MINING_SWITCH = "switch.garage_m30_mining"
+MINING_SWITCH = "switch.garage_m30"
 PSU_VOLTAGE = "sensor.garage_m30_psu_input_voltage"  # v2 reports it, v3 does not
 
 

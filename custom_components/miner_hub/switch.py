@@ -56,6 +56,9 @@ class MinerSwitch(MinerEntity, SwitchEntity):
     """A switch whose state is what the miner last reported (never optimistic)."""
 
     entity_description: MinerSwitchEntityDescription
+    # Mining is what a miner is for: the switch carries the device's name, so
+    # Assist's "turn off the garage-m30" (and "… garage-m30 mining") reach it.
+    _attr_name = None
 
     @property
     @override
