@@ -11,6 +11,7 @@ import asyncio
 from collections.abc import Callable
 import logging
 import socket
+from typing import Any
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -74,3 +75,23 @@ class SwitchableListener:
                 return
             conn.setblocking(False)
             self._accept_cb(conn, str(address[0]))
+
+
+async def cancel_all(tasks: set[asyncio.Task[Any]]) -> None:
+    """Cancel the tasks (and any they start meanwhile) until none is left."""
+    while pending := [task for task in tasks if not task.done()]:
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+    tasks.clear()
+
+
+async def close_writer(writer: asyncio.StreamWriter) -> None:
+    """Close a connection, aborting it when the peer does not let go within 1 s."""
+    writer.close()
+    try:
+        await asyncio.wait_for(writer.wait_closed(), 1.0)
+    except TimeoutError:
+        writer.transport.abort()
+    except ConnectionError, OSError:
+        pass

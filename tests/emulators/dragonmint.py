@@ -1,6 +1,6 @@
 r"""Emulator of the DragonMint / Halong T1 web API (nginx + PHP), with an Innosilicon mode.
 
-Written from ``/work/shared/reference/dragonmint.md`` (cited as "ref §N"), the vendor
+Written from the reference notes ``dragonmint.md`` (cited as "ref §N"; project notes outside this repository), the vendor
 document and the firmware's own backend sources it cites (``dm-backend``,
 ``im-backend``, the ``mineralos`` nginx configuration), not from Miner Hub's client.
 
@@ -64,7 +64,7 @@ from urllib.parse import parse_qsl
 from aiohttp import BodyPartReader, WSMsgType, web
 from multidict import CIMultiDict
 
-from ._listener import SwitchableListener
+from ._listener import SwitchableListener, cancel_all
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -983,11 +983,7 @@ class DragonMintEmulator:
             await asyncio.sleep(0)
         if self._server is not None:
             await self._server.shutdown(0.1)
-        while pending := [task for task in self._tasks if not task.done()]:
-            for task in pending:
-                task.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
-        self._tasks.clear()
+        await cancel_all(self._tasks)
         self._watcher = None
         await asyncio.sleep(0)
         self._server = None

@@ -1,8 +1,8 @@
 """Emulator of the Spiderpool mining-pool REST API v2 (signed JSON envelopes over HTTP).
 
-Written from the vendor document ``/work/shared/reference/seeds/spiderpool-miningpool-api.md``
-("doc") and ``/work/shared/reference/spiderpool.md`` ("ref §N"), not from Miner Hub's
-client. Comments mark where a behaviour comes from:
+Written from the vendor document ``spiderpool-miningpool-api.md`` ("doc") and the
+reference notes ``spiderpool.md`` ("ref §N"), both kept with the project outside
+this repository, not from Miner Hub's client. Comments mark where a behaviour comes from:
 
 ``[doc]``
     the vendor document;
@@ -72,7 +72,7 @@ from Crypto.PublicKey import RSA
 from Crypto.PublicKey.RSA import RsaKey
 from Crypto.Signature import pkcs1_15
 
-from ._listener import SwitchableListener
+from ._listener import SwitchableListener, cancel_all
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -948,11 +948,7 @@ class SpiderpoolEmulator:
             await asyncio.sleep(0)
         if self._server is not None:
             await self._server.shutdown(0.1)
-        while pending := [task for task in self._tasks if not task.done()]:
-            for task in pending:
-                task.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
-        self._tasks.clear()
+        await cancel_all(self._tasks)
         self._retry = None
         await asyncio.sleep(0)
         self._server = None

@@ -1,6 +1,6 @@
 """Emulator of the MicroBT Whatsminer API v2 (the btminer API on TCP 4028).
 
-Written from ``/work/shared/reference/whatsminer.md`` (cited below as "ref §N") and
+Written from the reference notes ``whatsminer.md`` (cited below as "ref §N"; project notes outside this repository) and
 the vendor manuals 2.0.4 and 2.2, not from Miner Hub's client. The only code shared
 with the client is md5-crypt, which its own tests pin to ``openssl passwd -1``.
 
@@ -59,7 +59,7 @@ from Crypto.Cipher import AES
 
 from custom_components.miner_hub.protocol.whatsminer.crypto import md5_crypt
 
-from ._listener import SwitchableListener
+from ._listener import SwitchableListener, cancel_all, close_writer
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -794,10 +794,7 @@ class WhatsminerV2Emulator:
             await asyncio.sleep(0)
         # Each handler closes its connection as it ends. Finished tasks leave the
         # set only when their done-callback runs, hence the filter.
-        while pending := [task for task in self._tasks if not task.done()]:
-            for task in pending:
-                task.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
+        await cancel_all(self._tasks)
         for conn in list(self._client_socks):
             conn.close()
         self._client_socks.clear()
@@ -899,20 +896,10 @@ class WhatsminerV2Emulator:
             if then is not None and not self._stopping:
                 then()  # e.g. a reboot: in effect before the client sees EOF
             if writer is not None:
-                await self._close_writer(writer)
+                await close_writer(writer)
             else:
                 conn.close()
             self._client_socks.discard(conn)
-
-    @staticmethod
-    async def _close_writer(writer: asyncio.StreamWriter) -> None:
-        writer.close()
-        try:
-            await asyncio.wait_for(writer.wait_closed(), 1.0)
-        except TimeoutError:
-            writer.transport.abort()
-        except ConnectionError, OSError:
-            pass
 
     async def _converse(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, peer: str

@@ -1,6 +1,6 @@
 """Emulator of the MicroBT Whatsminer API v3 (TCP 4433, firmware of late 2024 on).
 
-Written from ``/work/shared/reference/whatsminer.md`` (cited as "ref §N"), the
+Written from the reference notes ``whatsminer.md`` (cited as "ref §N"; project notes outside this repository), the
 reply fixtures it cites (asic-rs ``test/json/v3``) and MicroBT's own API v3
 documentation (apidoc 3.0.x, cited as "apidoc"), not from Miner Hub's client.
 
@@ -63,7 +63,7 @@ from typing import Any, Final
 
 from Crypto.Cipher import AES
 
-from ._listener import SwitchableListener
+from ._listener import SwitchableListener, cancel_all, close_writer
 from .whatsminer_v2 import (
     GARBAGE_REPLY,
     MinerModel,
@@ -621,10 +621,7 @@ class WhatsminerV3Emulator:
             self._stop_event.set()
         for _ in range(3):  # let accepted-but-unstarted handlers see _stopping
             await asyncio.sleep(0)
-        while pending := [task for task in self._tasks if not task.done()]:
-            for task in pending:
-                task.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
+        await cancel_all(self._tasks)
         for conn in list(self._client_socks):
             conn.close()
         self._client_socks.clear()
@@ -759,20 +756,10 @@ class WhatsminerV3Emulator:
             if then is not None and not self._stopping:
                 then()  # e.g. a reboot: in effect before the client sees EOF
             if writer is not None:
-                await self._close_writer(writer)
+                await close_writer(writer)
             else:
                 conn.close()
             self._client_socks.discard(conn)
-
-    @staticmethod
-    async def _close_writer(writer: asyncio.StreamWriter) -> None:
-        writer.close()
-        try:
-            await asyncio.wait_for(writer.wait_closed(), 1.0)
-        except TimeoutError:
-            writer.transport.abort()
-        except ConnectionError, OSError:
-            pass
 
     async def _converse(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, peer: str

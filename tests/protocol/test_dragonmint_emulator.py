@@ -1,7 +1,7 @@
 """Tests of the DragonMint / Innosilicon HTTP emulator itself, with plain aiohttp.
 
 The client side is a bare ``aiohttp.ClientSession`` (no Miner Hub code); expected
-values come from the reference (``/work/shared/reference/dragonmint.md``) and the
+values come from the reference (the reference notes ``dragonmint.md``) and the
 firmware backend it cites. Every session uses ``force_close`` so each request opens
 its own connection and "connection refused" is observable.
 """

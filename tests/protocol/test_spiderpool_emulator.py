@@ -2,7 +2,7 @@
 
 The client side is a bare ``aiohttp.ClientSession`` and a signing helper written here
 (no Miner Hub code). Expected values come from the vendor document and
-``/work/shared/reference/spiderpool.md`` (ref §N), including its signing vector.
+the reference notes ``spiderpool.md`` (ref §N), including its signing vector.
 """
 
 from __future__ import annotations
