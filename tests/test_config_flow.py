@@ -21,12 +21,14 @@ from homeassistant.data_entry_flow import (
     FlowResultType,
     InvalidData,
     UnknownHandler,
+    section,
 )
 from homeassistant.helpers import issue_registry as ir
 import probatio
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.miner_hub.config_flow import SECTION_ADVANCED
 from custom_components.miner_hub.const import (
     CONF_ACCESS_KEY,
     CONF_API,
@@ -36,6 +38,7 @@ from custom_components.miner_hub.const import (
     CONF_PRIVATE_KEY,
     CONF_SCAN_INTERVAL,
     CONF_SUBACCOUNT,
+    CONF_V3_PORT,
     DOMAIN,
     KIND_DRAGONMINT,
     KIND_SPIDERPOOL,
@@ -548,6 +551,31 @@ async def test_whatsminer_v3_success(
     # API v3 has no authenticated read: a harmless write proved the password.
     assert ("set.system.led", True) in _v3_writes(v3_miner)
     assert v3_miner.state.led == "auto"
+
+
+async def test_whatsminer_advanced_v3_port(
+    hass: HomeAssistant, whatsminer_v3: WhatsminerV3Emulator
+) -> None:
+    """The advanced section's API v3 port is where detection looks for v3."""
+    result = await _whatsminer_form(hass)
+    assert _fields(result) == [CONF_HOST, CONF_PORT, CONF_PASSWORD, SECTION_ADVANCED]
+    advanced = result["data_schema"].schema[SECTION_ADVANCED]
+    assert advanced.options == {"collapsed": True}
+    assert advanced({}) == {CONF_V3_PORT: 4433}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {
+            **_v3_user_input(whatsminer_v3),
+            SECTION_ADVANCED: {CONF_V3_PORT: whatsminer_v3.port},
+        },
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"][CONF_API] == "v3"
+    assert result["data"][CONF_V3_PORT] == whatsminer_v3.port
+    await hass.async_block_till_done()
+    entry = result["result"]
+    assert entry.state is ConfigEntryState.LOADED
+    assert isinstance(entry.runtime_data.miner, WhatsminerV3Miner)
 
 
 @pytest.mark.parametrize(
@@ -1570,7 +1598,9 @@ def _selectors(result: FlowResult[Any, Any]) -> dict[str, dict[str, Any]]:
     """Each field's selector, as the frontend receives it."""
     schema: probatio.Schema = result["data_schema"]
     return {
-        str(key): value.serialize()["selector"] for key, value in schema.schema.items()
+        str(key): value.serialize()["selector"]
+        for key, value in schema.schema.items()
+        if not isinstance(value, section)
     }
 
 
@@ -1600,6 +1630,7 @@ async def test_spiderpool_form(hass: HomeAssistant) -> None:
         CONF_PRIVATE_KEY,
         CONF_COIN,
         CONF_SUBACCOUNT,
+        SECTION_ADVANCED,
     ]
     assert _suggested_values(result) == {}
     # The private key is a multi-line box the browser does not remember; the
@@ -1618,6 +1649,73 @@ async def test_spiderpool_form(hass: HomeAssistant) -> None:
         del values[field]
         with pytest.raises(probatio.Invalid):
             result["data_schema"](values)
+
+
+def _with_api_url(user_input: dict[str, Any], api_url: str) -> dict[str, Any]:
+    return {**user_input, SECTION_ADVANCED: {CONF_API_URL: api_url}}
+
+
+async def test_spiderpool_advanced_api_url(
+    hass: HomeAssistant, spiderpool: SpiderpoolEmulator
+) -> None:
+    """The advanced section's API address is checked and stored."""
+    result = await _spiderpool_form(hass)
+    advanced = result["data_schema"].schema[SECTION_ADVANCED]
+    assert advanced.options == {"collapsed": True}
+    assert advanced({}) == {CONF_API_URL: "https://api.spiderpool.com"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _with_api_url(_pool_input(spiderpool), "ftp://pool")
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {CONF_API_URL: "invalid_api_url"}
+    # What was typed stays in the form, the private key does not.
+    section = result["data_schema"].schema[SECTION_ADVANCED]
+    assert _suggested_values({"data_schema": section.schema}) == {
+        CONF_API_URL: "ftp://pool"
+    }
+    assert CONF_PRIVATE_KEY not in _suggested_values(result)
+    assert spiderpool.received == []
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _with_api_url(_pool_input(spiderpool), spiderpool.url)
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"] == {
+        **_pool_data(spiderpool, spiderpool.private_key_b64),
+        CONF_API_URL: spiderpool.url,
+    }
+    await hass.async_block_till_done()
+    assert result["result"].state is ConfigEntryState.LOADED
+    assert set(spiderpool.verdicts()) == {"ok"}
+
+
+@pytest.mark.parametrize(
+    "api_url",
+    ["ftp://pool.example", "https://", "https://pool.example/v2", "pool.example"],
+)
+async def test_spiderpool_api_url_must_be_an_origin(
+    hass: HomeAssistant, spiderpool: SpiderpoolEmulator, api_url: str
+) -> None:
+    result = await _spiderpool_form(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _with_api_url(_pool_input(spiderpool), api_url)
+    )
+    assert result["errors"] == {CONF_API_URL: "invalid_api_url"}
+    assert spiderpool.received == []
+
+
+async def test_spiderpool_advanced_default_api_url_is_not_stored(
+    hass: HomeAssistant, pool_api: SpiderpoolEmulator
+) -> None:
+    """The pool's own address, as the field's default, leaves the entry plain."""
+    result = await _spiderpool_form(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        _with_api_url(_pool_input(pool_api), "https://api.spiderpool.com/"),
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"] == _pool_data(pool_api, pool_api.private_key_b64)
+    await hass.async_block_till_done()
 
 
 @pytest.mark.parametrize(

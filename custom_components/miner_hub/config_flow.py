@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 
 from homeassistant.config_entries import (
     ConfigFlow,
@@ -12,7 +12,7 @@ from homeassistant.config_entries import (
 )
 from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_USERNAME
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.data_entry_flow import UnknownHandler
+from homeassistant.data_entry_flow import UnknownHandler, section
 from homeassistant.helpers.selector import (
     NumberSelector,
     NumberSelectorConfig,
@@ -22,10 +22,12 @@ from homeassistant.helpers.selector import (
     TextSelectorType,
 )
 import probatio
+from yarl import URL
 
 from .const import (
     CONF_ACCESS_KEY,
     CONF_API,
+    CONF_API_URL,
     CONF_COIN,
     CONF_KIND,
     CONF_PRIVATE_KEY,
@@ -50,9 +52,10 @@ from .protocol.dragonmint.client import (
 )
 from .protocol.errors import AuthFailed, CommandRejected, MinerHubError
 from .protocol.models import MinerInfo
-from .protocol.spiderpool.client import InvalidPrivateKey
+from .protocol.spiderpool.client import DEFAULT_BASE_URL, InvalidPrivateKey
 from .protocol.whatsminer.detect import detect_api
 from .protocol.whatsminer.v2 import DEFAULT_PORT as WHATSMINER_PORT
+from .protocol.whatsminer.v3 import DEFAULT_PORT as WHATSMINER_V3_PORT
 
 _PASSWORD_SELECTOR = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
 _PORT_SELECTOR = probatio.All(
@@ -61,11 +64,33 @@ _PORT_SELECTOR = probatio.All(
     ),
     probatio.Coerce(int),
 )
+# A collapsed section for what a plain setup never changes: API v3 forwarded to
+# another port than 4433, or the pool API reached through a proxy (scripts/develop
+# points both at emulators). Values equal to the defaults are not stored.
+SECTION_ADVANCED: Final = "advanced"
+ADVANCED_DEFAULTS: Final[Mapping[str, Any]] = {
+    CONF_V3_PORT: WHATSMINER_V3_PORT,
+    CONF_API_URL: DEFAULT_BASE_URL,
+}
+
+
+def _advanced_section(field: str, selector: Any) -> dict[probatio.Marker, Any]:
+    return {
+        probatio.Optional(SECTION_ADVANCED, default={}): section(
+            probatio.Schema(
+                {probatio.Optional(field, default=ADVANCED_DEFAULTS[field]): selector}
+            ),
+            {"collapsed": True},
+        )
+    }
+
+
 WHATSMINER_SCHEMA = probatio.Schema(
     {
         probatio.Required(CONF_HOST): TextSelector(),
         probatio.Required(CONF_PORT, default=WHATSMINER_PORT): _PORT_SELECTOR,
         probatio.Required(CONF_PASSWORD): _PASSWORD_SELECTOR,
+        **_advanced_section(CONF_V3_PORT, _PORT_SELECTOR),
     }
 )
 DRAGONMINT_SCHEMA = probatio.Schema(
@@ -110,6 +135,9 @@ SPIDERPOOL_SCHEMA = probatio.Schema(
         probatio.Required(CONF_PRIVATE_KEY): _PRIVATE_KEY_SELECTOR,
         probatio.Required(CONF_COIN, default=DEFAULT_COIN): TextSelector(),
         probatio.Required(CONF_SUBACCOUNT): TextSelector(),
+        **_advanced_section(
+            CONF_API_URL, TextSelector(TextSelectorConfig(type=TextSelectorType.URL))
+        ),
     }
 )
 # Coin and sub-account identify a pool entry: only the keys change.
@@ -169,6 +197,32 @@ def _is_pool(data: Mapping[str, Any]) -> bool:
 def _pool_unique_id(data: Mapping[str, Any]) -> str:
     """``<coin>_<subaccount>``: sub-account names are unique on the pool."""
     return f"{data[CONF_COIN]}_{data[CONF_SUBACCOUNT]}"
+
+
+def _flat(user_input: Mapping[str, Any]) -> dict[str, Any]:
+    """The form's values with the advanced ones beside the others, unless default."""
+    values = {
+        key: value for key, value in user_input.items() if key != SECTION_ADVANCED
+    }
+    for key, value in user_input.get(SECTION_ADVANCED, {}).items():
+        if value != ADVANCED_DEFAULTS[key]:
+            values[key] = value
+    return values
+
+
+def _api_url(values: Mapping[str, Any]) -> str | None:
+    """The pool API's origin from the advanced field; None for the pool's own.
+
+    Raises ValueError unless it is an http(s) origin: the client joins the
+    documented absolute paths to it, so a path would be dropped.
+    """
+    text = str(values.get(CONF_API_URL, "")).strip().rstrip("/")
+    if not text or text == DEFAULT_BASE_URL:
+        return None
+    url = URL(text)
+    if url.scheme not in ("http", "https") or not url.host or url.path not in ("", "/"):
+        raise ValueError(text)
+    return text
 
 
 def _pool_keys(
@@ -276,18 +330,24 @@ class MinerHubConfigFlow(ConfigFlow, domain=DOMAIN):
                 CONF_COIN: user_input[CONF_COIN].strip().lower(),
                 CONF_SUBACCOUNT: user_input[CONF_SUBACCOUNT].strip(),
             }
-            data = {CONF_KIND: KIND_SPIDERPOOL, **values}
-            # Known before any request: an account already added costs no call.
-            await self.async_set_unique_id(_pool_unique_id(data))
-            self._abort_if_unique_id_configured()
-            errors = await self._check_pool(data)
-            if not errors:
-                title = f"{data[CONF_SUBACCOUNT]} ({data[CONF_COIN].upper()})"
-                return self.async_create_entry(title=title, data=data)
+            try:
+                if api_url := _api_url(_flat(user_input)):
+                    values[CONF_API_URL] = api_url
+            except ValueError:
+                errors = {CONF_API_URL: "invalid_api_url"}
+            else:
+                data = {CONF_KIND: KIND_SPIDERPOOL, **values}
+                # Known before any request: an account already added costs no call.
+                await self.async_set_unique_id(_pool_unique_id(data))
+                self._abort_if_unique_id_configured()
+                errors = await self._check_pool(data)
+                if not errors:
+                    title = f"{data[CONF_SUBACCOUNT]} ({data[CONF_COIN].upper()})"
+                    return self.async_create_entry(title=title, data=data)
         return self.async_show_form(
             step_id=KIND_SPIDERPOOL,
             data_schema=self.add_suggested_values_to_schema(
-                SPIDERPOOL_SCHEMA, _without_secrets(values)
+                SPIDERPOOL_SCHEMA, _without_secrets({**(user_input or {}), **values})
             ),
             errors=errors,
         )
@@ -306,7 +366,9 @@ class MinerHubConfigFlow(ConfigFlow, domain=DOMAIN):
         """Validate the miner, then create its entry (or update the known one)."""
         errors: dict[str, str] = {}
         if user_input is not None:
-            info, data, errors = await self._check({CONF_KIND: kind, **user_input})
+            info, data, errors = await self._check(
+                {CONF_KIND: kind, **_flat(user_input)}
+            )
             if info is not None:
                 await self.async_set_unique_id(info.mac)
                 self._abort_if_unique_id_configured(

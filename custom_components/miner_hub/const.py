@@ -24,7 +24,7 @@ CONF_ACCESS_KEY: Final = "access_key"
 CONF_PRIVATE_KEY: Final = "private_key"
 CONF_COIN: Final = "coin"
 CONF_SUBACCOUNT: Final = "subaccount"
-CONF_API_URL: Final = "api_url"  # not in the form: lets scripts/develop use an emulator
+CONF_API_URL: Final = "api_url"  # advanced mode: the pool API via a proxy
 DEFAULT_COIN: Final = "btc"
 
 CONF_SCAN_INTERVAL: Final = "scan_interval"
