@@ -1,0 +1,113 @@
+"""``scripts/develop``: Home Assistant with Miner Hub and emulated devices.
+
+Starts the emulators, then ``hass`` with the repository's ``config/`` on
+127.0.0.1:8123. A new instance is onboarded with the owner below and every
+device is added through the config flow API; a second run logs in and finds
+them configured. Ctrl-C stops Home Assistant, then the emulators.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+from pathlib import Path
+import signal
+import sys
+import time
+from typing import Final
+
+import aiohttp
+
+from .devices import EmulatedDevices, Ports
+from .hass import REPOSITORY, HomeAssistantApi, HomeAssistantProcess, Owner
+
+OWNER: Final = Owner("Developer", "dev", "miner-hub-dev")
+RESTART_EXIT_CODE: Final = 100  # hass asks its runner to start it again
+
+
+def say(message: str) -> None:
+    sys.stdout.write(f"==> {message}\n")
+    sys.stdout.flush()
+
+
+async def develop(config_dir: Path, port: int) -> int:
+    started = time.monotonic()
+    # A terminating signal stops everything as Ctrl-C does (asyncio.run's SIGINT).
+    main_task = asyncio.current_task()
+    assert main_task is not None
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main_task.cancel)
+    async with EmulatedDevices(Ports()) as devices:
+        say(
+            "emulators on 127.0.0.1: "
+            + ", ".join(f.name for f in devices.config_flows())
+        )
+        hass = HomeAssistantProcess(config_dir, port)
+        try:
+            async with aiohttp.ClientSession() as session:
+                api = HomeAssistantApi(session, hass.url)
+                await hass.start()
+                await api.wait_until_up(hass)
+                if await api.onboard_or_log_in(OWNER):
+                    say(f"onboarded a new Home Assistant in {config_dir}")
+                await api.confirm_http_config(config_dir)
+                await api.wait_until_running()
+                await add_devices(api, devices)
+                await wait_until_loaded(api)
+                print_ready(hass.url, time.monotonic() - started)
+                while (code := await hass.wait()) == RESTART_EXIT_CODE:
+                    say("Home Assistant restarts")
+                    await hass.start()
+                return code
+        finally:
+            await hass.stop()
+
+
+async def add_devices(api: HomeAssistantApi, devices: EmulatedDevices) -> None:
+    for flow in devices.config_flows():
+        result = await api.add_config_entry(flow.menu_step, flow.user_input)
+        if result["type"] == "create_entry":
+            say(f"added {flow.name} as “{result['title']}”")
+        else:
+            say(
+                f"{flow.name}: {result.get('reason', result['type']).replace('_', ' ')}"
+            )
+
+
+async def wait_until_loaded(api: HomeAssistantApi) -> None:
+    """Until every Miner Hub entry has been set up (its devices are visible)."""
+    while True:
+        entries = await api.config_entries("miner_hub")
+        if entries and all(entry["state"] != "not_loaded" for entry in entries):
+            for entry in entries:
+                say(f"{entry['title']}: {entry['state']}")
+            return
+        await asyncio.sleep(0.25)
+
+
+def print_ready(url: str, seconds: float) -> None:
+    sys.stdout.write(
+        f"\nHome Assistant with Miner Hub is ready at {url} ({seconds:.1f} s)\n"
+        f"  log in as {OWNER.username!r} with password {OWNER.password!r}\n"
+        "  Ctrl-C stops Home Assistant and the emulators\n\n"
+    )
+    sys.stdout.flush()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="scripts/develop", description=__doc__)
+    parser.add_argument("--port", type=int, default=8123, help="Home Assistant's port")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=REPOSITORY / "config",
+        help="configuration directory (default: the repository's config/)",
+    )
+    args = parser.parse_args(argv)
+    with contextlib.suppress(KeyboardInterrupt, asyncio.CancelledError):
+        return asyncio.run(develop(args.config.resolve(), args.port))
+    return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
