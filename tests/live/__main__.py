@@ -33,10 +33,7 @@ def say(message: str) -> None:
 
 async def develop(config_dir: Path, port: int) -> int:
     started = time.monotonic()
-    # A terminating signal stops everything as Ctrl-C does (asyncio.run's SIGINT).
-    main_task = asyncio.current_task()
-    assert main_task is not None
-    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main_task.cancel)
+    stop_on_signals()
     async with EmulatedDevices(Ports()) as devices:
         say(
             "emulators on 127.0.0.1: "
@@ -61,6 +58,25 @@ async def develop(config_dir: Path, port: int) -> int:
                 return code
         finally:
             await hass.stop()
+
+
+def stop_on_signals() -> None:
+    """Ctrl-C or a termination stops Home Assistant, then the emulators.
+
+    Also when started in the background, where SIGINT comes ignored. Only the
+    first signal cancels: a second one must not interrupt Home Assistant's stop.
+    """
+    main_task = asyncio.current_task()
+    assert main_task is not None
+    loop = asyncio.get_running_loop()
+
+    def stop() -> None:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, say, "stopping…")
+        main_task.cancel()
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop)
 
 
 async def add_devices(api: HomeAssistantApi, devices: EmulatedDevices) -> None:

@@ -79,11 +79,18 @@ class _Baselines:
 class EmulatedDevices:
     """All emulated devices, started and stopped together."""
 
-    def __init__(self, ports: Ports | None = None, *, live: bool = True) -> None:
+    def __init__(
+        self,
+        ports: Ports | None = None,
+        *,
+        live: bool = True,
+        whatsminer_password: str = WHATSMINER_PASSWORD,
+    ) -> None:
         ports = ports or Ports()
+        self.whatsminer_password = whatsminer_password
         self.whatsminers = [
             WhatsminerV2Emulator(
-                password=WHATSMINER_PASSWORD,
+                password=whatsminer_password,
                 host=HOST,
                 port=port,
                 mac=f"C6:07:20:00:1E:{0xC2 + index:02X}",
@@ -140,7 +147,11 @@ class EmulatedDevices:
             ConfigFlow(
                 f"Whatsminer v2 on port {miner.port}",
                 "whatsminer",
-                {"host": HOST, "port": miner.port, "password": WHATSMINER_PASSWORD},
+                {
+                    "host": HOST,
+                    "port": miner.port,
+                    "password": self.whatsminer_password,
+                },
             )
             for miner in self.whatsminers
         ]
