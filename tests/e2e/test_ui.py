@@ -34,8 +34,11 @@ async def _start_flow(page: Page, url: str, menu_option: str) -> None:
     """Settings → Integrations → Add integration → Miner Hub → ``menu_option``."""
     await page.goto(f"{url}/config/integrations/dashboard")
     await page.get_by_role("button", name="Add integration").click()
-    await page.keyboard.type("Miner Hub")
-    await page.get_by_text("Miner Hub", exact=True).last.click()
+    # Within the dialog: the integration card behind it has the same title, and
+    # its list shows only the rows in view until the search has filtered it.
+    dialog = page.locator("dialog-add-integration")
+    await dialog.get_by_role("textbox").fill("Miner Hub")
+    await dialog.get_by_text("Miner Hub", exact=True).click()
     await page.get_by_text(menu_option).click()
 
 
