@@ -42,7 +42,7 @@ from homeassistant.util import dt as dt_util
 from .const import DOMAIN, LOGGER
 from .coordinator import MinerHubConfigEntry
 from .pool_coordinator import PoolCoordinator, PoolData, worker_identifier
-from .protocol.spiderpool.models import Worker
+from .protocol.spiderpool.models import ProfitInfo, Worker
 
 MANUFACTURER = "Spiderpool"
 ACCOUNT_MODEL = "Mining pool account"
@@ -94,6 +94,13 @@ def _money(
     )
 
 
+def _profit(
+    read: Callable[[ProfitInfo], Decimal | None],
+) -> Callable[[PoolData], Decimal | None]:
+    """An amount of the profit summary, None until the pool has sent one."""
+    return lambda data: None if data.profit is None else read(data.profit)
+
+
 def _last_payment_attributes(data: PoolData) -> dict[str, Any] | None:
     payment = data.last_payment
     if payment is None:
@@ -134,23 +141,17 @@ ACCOUNT_SENSORS: tuple[PoolSensorEntityDescription, ...] = (
     ),
     # Yesterday's profit and today's estimate are amounts of one day, not
     # totals: no state class (MONETARY allows only TOTAL or none).
-    _money(
-        "yesterday_profit",
-        lambda data: None if data.profit is None else data.profit.yesterday,
-    ),
-    _money(
-        "today_estimated_profit",
-        lambda data: None if data.profit is None else data.profit.today_estimate,
-    ),
+    _money("yesterday_profit", _profit(lambda profit: profit.yesterday)),
+    _money("today_estimated_profit", _profit(lambda profit: profit.today_estimate)),
     # The unpaid balance grows and drops at each payout: a total.
     _money(
         "unpaid_profit",
-        lambda data: None if data.profit is None else data.profit.unpaid,
+        _profit(lambda profit: profit.unpaid),
         SensorStateClass.TOTAL,
     ),
     _money(
         "total_profit",
-        lambda data: None if data.profit is None else data.profit.total,
+        _profit(lambda profit: profit.total),
         SensorStateClass.TOTAL,
     ),
     _money("minimum_payment", lambda data: data.minimum_payment),

@@ -51,7 +51,8 @@ class MinerSensorEntityDescription(SensorEntityDescription):
 
     value_fn: Callable[[MinerData], StateType | datetime]
     # Whether the miner reports the value: the entity is created once it does.
-    exists_fn: Callable[[MinerData], bool] = lambda data: True
+    # None: when value_fn gives a value.
+    exists_fn: Callable[[MinerData], bool] | None = None
     attributes_fn: Callable[[MinerData], dict[str, Any]] | None = None
 
 
@@ -112,7 +113,6 @@ SENSORS: tuple[MinerSensorEntityDescription, ...] = (
         state_class=SensorStateClass.MEASUREMENT,
         suggested_display_precision=2,
         value_fn=lambda data: data.status.hashrate_ths,
-        exists_fn=lambda data: data.status.hashrate_ths is not None,
     ),
     MinerSensorEntityDescription(
         key="power",
@@ -122,7 +122,6 @@ SENSORS: tuple[MinerSensorEntityDescription, ...] = (
         state_class=SensorStateClass.MEASUREMENT,
         suggested_display_precision=0,
         value_fn=lambda data: data.status.power_w,
-        exists_fn=lambda data: data.status.power_w is not None,
     ),
     MinerSensorEntityDescription(
         key="efficiency",
@@ -141,7 +140,6 @@ SENSORS: tuple[MinerSensorEntityDescription, ...] = (
         entity_category=EntityCategory.DIAGNOSTIC,
         suggested_display_precision=0,
         value_fn=lambda data: data.status.power_limit_w,
-        exists_fn=lambda data: data.status.power_limit_w is not None,
     ),
     MinerSensorEntityDescription(
         key="temperature",
@@ -151,7 +149,6 @@ SENSORS: tuple[MinerSensorEntityDescription, ...] = (
         state_class=SensorStateClass.MEASUREMENT,
         suggested_display_precision=1,
         value_fn=lambda data: data.status.temperature_c,
-        exists_fn=lambda data: data.status.temperature_c is not None,
     ),
     MinerSensorEntityDescription(
         key="environment_temperature",
@@ -161,7 +158,6 @@ SENSORS: tuple[MinerSensorEntityDescription, ...] = (
         state_class=SensorStateClass.MEASUREMENT,
         suggested_display_precision=1,
         value_fn=lambda data: data.status.environment_temperature_c,
-        exists_fn=lambda data: data.status.environment_temperature_c is not None,
     ),
     MinerSensorEntityDescription(
         key="chip_temperature_max",
@@ -171,7 +167,6 @@ SENSORS: tuple[MinerSensorEntityDescription, ...] = (
         state_class=SensorStateClass.MEASUREMENT,
         suggested_display_precision=1,
         value_fn=lambda data: data.status.chip_temp_max_c,
-        exists_fn=lambda data: data.status.chip_temp_max_c is not None,
     ),
     MinerSensorEntityDescription(
         key="chip_temperature_avg",
@@ -181,7 +176,6 @@ SENSORS: tuple[MinerSensorEntityDescription, ...] = (
         state_class=SensorStateClass.MEASUREMENT,
         suggested_display_precision=1,
         value_fn=lambda data: data.status.chip_temp_avg_c,
-        exists_fn=lambda data: data.status.chip_temp_avg_c is not None,
     ),
     MinerSensorEntityDescription(
         key="fan_speed_in",
@@ -190,7 +184,6 @@ SENSORS: tuple[MinerSensorEntityDescription, ...] = (
         state_class=SensorStateClass.MEASUREMENT,
         suggested_display_precision=0,
         value_fn=lambda data: data.status.fan_speed_in_rpm,
-        exists_fn=lambda data: data.status.fan_speed_in_rpm is not None,
     ),
     MinerSensorEntityDescription(
         key="fan_speed_out",
@@ -199,7 +192,6 @@ SENSORS: tuple[MinerSensorEntityDescription, ...] = (
         state_class=SensorStateClass.MEASUREMENT,
         suggested_display_precision=0,
         value_fn=lambda data: data.status.fan_speed_out_rpm,
-        exists_fn=lambda data: data.status.fan_speed_out_rpm is not None,
     ),
     MinerSensorEntityDescription(
         key="fan_duty",
@@ -208,7 +200,6 @@ SENSORS: tuple[MinerSensorEntityDescription, ...] = (
         state_class=SensorStateClass.MEASUREMENT,
         suggested_display_precision=0,
         value_fn=lambda data: data.status.fan_duty_pct,
-        exists_fn=lambda data: data.status.fan_duty_pct is not None,
     ),
     MinerSensorEntityDescription(
         key="power_mode",
@@ -216,7 +207,6 @@ SENSORS: tuple[MinerSensorEntityDescription, ...] = (
         device_class=SensorDeviceClass.ENUM,
         options=[mode.value for mode in PowerMode],
         value_fn=_power_mode,
-        exists_fn=lambda data: data.status.power_mode is not None,
     ),
     MinerSensorEntityDescription(
         key="uptime",
@@ -224,7 +214,6 @@ SENSORS: tuple[MinerSensorEntityDescription, ...] = (
         device_class=SensorDeviceClass.UPTIME,
         entity_category=EntityCategory.DIAGNOSTIC,
         value_fn=lambda data: data.booted_at,
-        exists_fn=lambda data: data.booted_at is not None,
     ),
     MinerSensorEntityDescription(
         key="accepted_shares",
@@ -233,7 +222,6 @@ SENSORS: tuple[MinerSensorEntityDescription, ...] = (
         entity_category=EntityCategory.DIAGNOSTIC,
         entity_registry_enabled_default=False,
         value_fn=lambda data: data.status.accepted_shares,
-        exists_fn=lambda data: data.status.accepted_shares is not None,
     ),
     MinerSensorEntityDescription(
         key="rejected_shares",
@@ -242,7 +230,6 @@ SENSORS: tuple[MinerSensorEntityDescription, ...] = (
         entity_category=EntityCategory.DIAGNOSTIC,
         entity_registry_enabled_default=False,
         value_fn=lambda data: data.status.rejected_shares,
-        exists_fn=lambda data: data.status.rejected_shares is not None,
     ),
     MinerSensorEntityDescription(
         # A health signal (a failing board errs), so enabled, unlike the shares.
@@ -251,7 +238,6 @@ SENSORS: tuple[MinerSensorEntityDescription, ...] = (
         state_class=SensorStateClass.TOTAL_INCREASING,
         entity_category=EntityCategory.DIAGNOSTIC,
         value_fn=lambda data: data.status.hardware_errors,
-        exists_fn=lambda data: data.status.hardware_errors is not None,
     ),
     MinerSensorEntityDescription(
         key="active_pool",
@@ -267,7 +253,6 @@ SENSORS: tuple[MinerSensorEntityDescription, ...] = (
         entity_category=EntityCategory.DIAGNOSTIC,
         suggested_display_precision=0,
         value_fn=lambda data: None if data.errors is None else len(data.errors),
-        exists_fn=lambda data: data.errors is not None,
         attributes_fn=_error_attributes,
     ),
     MinerSensorEntityDescription(
@@ -279,7 +264,6 @@ SENSORS: tuple[MinerSensorEntityDescription, ...] = (
         entity_category=EntityCategory.DIAGNOSTIC,
         suggested_display_precision=1,
         value_fn=_psu(lambda psu: psu.temperature_c),
-        exists_fn=lambda data: _psu(lambda psu: psu.temperature_c)(data) is not None,
     ),
     MinerSensorEntityDescription(
         key="psu_fan_speed",
@@ -289,7 +273,6 @@ SENSORS: tuple[MinerSensorEntityDescription, ...] = (
         entity_category=EntityCategory.DIAGNOSTIC,
         suggested_display_precision=0,
         value_fn=_psu(lambda psu: psu.fan_speed_rpm),
-        exists_fn=lambda data: _psu(lambda psu: psu.fan_speed_rpm)(data) is not None,
     ),
     MinerSensorEntityDescription(
         key="psu_input_voltage",
@@ -301,7 +284,6 @@ SENSORS: tuple[MinerSensorEntityDescription, ...] = (
         entity_registry_enabled_default=False,
         suggested_display_precision=1,
         value_fn=_psu(lambda psu: psu.input_voltage_v),
-        exists_fn=lambda data: _psu(lambda psu: psu.input_voltage_v)(data) is not None,
     ),
     MinerSensorEntityDescription(
         key="psu_input_current",
@@ -313,7 +295,6 @@ SENSORS: tuple[MinerSensorEntityDescription, ...] = (
         entity_registry_enabled_default=False,
         suggested_display_precision=2,
         value_fn=_psu(lambda psu: psu.input_current_a),
-        exists_fn=lambda data: _psu(lambda psu: psu.input_current_a)(data) is not None,
     ),
 )
 
@@ -395,13 +376,19 @@ async def async_setup_entry(
     entry.async_on_unload(coordinator.async_add_listener(add_reported_sensors))
 
 
+def _reported(description: MinerSensorEntityDescription, data: MinerData) -> bool:
+    if description.exists_fn is not None:
+        return description.exists_fn(data)
+    return description.value_fn(data) is not None
+
+
 def _new_sensors(coordinator: MinerCoordinator, added: set[str]) -> list[SensorEntity]:
     """Sensors of the values the last poll reported that have none yet."""
     data = coordinator.data
     kind = coordinator.config_entry.data.get(CONF_KIND, KIND_WHATSMINER)
     new: list[SensorEntity] = []
     for description in SENSORS:
-        if description.key not in added and description.exists_fn(data):
+        if description.key not in added and _reported(description, data):
             added.add(description.key)
             new.append(MinerSensorEntity(coordinator, description))
     if ENERGY_SENSOR.key not in added and data.status.power_w is not None:

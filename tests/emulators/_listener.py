@@ -9,11 +9,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+import contextlib
 import logging
 import socket
+import struct
 from typing import Any
 
 _LOGGER = logging.getLogger(__name__)
+
+# SO_LINGER on with a zero timeout: close() sends RST instead of FIN.
+_LINGER_ZERO = struct.pack("ii", 1, 0)
 
 
 class SwitchableListener:
@@ -95,3 +100,19 @@ async def close_writer(writer: asyncio.StreamWriter) -> None:
         writer.transport.abort()
     except ConnectionError, OSError:
         pass
+
+
+def reset_socket(conn: socket.socket) -> None:
+    """Close with RST, like a port nobody listens on any more."""
+    with contextlib.suppress(OSError):
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_ZERO)
+    conn.close()
+
+
+def abort_with_reset(writer: asyncio.StreamWriter) -> None:
+    """Abort a client connection with RST, as when the control board reboots."""
+    sock = writer.get_extra_info("socket")
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_ZERO)
+    writer.transport.abort()

@@ -64,7 +64,7 @@ from urllib.parse import parse_qsl
 from aiohttp import BodyPartReader, WSMsgType, web
 from multidict import CIMultiDict
 
-from ._listener import SwitchableListener, cancel_all
+from ._listener import SwitchableListener, cancel_all, reset_socket
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -1052,7 +1052,7 @@ class DragonMintEmulator:
 
     def _accepted(self, conn: socket.socket, _peer: str) -> None:
         if self._stopping or not self._wants_listener():
-            _reset_socket(conn)
+            reset_socket(conn)
             return
         self._spawn(self._connect(conn))
 
@@ -2539,10 +2539,3 @@ async def _read_part(part: BodyPartReader, budget: list[int]) -> bytes:
 def _known(caller: str | None) -> str | None:
     """The caller as recorded: an expired token resolves to nobody."""
     return None if caller == "expired" else caller
-
-
-def _reset_socket(conn: socket.socket) -> None:
-    """Close with RST, like a port nobody listens on any more."""
-    with contextlib.suppress(OSError):
-        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    conn.close()

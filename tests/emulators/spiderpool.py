@@ -72,7 +72,7 @@ from Crypto.PublicKey import RSA
 from Crypto.PublicKey.RSA import RsaKey
 from Crypto.Signature import pkcs1_15
 
-from ._listener import SwitchableListener, cancel_all
+from ._listener import SwitchableListener, cancel_all, reset_socket
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -991,7 +991,7 @@ class SpiderpoolEmulator:
 
     def _accepted(self, conn: socket.socket, _peer: str) -> None:
         if self._stopping or self._faults.offline:
-            _reset_socket(conn)
+            reset_socket(conn)
             return
         self._spawn(self._connect(conn))
 
@@ -1889,10 +1889,3 @@ async def _read_body(request: web.BaseRequest) -> bytes | None:
 async def _hold() -> None:
     """Never answer; ends only when the connection is cut (or by stop())."""
     await asyncio.Event().wait()
-
-
-def _reset_socket(conn: socket.socket) -> None:
-    """Close with RST, like a port nobody listens on any more."""
-    with contextlib.suppress(OSError):
-        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    conn.close()

@@ -59,7 +59,13 @@ from Crypto.Cipher import AES
 
 from custom_components.miner_hub.protocol.whatsminer.crypto import md5_crypt
 
-from ._listener import SwitchableListener, cancel_all, close_writer
+from ._listener import (
+    SwitchableListener,
+    abort_with_reset,
+    cancel_all,
+    close_writer,
+    reset_socket,
+)
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -629,24 +635,6 @@ def _clock_text(when: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(when))
 
 
-def _reset_socket(conn: socket.socket) -> None:
-    """Close with RST, like a port nobody listens on any more."""
-    with contextlib.suppress(OSError):
-        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    conn.close()
-
-
-def _drop(writer: asyncio.StreamWriter) -> None:
-    """Abort a client connection with RST, as when the control board reboots."""
-    sock = writer.get_extra_info("socket")
-    if sock is not None:
-        with contextlib.suppress(OSError):
-            sock.setsockopt(
-                socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
-            )
-    writer.transport.abort()
-
-
 _Handler = Callable[[_Request], _Reply]
 
 
@@ -877,7 +865,7 @@ class WhatsminerV2Emulator:
         try:
             self._tick()
             if self._stopping or not self._wants_listener():
-                _reset_socket(conn)
+                reset_socket(conn)
                 return
             reader, writer = await asyncio.open_connection(
                 sock=conn, limit=MAX_REQUEST_BYTES
@@ -1966,7 +1954,7 @@ class WhatsminerV2Emulator:
         self._reboot_until = self._time() + max(0.0, self._faults.reboot_seconds)
         self._tokens.clear()
         for writer in self._writers - self._holding:
-            _drop(writer)
+            abort_with_reset(writer)
         self._sync_listener()
         self._tick()
         if self._reboot_until is not None:

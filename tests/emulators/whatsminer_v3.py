@@ -63,7 +63,13 @@ from typing import Any, Final
 
 from Crypto.Cipher import AES
 
-from ._listener import SwitchableListener, cancel_all, close_writer
+from ._listener import (
+    SwitchableListener,
+    abort_with_reset,
+    cancel_all,
+    close_writer,
+    reset_socket,
+)
 from .whatsminer_v2 import (
     GARBAGE_REPLY,
     MinerModel,
@@ -438,24 +444,6 @@ def _decrypt_param(param: Any, key: bytes) -> Any:
         raise _Fail(FAIL, "invalid encrypted param") from err
 
 
-def _reset_socket(conn: socket.socket) -> None:
-    """Close with RST, like a port nobody listens on."""
-    with contextlib.suppress(OSError):
-        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    conn.close()
-
-
-def _drop(writer: asyncio.StreamWriter) -> None:
-    """Abort a client connection with RST, as when the control board reboots."""
-    sock = writer.get_extra_info("socket")
-    if sock is not None:
-        with contextlib.suppress(OSError):
-            sock.setsockopt(
-                socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
-            )
-    writer.transport.abort()
-
-
 def _preview(cmd: str, param: Any) -> str:
     """A short, safe rendering of a param for the log (secrets hidden)."""
     if cmd in ENCRYPTED_PARAM_COMMANDS:
@@ -703,7 +691,7 @@ class WhatsminerV3Emulator:
     def _on_reboot_begun(self) -> None:
         if self._rebooting():
             for writer in self._writers - self._holding:
-                _drop(writer)
+                abort_with_reset(writer)
         self._sync_listener()
 
     def _on_reboot_finished(self, _at: float) -> None:
@@ -733,7 +721,7 @@ class WhatsminerV3Emulator:
                 or not self._wants_listener()
                 or self._open_connections >= self._faults.max_clients
             ):
-                _reset_socket(conn)
+                reset_socket(conn)
                 return
             counted = True
             self._open_connections += 1
