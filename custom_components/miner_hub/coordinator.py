@@ -163,11 +163,12 @@ class MinerCoordinator(DataUpdateCoordinator[MinerData]):
         self._set_write_access(await self._read(self.miner.check_access))
 
     async def _async_update_data(self) -> MinerData:
-        status = await self._read(self._read_status)
-        now = dt_util.utcnow()
-        if self._slow_reads_due is None or now >= self._slow_reads_due:
-            await self._slow_reads()
-            self._slow_reads_due = now + SLOW_READ_INTERVAL
+        async with self.miner.reads():
+            status = await self._read(self._read_status)
+            now = dt_util.utcnow()
+            if self._slow_reads_due is None or now >= self._slow_reads_due:
+                await self._slow_reads()
+                self._slow_reads_due = now + SLOW_READ_INTERVAL
         if Capability.FIRMWARE_UPDATE in self.miner.capabilities and (
             self._firmware_check_due is None or now >= self._firmware_check_due
         ):

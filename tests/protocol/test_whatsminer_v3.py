@@ -459,6 +459,28 @@ async def test_poll_shares_a_connection_the_miner_keeps_open(
         assert v3.connections_total == 4
 
 
+async def test_a_whole_poll_shares_the_connection_the_miner_keeps_open(
+    socket_enabled: None,
+) -> None:
+    """The slow reads of a poll ride on its connection too (batches nest)."""
+    async with WhatsminerV3Emulator(password=PASSWORD, keep_alive=True) as v3:
+        miner = WhatsminerV3Miner(v3.host, v3.port, PASSWORD)
+        async with miner.reads():
+            await miner.read_status()  # its own batch, inside the poll's
+            assert await miner.read_power_supply() is not None
+            assert await miner.read_errors() == ()
+        assert v3.connections_total == 1
+        assert v3.commands() == [
+            "get.device.info",
+            "get.miner.status",
+            "get.miner.setting",
+            "get.device.info",
+            "get.device.info",
+        ]
+        await miner.read_status()
+        assert v3.connections_total == 2  # closed when the poll's reads ended
+
+
 async def test_poll_on_a_miner_that_closes_after_each_reply(
     miner: WhatsminerV3Miner, v3: WhatsminerV3Emulator
 ) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager, nullcontext
 from typing import Any, ClassVar
 
 from .errors import UnsupportedCommand
@@ -59,6 +60,10 @@ class Miner(ABC):
     @abstractmethod
     def diagnostics(self) -> dict[str, Any]:
         """Protocol state for diagnostics; never secrets."""
+
+    def reads(self) -> AbstractAsyncContextManager[None]:
+        """The reads of one poll run inside: they may share a connection."""
+        return nullcontext()
 
     async def read_power_supply(self) -> PowerSupplyStatus | None:
         """The power supply, or None when the miner does not report it."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import Any, Final
 
 from ..errors import AuthFailed, MinerHubError, ParseError, WriteApiDisabled
@@ -185,6 +186,10 @@ class WhatsminerV3Miner(Miner):
             status = await self.client.get_miner_status()
             settings = await self.client.get_miner_settings()
         return _status(info, status, settings)
+
+    def reads(self) -> AbstractAsyncContextManager[None]:
+        """One connection for the whole poll, where the miner keeps it open."""
+        return self.client.batch()
 
     async def read_power_supply(self) -> PowerSupplyStatus | None:
         """``get.device.info`` power: model, serial and fan (no temperature)."""

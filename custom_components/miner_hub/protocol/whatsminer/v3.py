@@ -255,7 +255,7 @@ class WhatsminerV3Client:
         self._clock = clock
         self._clock_offset = 0.0  # miner clock - our clock, from the last reply
         self._salt: str | None = None
-        self._batching = False
+        self._batch_depth = 0  # batch() may nest: the outermost closes
         self._reuse = True  # until the miner ignores a request on a kept connection
         # A connection the miner kept open after its reply, reused in a batch.
         self._open: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
@@ -269,12 +269,13 @@ class WhatsminerV3Client:
     @asynccontextmanager
     async def batch(self) -> AsyncIterator[None]:
         """Reads inside share one connection, where the miner keeps it open."""
-        self._batching = True
+        self._batch_depth += 1
         try:
             yield
         finally:
-            self._batching = False
-            self._close_open()
+            self._batch_depth -= 1
+            if not self._batch_depth:
+                self._close_open()
 
     def _close_open(self) -> None:
         if self._open is not None:
@@ -314,7 +315,8 @@ class WhatsminerV3Client:
         writer: asyncio.StreamWriter,
         reply: dict[str, Any] | None,
     ) -> None:
-        if self._batching and self._reuse and reply is not None and not reader.at_eof():
+        kept_open = reply is not None and not reader.at_eof()
+        if self._batch_depth and self._reuse and kept_open:
             self._open = (reader, writer)
         else:
             writer.close()
@@ -398,6 +400,10 @@ class WhatsminerV3Client:
             raise ConnectionFailed(f"{cmd}: the miner closed without replying")
         _raise_for_code(reply, cmd)
         return reply.get("msg")
+
+    def forget_salt(self) -> None:
+        """Drop the cached salt (the next write asks the miner for it again)."""
+        self._salt = None
 
     async def _salt_value(self, refresh: bool = False) -> str:
         if self._salt is None or refresh:
