@@ -17,6 +17,7 @@ from typing import Any, Final, Literal, NamedTuple, Self
 from unittest.mock import PropertyMock, patch
 
 from freezegun.api import FrozenDateTimeFactory
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import (
     CONF_HOST,
     CONF_PASSWORD,
@@ -44,6 +45,7 @@ from custom_components.miner_hub.const import (
     CONF_SUBACCOUNT,
     CONF_V3_PORT,
     DOMAIN,
+    ISSUE_WRITE_API_DISABLED,
     KIND_DRAGONMINT,
     KIND_SPIDERPOOL,
     KIND_WHATSMINER,
@@ -115,6 +117,13 @@ async def whatsminer(socket_enabled: None) -> AsyncIterator[WhatsminerV2Emulator
         yield emulator
 
 
+def whatsminer_config_entry(data: dict[str, Any]) -> MockConfigEntry:
+    """A config entry of the conftest Whatsminer with ``data``, not yet added."""
+    return MockConfigEntry(
+        domain=DOMAIN, title=MINER_HOSTNAME, unique_id=MINER_UNIQUE_ID, data=data
+    )
+
+
 def whatsminer_entry_data(emulator: WhatsminerV2Emulator) -> dict[str, Any]:
     """Config entry data of an emulated Whatsminer."""
     return {
@@ -170,6 +179,16 @@ async def dragonmint(socket_enabled: None) -> AsyncIterator[DragonMintEmulator]:
         yield emulator
 
 
+def dragonmint_config_entry(data: dict[str, Any]) -> MockConfigEntry:
+    """A config entry of the conftest DragonMint with ``data``, not yet added."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title=DRAGONMINT_TITLE,
+        unique_id=DRAGONMINT_UNIQUE_ID,
+        data=data,
+    )
+
+
 def dragonmint_entry_data(emulator: DragonMintEmulator) -> dict[str, Any]:
     """Config entry data of an emulated DragonMint."""
     return {
@@ -184,12 +203,7 @@ def dragonmint_entry_data(emulator: DragonMintEmulator) -> dict[str, Any]:
 @pytest.fixture
 def dragonmint_entry(dragonmint: DragonMintEmulator) -> MockConfigEntry:
     """A config entry of the emulated DragonMint, not yet added."""
-    return MockConfigEntry(
-        domain=DOMAIN,
-        title=DRAGONMINT_TITLE,
-        unique_id=DRAGONMINT_UNIQUE_ID,
-        data=dragonmint_entry_data(dragonmint),
-    )
+    return dragonmint_config_entry(dragonmint_entry_data(dragonmint))
 
 
 POOL_COIN = "btc"
@@ -264,12 +278,7 @@ def no_pool_call_spacing() -> Iterator[None]:
 
 def miner_entry(emulator: WhatsminerV2Emulator) -> MockConfigEntry:
     """A config entry of an emulated Whatsminer, not yet added."""
-    return MockConfigEntry(
-        domain=DOMAIN,
-        title=MINER_HOSTNAME,
-        unique_id=MINER_UNIQUE_ID,
-        data=whatsminer_entry_data(emulator),
-    )
+    return whatsminer_config_entry(whatsminer_entry_data(emulator))
 
 
 @pytest.fixture
@@ -294,6 +303,17 @@ async def setup_integration(
     return entry
 
 
+# How a write fails while the miner's write API is switched off (the error's start).
+WRITE_API_DISABLED_ERROR: Final = (
+    r"^The miner at 127\.0\.0\.1 refuses commands: its write API is switched off\."
+)
+
+
+def write_api_issue_id(entry: ConfigEntry) -> str:
+    """The repair issue of an entry whose miner refuses writes (write API off)."""
+    return f"{ISSUE_WRITE_API_DISABLED}_{entry.entry_id}"
+
+
 async def poll(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory, seconds: float = 30
 ) -> None:
@@ -302,6 +322,23 @@ async def poll(
     Scheduled polls run as background tasks (real TCP to the emulator).
     """
     freezer.tick(timedelta(seconds=seconds))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+
+async def poll_dragonmint(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    emulator: DragonMintEmulator,
+    seconds: float = 30,
+) -> None:
+    """Let time pass on both clocks, then run the poll that is due.
+
+    The emulator fires its due events (boot, cgminer start, the end of a firmware
+    update) before the poll connects, also while nothing connects to it.
+    """
+    freezer.tick(timedelta(seconds=seconds))
+    emulator.advance(0)
     async_fire_time_changed(hass)
     await hass.async_block_till_done(wait_background_tasks=True)
 
@@ -520,12 +557,7 @@ class EmulatedWhatsminer:
 
     def entry(self) -> MockConfigEntry:
         """A config entry of this miner, not yet added."""
-        return MockConfigEntry(
-            domain=DOMAIN,
-            title=MINER_HOSTNAME,
-            unique_id=MINER_UNIQUE_ID,
-            data=self.entry_data(),
-        )
+        return whatsminer_config_entry(self.entry_data())
 
     # --- what it is sent -----------------------------------------------------------
 

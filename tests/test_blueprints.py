@@ -118,8 +118,8 @@ async def _start(
     miner: EmulatedWhatsminer,
     day: int,
     hhmm: str,
-) -> tuple[MockConfigEntry, Clock]:
-    """The miner set up at that time."""
+) -> tuple[str, Clock]:
+    """The miner set up at that time: its device (the ID) and the clock."""
     # The tests jump the miner's clock by hours, the client's monotonic clock not:
     # a token the client holds fresh would have expired on the miner (which the
     # client repairs by sending the command again, muddling the command counts).
@@ -127,7 +127,7 @@ async def _start(
         miner.faults.token_lifetime = math.inf
     freezer.move_to(local(day, hhmm))
     entry = await setup_integration(hass, miner.entry())
-    return entry, Clock(hass, freezer, miner)
+    return _device(hass, entry), Clock(hass, freezer, miner)
 
 
 def _device(hass: HomeAssistant, entry: MockConfigEntry) -> str:
@@ -168,8 +168,8 @@ async def test_weekday_pause_and_weekend(
 ) -> None:
     """Monday to Friday 08:00-13:00 paused; the weekend runs through."""
     miner = any_whatsminer
-    entry, clock = await _start(hass, freezer, miner, 0, "07:50")
-    await _time_of_use(hass, miners=[_device(hass, entry)])
+    device, clock = await _start(hass, freezer, miner, 0, "07:50")
+    await _time_of_use(hass, miners=[device])
 
     assert await clock.at(0, "07:59") == []
     assert await clock.at(0, "08:00") == [miner.write("mining_off")]
@@ -196,9 +196,9 @@ async def test_holiday_keeps_mining(
 ) -> None:
     """While the holiday entity is on the miner runs; its end applies the pause."""
     miner = any_whatsminer
-    entry, clock = await _start(hass, freezer, miner, 0, "07:50")
+    device, clock = await _start(hass, freezer, miner, 0, "07:50")
     hass.states.async_set(HOLIDAY, "on")
-    await _time_of_use(hass, miners=[_device(hass, entry)], holiday=HOLIDAY)
+    await _time_of_use(hass, miners=[device], holiday=HOLIDAY)
 
     assert await clock.at(0, "08:00") == []
     hass.states.async_set(HOLIDAY, "off")
@@ -219,9 +219,9 @@ async def test_workday_sensor(
 ) -> None:
     """A Workday sensor that is off (a public holiday) keeps the miner running."""
     miner = any_whatsminer
-    entry, clock = await _start(hass, freezer, miner, 0, "07:50")
+    device, clock = await _start(hass, freezer, miner, 0, "07:50")
     hass.states.async_set(WORKDAY, "off")
-    await _time_of_use(hass, miners=[_device(hass, entry)], workday=WORKDAY)
+    await _time_of_use(hass, miners=[device], workday=WORKDAY)
 
     assert await clock.at(0, "08:00") == []
     hass.states.async_set(WORKDAY, "on")  # the sensor updates at midnight
@@ -237,8 +237,8 @@ async def test_restart_during_the_pause(
 ) -> None:
     """Home Assistant was down at 08:00: the pause is applied when it starts."""
     miner = any_whatsminer
-    entry, clock = await _start(hass, freezer, miner, 0, "09:15")
-    await _time_of_use(hass, miners=[_device(hass, entry)])
+    device, clock = await _start(hass, freezer, miner, 0, "09:15")
+    await _time_of_use(hass, miners=[device])
     assert clock.record("Mon 09:15") == []
 
     hass.bus.async_fire(EVENT_HOMEASSISTANT_STARTED)
@@ -258,8 +258,8 @@ async def test_outage_over_the_start_of_the_pause(
 ) -> None:
     """The miner is unreachable at 08:00; it is paused when it answers again."""
     miner = any_whatsminer
-    entry, clock = await _start(hass, freezer, miner, 0, "07:50")
-    await _time_of_use(hass, miners=[_device(hass, entry)])
+    device, clock = await _start(hass, freezer, miner, 0, "07:50")
+    await _time_of_use(hass, miners=[device])
 
     await miner.set_offline(True)
     assert await clock.at(0, "07:55") == []
@@ -287,10 +287,10 @@ async def test_pause_by_power_percent(
 ) -> None:
     """Pausing lowers the power percent; an outage makes it send the value again."""
     miner = any_whatsminer
-    entry, clock = await _start(hass, freezer, miner, 0, "07:50")
+    device, clock = await _start(hass, freezer, miner, 0, "07:50")
     await _time_of_use(
         hass,
-        miners=[_device(hass, entry)],
+        miners=[device],
         pause_action="power_percent",
         pause_percent=40,
     )
@@ -316,7 +316,7 @@ async def test_schedule_helper(
 ) -> None:
     """A schedule helper decides instead of the times and days of the blueprint."""
     miner = any_whatsminer
-    entry, clock = await _start(hass, freezer, miner, 0, "07:50")
+    device, clock = await _start(hass, freezer, miner, 0, "07:50")
     assert await async_setup_component(
         hass,
         "schedule",
@@ -329,9 +329,7 @@ async def test_schedule_helper(
             }
         },
     )
-    await _time_of_use(
-        hass, miners=[_device(hass, entry)], schedule="schedule.evening_peak"
-    )
+    await _time_of_use(hass, miners=[device], schedule="schedule.evening_peak")
 
     assert await clock.at(0, "08:00") == []  # the default times are not used
     assert await clock.at(0, "13:00") == []
@@ -347,10 +345,10 @@ async def test_pause_over_midnight(
 ) -> None:
     """22:00 to 06:00 on Fridays: paused Friday night into Saturday morning."""
     miner = any_whatsminer
-    entry, clock = await _start(hass, freezer, miner, 4, "21:00")
+    device, clock = await _start(hass, freezer, miner, 4, "21:00")
     await _time_of_use(
         hass,
-        miners=[_device(hass, entry)],
+        miners=[device],
         pause_start="22:00:00",
         pause_end="06:00:00",
         pause_days=["fri"],
@@ -375,12 +373,10 @@ async def test_dragonmint_is_left_alone(
 ) -> None:
     """A DragonMint cannot pause: the schedule pauses the others and only reads it."""
     miner = any_whatsminer
-    entry, clock = await _start(hass, freezer, miner, 0, "07:50")
+    device, clock = await _start(hass, freezer, miner, 0, "07:50")
     await setup_integration(hass, dragonmint_entry)
     reads = set(dragonmint.actions())
-    await _time_of_use(
-        hass, miners=[_device(hass, dragonmint_entry), _device(hass, entry)]
-    )
+    await _time_of_use(hass, miners=[_device(hass, dragonmint_entry), device])
 
     assert await clock.at(0, "08:00") == [miner.write("mining_off")]
     assert await clock.at(0, "13:00") == [miner.write("mining_on")]
@@ -419,9 +415,9 @@ async def test_price_levels(
 ) -> None:
     """Cheap: 100 %; dearer: 50 %; dearest: off; each after 5 settled minutes."""
     miner = any_whatsminer
-    entry, clock = await _start(hass, freezer, miner, 0, "00:00")
+    device, clock = await _start(hass, freezer, miner, 0, "00:00")
     _price(hass, "0.12")
-    await _price_curtailment(hass, miners=[_device(hass, entry)])
+    await _price_curtailment(hass, miners=[device])
 
     assert await clock.at(0, "00:10") == []  # full power already
     _price(hass, "0.27")
@@ -450,9 +446,9 @@ async def test_price_flicker_and_outage(
 ) -> None:
     """A price that does not hold, or no price at all, changes nothing."""
     miner = any_whatsminer
-    entry, clock = await _start(hass, freezer, miner, 0, "00:00")
+    device, clock = await _start(hass, freezer, miner, 0, "00:00")
     _price(hass, "0.12")
-    await _price_curtailment(hass, miners=[_device(hass, entry)])
+    await _price_curtailment(hass, miners=[device])
 
     for minute, price in ((1, "0.50"), (3, "0.12"), (7, "0.50"), (9, "0.12")):
         _price(hass, price)
@@ -474,8 +470,8 @@ async def test_price_after_an_outage(
 ) -> None:
     """A miner that answers again gets the current price level again."""
     miner = any_whatsminer
-    entry, clock = await _start(hass, freezer, miner, 0, "00:00")
-    await _price_curtailment(hass, miners=[_device(hass, entry)])
+    device, clock = await _start(hass, freezer, miner, 0, "00:00")
+    await _price_curtailment(hass, miners=[device])
     _price(hass, "0.30")
     assert await clock.at(0, "00:05") == [miner.write("power_percent", 50)]
 
@@ -492,10 +488,8 @@ async def test_minimum_time_between_changes(
 ) -> None:
     """A change 15 minutes after the last one at the earliest; outages excepted."""
     miner = any_whatsminer
-    entry, clock = await _start(hass, freezer, miner, 0, "00:00")
-    await _price_curtailment(
-        hass, miners=[_device(hass, entry)], min_interval={"minutes": 15}
-    )
+    device, clock = await _start(hass, freezer, miner, 0, "00:00")
+    await _price_curtailment(hass, miners=[device], min_interval={"minutes": 15})
     _price(hass, "0.30")
     assert await clock.at(0, "00:05") == [miner.write("power_percent", 50)]
     _price(hass, "0.50")

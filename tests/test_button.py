@@ -29,14 +29,16 @@ from pytest_homeassistant_custom_component.common import (
 )
 from syrupy.assertion import SnapshotAssertion
 
-from custom_components.miner_hub.const import (
-    DOMAIN,
-    IDENTIFY_DURATION,
-    ISSUE_WRITE_API_DISABLED,
-)
+from custom_components.miner_hub.const import DOMAIN, IDENTIFY_DURATION
 from custom_components.miner_hub.protocol.models import Capability
 from custom_components.miner_hub.protocol.whatsminer.miner import WhatsminerV2Miner
-from tests.conftest import EmulatedWhatsminer, only_platforms, setup_integration
+from tests.conftest import (
+    WRITE_API_DISABLED_ERROR,
+    EmulatedWhatsminer,
+    only_platforms,
+    setup_integration,
+    write_api_issue_id,
+)
 
 REBOOT = "button.garage_m30_reboot"
 RESTART_MINING = "button.garage_m30_restart_mining"
@@ -292,19 +294,13 @@ async def test_write_api_disabled(
 ) -> None:
     miner = any_whatsminer
     miner.state.write_api_enabled = False
-    with pytest.raises(
-        HomeAssistantError,
-        match=r"^The miner at 127\.0\.0\.1 refuses commands: its write API is "
-        r"switched off\.",
-    ):
+    with pytest.raises(HomeAssistantError, match=WRITE_API_DISABLED_ERROR):
         await _press(hass, entity_id)
     assert miner.writes()[-1].cmd == miner.command(BUTTONS[entity_id])
     assert not miner.is_rebooting()
     assert not miner.is_btminer_restarting()
     assert miner.state.led == "auto"
-    assert issue_registry.async_get_issue(
-        DOMAIN, f"{ISSUE_WRITE_API_DISABLED}_{init_button.entry_id}"
-    )
+    assert issue_registry.async_get_issue(DOMAIN, write_api_issue_id(init_button))
     assert not hass.config_entries.flow.async_progress_by_handler(DOMAIN)
 
 

@@ -13,7 +13,11 @@ from typing import Any
 from unittest.mock import patch
 
 from Crypto.PublicKey import RSA
-from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
+from homeassistant.config_entries import (
+    SOURCE_USER,
+    ConfigEntryState,
+    ConfigFlowResult,
+)
 from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_USERNAME
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import (
@@ -65,11 +69,14 @@ from tests.conftest import (
     POOL_SUBACCOUNT,
     POOL_TITLE,
     POOL_UNIQUE_ID,
+    dragonmint_config_entry,
     dragonmint_entry_data,
     setup_integration,
     spiderpool_entry_data,
+    whatsminer_config_entry,
     whatsminer_entry_data,
     whatsminer_v3_entry_data,
+    write_api_issue_id,
 )
 from tests.emulators import (
     INNO_ADMIN_PASSWORD,
@@ -156,18 +163,81 @@ def _user_input(
     return {CONF_HOST: emulator.host, CONF_PORT: emulator.port, CONF_PASSWORD: password}
 
 
-async def _whatsminer_form(hass: HomeAssistant) -> FlowResult[Any, Any]:
-    """Open the flow and pick Whatsminer in the menu."""
+async def _user_form(hass: HomeAssistant, kind: str) -> ConfigFlowResult:
+    """Open the flow and pick ``kind`` (a KIND_* constant) in the menu."""
     result = await hass.config_entries.flow.async_init(
         DOMAIN, context={"source": SOURCE_USER}
     )
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {"next_step_id": KIND_WHATSMINER}
+        result["flow_id"], {"next_step_id": kind}
     )
     assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == KIND_WHATSMINER
+    assert result["step_id"] == kind
     assert result["errors"] == {}
     return result
+
+
+async def _submit_form(
+    hass: HomeAssistant, kind: str, user_input: dict[str, Any]
+) -> ConfigFlowResult:
+    """Pick ``kind`` in the menu and submit its form with ``user_input``."""
+    result = await _user_form(hass, kind)
+    return await hass.config_entries.flow.async_configure(result["flow_id"], user_input)
+
+
+async def _submit_form_validation_fails(
+    hass: HomeAssistant,
+    kind: str,
+    user_input: dict[str, Any],
+    validate: str = "_validate",
+) -> ConfigFlowResult:
+    """Submit ``kind``'s form while validation (``validate``) raises: "unknown"."""
+    result = await _user_form(hass, kind)
+    with patch(
+        f"custom_components.miner_hub.config_flow.{validate}",
+        side_effect=Exception("boom"),
+    ):
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], user_input
+        )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == kind
+    assert result["errors"] == {"base": "unknown"}
+    return result
+
+
+async def _reconfigure(
+    hass: HomeAssistant, entry: MockConfigEntry, user_input: dict[str, Any]
+) -> ConfigFlowResult:
+    """Start reconfiguring ``entry`` and submit ``user_input``."""
+    result = await entry.start_reconfigure_flow(hass)
+    return await hass.config_entries.flow.async_configure(result["flow_id"], user_input)
+
+
+async def _assert_entry_follows_the_miner(
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    kind: str,
+    user_input: dict[str, Any],
+    data: dict[str, Any],
+) -> None:
+    """The miner is added again at a new address: ``entry`` follows it and loads.
+
+    ``entry`` is stuck on the old address (its setup retries); the flow aborts and
+    the entry takes ``data``.
+    """
+    entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.SETUP_RETRY
+
+    result = await _submit_form(hass, kind, user_input)
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+    assert entry.data == data
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    assert len(hass.config_entries.async_entries(DOMAIN)) == 1
 
 
 def _dragonmint_input(
@@ -179,20 +249,6 @@ def _dragonmint_input(
         CONF_USERNAME: "admin",
         CONF_PASSWORD: password,
     }
-
-
-async def _dragonmint_form(hass: HomeAssistant) -> FlowResult[Any, Any]:
-    """Open the flow and pick DragonMint in the menu."""
-    result = await hass.config_entries.flow.async_init(
-        DOMAIN, context={"source": SOURCE_USER}
-    )
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {"next_step_id": KIND_DRAGONMINT}
-    )
-    assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == KIND_DRAGONMINT
-    assert result["errors"] == {}
-    return result
 
 
 @contextmanager
@@ -211,10 +267,6 @@ def _short_dragonmint_timeout() -> Iterator[None]:
         yield
 
 
-def _issue_id(entry: MockConfigEntry) -> str:
-    return f"write_api_disabled_{entry.entry_id}"
-
-
 # --- user: menu and the Whatsminer form ----------------------------------------
 
 
@@ -228,7 +280,7 @@ async def test_user_menu(hass: HomeAssistant) -> None:
 
 
 async def test_whatsminer_form_defaults(hass: HomeAssistant) -> None:
-    result = await _whatsminer_form(hass)
+    result = await _user_form(hass, KIND_WHATSMINER)
     assert _suggested_values(result) == {}
     # Port defaults to 4028; host and password are required.
     validated = result["data_schema"]({CONF_HOST: "10.0.0.5", CONF_PASSWORD: "x"})
@@ -240,10 +292,7 @@ async def test_whatsminer_form_defaults(hass: HomeAssistant) -> None:
 async def test_whatsminer_success(
     hass: HomeAssistant, whatsminer: WhatsminerV2Emulator
 ) -> None:
-    result = await _whatsminer_form(hass)
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], _user_input(whatsminer)
-    )
+    result = await _submit_form(hass, KIND_WHATSMINER, _user_input(whatsminer))
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["title"] == MINER_HOSTNAME
     assert result["data"] == {
@@ -274,9 +323,9 @@ async def test_whatsminer_port_stored_as_int(
     hass: HomeAssistant, whatsminer: WhatsminerV2Emulator
 ) -> None:
     """A number field may arrive as a float; the entry stores an int."""
-    result = await _whatsminer_form(hass)
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"],
+    result = await _submit_form(
+        hass,
+        KIND_WHATSMINER,
         {**_user_input(whatsminer), CONF_PORT: float(whatsminer.port)},
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
@@ -293,10 +342,7 @@ async def test_whatsminer_unique_id_is_normalised_mac(
     async with WhatsminerV2Emulator(
         password=MINER_PASSWORD, hostname=MINER_HOSTNAME, mac=mac
     ) as emulator:
-        result = await _whatsminer_form(hass)
-        result = await hass.config_entries.flow.async_configure(
-            result["flow_id"], _user_input(emulator)
-        )
+        result = await _submit_form(hass, KIND_WHATSMINER, _user_input(emulator))
         assert result["type"] is FlowResultType.CREATE_ENTRY
         assert result["result"].unique_id == MINER_UNIQUE_ID
         await hass.async_block_till_done()
@@ -308,10 +354,7 @@ async def test_whatsminer_title_falls_back_to_host(
 ) -> None:
     """A miner that reports no hostname is named after its model and MAC."""
     whatsminer.state.hostname = ""
-    result = await _whatsminer_form(hass)
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], _user_input(whatsminer)
-    )
+    result = await _submit_form(hass, KIND_WHATSMINER, _user_input(whatsminer))
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["title"] == "M30S+VE40 001EC2"
     await hass.async_block_till_done()
@@ -343,10 +386,7 @@ async def test_whatsminer_error_then_recovery(
     else:
         user_input[CONF_PASSWORD] = WRONG_PASSWORD
 
-    result = await _whatsminer_form(hass)
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], user_input
-    )
+    result = await _submit_form(hass, KIND_WHATSMINER, user_input)
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == KIND_WHATSMINER
     assert result["errors"] == {"base": error}
@@ -371,17 +411,9 @@ async def test_whatsminer_error_then_recovery(
 async def test_whatsminer_unknown_error(
     hass: HomeAssistant, whatsminer: WhatsminerV2Emulator
 ) -> None:
-    result = await _whatsminer_form(hass)
-    with patch(
-        "custom_components.miner_hub.config_flow._validate",
-        side_effect=Exception("boom"),
-    ):
-        result = await hass.config_entries.flow.async_configure(
-            result["flow_id"], _user_input(whatsminer)
-        )
-    assert result["type"] is FlowResultType.FORM
-    assert result["errors"] == {"base": "unknown"}
-
+    result = await _submit_form_validation_fails(
+        hass, KIND_WHATSMINER, _user_input(whatsminer)
+    )
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], _user_input(whatsminer)
     )
@@ -393,48 +425,26 @@ async def test_whatsminer_already_configured_updates_address(
     hass: HomeAssistant, whatsminer: WhatsminerV2Emulator, closed_port: int
 ) -> None:
     """The miner got a new address: the existing entry follows it and loads."""
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title=MINER_HOSTNAME,
-        unique_id=MINER_UNIQUE_ID,
-        data={**whatsminer_entry_data(whatsminer), CONF_PORT: closed_port},
+    await _assert_entry_follows_the_miner(
+        hass,
+        whatsminer_config_entry(
+            {**whatsminer_entry_data(whatsminer), CONF_PORT: closed_port}
+        ),
+        KIND_WHATSMINER,
+        _user_input(whatsminer),
+        whatsminer_entry_data(whatsminer),
     )
-    entry.add_to_hass(hass)
-    await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    assert entry.state is ConfigEntryState.SETUP_RETRY
-
-    result = await _whatsminer_form(hass)
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], _user_input(whatsminer)
-    )
-    assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "already_configured"
-    assert entry.data == whatsminer_entry_data(whatsminer)
-    await hass.async_block_till_done()
-    assert entry.state is ConfigEntryState.LOADED
-    assert len(hass.config_entries.async_entries(DOMAIN)) == 1
 
 
 async def test_whatsminer_already_configured_keeps_other_data(
     hass: HomeAssistant, whatsminer: WhatsminerV2Emulator
 ) -> None:
     """Only host and port are updated; another MAC is another miner."""
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title=MINER_HOSTNAME,
-        unique_id=MINER_UNIQUE_ID,
-        data={
-            **whatsminer_entry_data(whatsminer),
-            CONF_HOST: STALE_HOST,
-            CONF_PORT: 4028,
-        },
+    entry = whatsminer_config_entry(
+        {**whatsminer_entry_data(whatsminer), CONF_HOST: STALE_HOST, CONF_PORT: 4028}
     )
     entry.add_to_hass(hass)
-    result = await _whatsminer_form(hass)
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], _user_input(whatsminer)
-    )
+    result = await _submit_form(hass, KIND_WHATSMINER, _user_input(whatsminer))
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "already_configured"
     assert entry.data == whatsminer_entry_data(whatsminer)
@@ -446,10 +456,7 @@ async def test_whatsminer_second_miner_is_added(
     init_integration: MockConfigEntry,
     other_miner: WhatsminerV2Emulator,
 ) -> None:
-    result = await _whatsminer_form(hass)
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], _user_input(other_miner)
-    )
+    result = await _submit_form(hass, KIND_WHATSMINER, _user_input(other_miner))
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["title"] == OTHER_HOSTNAME
     assert result["result"].unique_id == OTHER_MAC.lower()
@@ -473,16 +480,13 @@ async def test_whatsminer_write_api_disabled(
     """
     whatsminer.state.write_api_enabled = False
     whatsminer.faults.switch_gates_encrypted_reads = gates_encrypted_reads
-    result = await _whatsminer_form(hass)
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], _user_input(whatsminer)
-    )
+    result = await _submit_form(hass, KIND_WHATSMINER, _user_input(whatsminer))
     assert result["type"] is FlowResultType.CREATE_ENTRY
     entry = result["result"]
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.LOADED
 
-    issue = issue_registry.async_get_issue(DOMAIN, _issue_id(entry))
+    issue = issue_registry.async_get_issue(DOMAIN, write_api_issue_id(entry))
     assert issue is not None
     assert issue.translation_key == "write_api_disabled"
     assert issue.severity is ir.IssueSeverity.WARNING
@@ -530,10 +534,7 @@ async def test_whatsminer_v3_success(
     hass: HomeAssistant, v3_miner: WhatsminerV3Emulator
 ) -> None:
     """The same form sets up a v3 miner: the API is detected and stored."""
-    result = await _whatsminer_form(hass)
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], _v3_user_input(v3_miner)
-    )
+    result = await _submit_form(hass, KIND_WHATSMINER, _v3_user_input(v3_miner))
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["title"] == MINER_HOSTNAME
     assert result["data"] == {
@@ -557,7 +558,7 @@ async def test_whatsminer_advanced_v3_port(
     hass: HomeAssistant, whatsminer_v3: WhatsminerV3Emulator
 ) -> None:
     """The advanced section's API v3 port is where detection looks for v3."""
-    result = await _whatsminer_form(hass)
+    result = await _user_form(hass, KIND_WHATSMINER)
     assert _fields(result) == [CONF_HOST, CONF_PORT, CONF_PASSWORD, SECTION_ADVANCED]
     advanced = result["data_schema"].schema[SECTION_ADVANCED]
     assert advanced.options == {"collapsed": True}
@@ -591,10 +592,7 @@ async def test_whatsminer_v3_error_then_recovery(
     else:
         user_input[CONF_PASSWORD] = WRONG_PASSWORD
 
-    result = await _whatsminer_form(hass)
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], user_input
-    )
+    result = await _submit_form(hass, KIND_WHATSMINER, user_input)
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {"base": error}
     assert not hass.config_entries.async_entries(DOMAIN)
@@ -618,16 +616,13 @@ async def test_whatsminer_v3_write_api_disabled(
 ) -> None:
     """The switch is off (``apiswitch`` 0): reads work, a repair issue explains."""
     v3_miner.state.write_api_enabled = False
-    result = await _whatsminer_form(hass)
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], _v3_user_input(v3_miner)
-    )
+    result = await _submit_form(hass, KIND_WHATSMINER, _v3_user_input(v3_miner))
     assert result["type"] is FlowResultType.CREATE_ENTRY
     entry = result["result"]
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.LOADED
     assert _v3_writes(v3_miner) == []  # no write is tried with the switch off
-    issue = issue_registry.async_get_issue(DOMAIN, _issue_id(entry))
+    issue = issue_registry.async_get_issue(DOMAIN, write_api_issue_id(entry))
     assert issue is not None
     assert issue.translation_key == "write_api_disabled"
 
@@ -637,7 +632,7 @@ async def test_whatsminer_v3_hanging_api_falls_back_to_v2(
 ) -> None:
     """Port 4433 accepts but never answers: detection gives up soon, uses v2."""
     v3_miner.faults.stall = True
-    result = await _whatsminer_form(hass)
+    result = await _user_form(hass, KIND_WHATSMINER)
     with patch(
         "custom_components.miner_hub.protocol.whatsminer.detect.PROBE_TIMEOUT", 0.2
     ):
@@ -652,52 +647,29 @@ async def test_whatsminer_v3_hanging_api_falls_back_to_v2(
 
 async def test_reauth_v3(hass: HomeAssistant, v3_miner: WhatsminerV3Emulator) -> None:
     entry = await setup_integration(
-        hass,
-        MockConfigEntry(
-            domain=DOMAIN,
-            title=MINER_HOSTNAME,
-            unique_id=MINER_UNIQUE_ID,
-            data=whatsminer_v3_entry_data(v3_miner),
-        ),
+        hass, whatsminer_config_entry(whatsminer_v3_entry_data(v3_miner))
     )
     v3_miner.state.password = NEW_PASSWORD
     result = await entry.start_reauth_flow(hass)
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_PASSWORD: MINER_PASSWORD}
+    await _assert_reauth_with_new_password(
+        hass,
+        entry,
+        result["flow_id"],
+        MINER_PASSWORD,
+        whatsminer_v3_entry_data(v3_miner),
     )
-    assert result["errors"] == {"base": "invalid_auth"}
-
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_PASSWORD: NEW_PASSWORD}
-    )
-    assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "reauth_successful"
-    assert entry.data == {
-        **whatsminer_v3_entry_data(v3_miner),
-        CONF_PASSWORD: NEW_PASSWORD,
-    }
-    await hass.async_block_till_done()
-    assert entry.state is ConfigEntryState.LOADED
 
 
 async def test_reconfigure_detects_v3(
     hass: HomeAssistant, v3_miner: WhatsminerV3Emulator
 ) -> None:
     """Reconfiguring a miner stored as v2 finds its new API."""
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title=MINER_HOSTNAME,
-        unique_id=MINER_UNIQUE_ID,
-        data={
-            **whatsminer_v3_entry_data(v3_miner),
-            CONF_HOST: STALE_HOST,
-            CONF_API: "v2",
-        },
+    entry = whatsminer_config_entry(
+        {**whatsminer_v3_entry_data(v3_miner), CONF_HOST: STALE_HOST, CONF_API: "v2"}
     )
     entry.add_to_hass(hass)
-    result = await entry.start_reconfigure_flow(hass)
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_HOST: v3_miner.host, CONF_PORT: v3_miner.v2.port}
+    result = await _reconfigure(
+        hass, entry, {CONF_HOST: v3_miner.host, CONF_PORT: v3_miner.v2.port}
     )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
@@ -711,7 +683,7 @@ async def test_reconfigure_detects_v3(
 
 
 async def test_dragonmint_form_defaults(hass: HomeAssistant) -> None:
-    result = await _dragonmint_form(hass)
+    result = await _user_form(hass, KIND_DRAGONMINT)
     assert _suggested_values(result) == {}
     # Port defaults to 80 and the account to admin; host and password are required.
     validated = result["data_schema"]({CONF_HOST: "10.0.0.5", CONF_PASSWORD: "x"})
@@ -726,10 +698,7 @@ async def test_dragonmint_form_defaults(hass: HomeAssistant) -> None:
 async def test_dragonmint_success(
     hass: HomeAssistant, dragonmint: DragonMintEmulator
 ) -> None:
-    result = await _dragonmint_form(hass)
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], _dragonmint_input(dragonmint)
-    )
+    result = await _submit_form(hass, KIND_DRAGONMINT, _dragonmint_input(dragonmint))
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["title"] == DRAGONMINT_TITLE  # model and the end of the MAC
     assert result["data"] == dragonmint_entry_data(dragonmint)
@@ -754,9 +723,9 @@ async def test_dragonmint_port_stored_as_int(
     hass: HomeAssistant, dragonmint: DragonMintEmulator
 ) -> None:
     """A number field may arrive as a float; the entry stores an int."""
-    result = await _dragonmint_form(hass)
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"],
+    result = await _submit_form(
+        hass,
+        KIND_DRAGONMINT,
         {**_dragonmint_input(dragonmint), CONF_PORT: float(dragonmint.port)},
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
@@ -773,10 +742,7 @@ async def test_dragonmint_unique_id_is_normalised_mac(
     hass: HomeAssistant, dragonmint: DragonMintEmulator, ethaddr: str
 ) -> None:
     dragonmint.state.ethaddr = ethaddr
-    result = await _dragonmint_form(hass)
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], _dragonmint_input(dragonmint)
-    )
+    result = await _submit_form(hass, KIND_DRAGONMINT, _dragonmint_input(dragonmint))
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["result"].unique_id == DRAGONMINT_UNIQUE_ID
     assert result["title"] == DRAGONMINT_TITLE
@@ -788,10 +754,7 @@ async def test_dragonmint_added_while_cgminer_restarts(
 ) -> None:
     """Summary says "not ready" for a while after a pool change: still added."""
     dragonmint.state.cgminer = "restarting"
-    result = await _dragonmint_form(hass)
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], _dragonmint_input(dragonmint)
-    )
+    result = await _submit_form(hass, KIND_DRAGONMINT, _dragonmint_input(dragonmint))
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["title"] == DRAGONMINT_TITLE
     await hass.async_block_till_done()
@@ -835,7 +798,7 @@ async def test_dragonmint_error_then_recovery(
         user_input[CONF_USERNAME] = "guest"
         user_input[CONF_PASSWORD] = T1_GUEST_PASSWORD
 
-    result = await _dragonmint_form(hass)
+    result = await _user_form(hass, KIND_DRAGONMINT)
     with _short_dragonmint_timeout():
         result = await hass.config_entries.flow.async_configure(
             result["flow_id"], user_input
@@ -870,18 +833,9 @@ async def test_dragonmint_error_then_recovery(
 async def test_dragonmint_unknown_error(
     hass: HomeAssistant, dragonmint: DragonMintEmulator
 ) -> None:
-    result = await _dragonmint_form(hass)
-    with patch(
-        "custom_components.miner_hub.config_flow._validate",
-        side_effect=Exception("boom"),
-    ):
-        result = await hass.config_entries.flow.async_configure(
-            result["flow_id"], _dragonmint_input(dragonmint)
-        )
-    assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == KIND_DRAGONMINT
-    assert result["errors"] == {"base": "unknown"}
-
+    result = await _submit_form_validation_fails(
+        hass, KIND_DRAGONMINT, _dragonmint_input(dragonmint)
+    )
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], _dragonmint_input(dragonmint)
     )
@@ -893,31 +847,19 @@ async def test_dragonmint_already_configured_updates_address(
     hass: HomeAssistant, dragonmint: DragonMintEmulator, closed_port: int
 ) -> None:
     """The miner got a new port: the existing entry follows it and loads."""
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title=DRAGONMINT_TITLE,
-        unique_id=DRAGONMINT_UNIQUE_ID,
-        data={
-            **dragonmint_entry_data(dragonmint),
-            CONF_HOST: "localhost",
-            CONF_PORT: closed_port,
-        },
+    await _assert_entry_follows_the_miner(
+        hass,
+        dragonmint_config_entry(
+            {
+                **dragonmint_entry_data(dragonmint),
+                CONF_HOST: "localhost",
+                CONF_PORT: closed_port,
+            }
+        ),
+        KIND_DRAGONMINT,
+        _dragonmint_input(dragonmint),
+        dragonmint_entry_data(dragonmint),
     )
-    entry.add_to_hass(hass)
-    await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    assert entry.state is ConfigEntryState.SETUP_RETRY
-
-    result = await _dragonmint_form(hass)
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], _dragonmint_input(dragonmint)
-    )
-    assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "already_configured"
-    assert entry.data == dragonmint_entry_data(dragonmint)
-    await hass.async_block_till_done()
-    assert entry.state is ConfigEntryState.LOADED
-    assert len(hass.config_entries.async_entries(DOMAIN)) == 1
 
 
 @pytest.mark.parametrize(
@@ -945,9 +887,8 @@ async def test_innosilicon(
         innosilicon=True, mac=OTHER_DRAGONMINT_MAC, noise=False
     ) as emulator:
         emulator.state.miner_type = miner_type
-        result = await _dragonmint_form(hass)
-        result = await hass.config_entries.flow.async_configure(
-            result["flow_id"], _dragonmint_input(emulator, INNO_ADMIN_PASSWORD)
+        result = await _submit_form(
+            hass, KIND_DRAGONMINT, _dragonmint_input(emulator, INNO_ADMIN_PASSWORD)
         )
         assert result["type"] is FlowResultType.CREATE_ENTRY
         assert result["title"] == title
@@ -973,10 +914,7 @@ async def test_dragonmint_next_to_whatsminer(
     dragonmint: DragonMintEmulator,
 ) -> None:
     """Both kinds of miner live side by side."""
-    result = await _dragonmint_form(hass)
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], _dragonmint_input(dragonmint)
-    )
+    result = await _submit_form(hass, KIND_DRAGONMINT, _dragonmint_input(dragonmint))
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
     entries = hass.config_entries.async_entries(DOMAIN)
@@ -988,6 +926,33 @@ async def test_dragonmint_next_to_whatsminer(
 
 
 # --- reauthentication ----------------------------------------------------------
+
+
+async def _assert_reauth_with_new_password(
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    flow_id: str,
+    old_password: str,
+    data: dict[str, Any],
+) -> None:
+    """The old password no longer works; NEW_PASSWORD is stored and the entry loads.
+
+    ``data``: the entry's data before, with the old password.
+    """
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {CONF_PASSWORD: old_password}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "invalid_auth"}
+
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {CONF_PASSWORD: NEW_PASSWORD}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reauth_successful"
+    assert entry.data == {**data, CONF_PASSWORD: NEW_PASSWORD}
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
 
 
 async def test_reauth(
@@ -1005,24 +970,13 @@ async def test_reauth(
     assert result["description_placeholders"] == {"name": MINER_HOSTNAME}
     assert result["errors"] == {}
 
-    # The old password no longer works.
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_PASSWORD: MINER_PASSWORD}
+    await _assert_reauth_with_new_password(
+        hass,
+        entry,
+        result["flow_id"],
+        MINER_PASSWORD,
+        whatsminer_entry_data(whatsminer),
     )
-    assert result["type"] is FlowResultType.FORM
-    assert result["errors"] == {"base": "invalid_auth"}
-
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_PASSWORD: NEW_PASSWORD}
-    )
-    assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "reauth_successful"
-    assert entry.data == {
-        **whatsminer_entry_data(whatsminer),
-        CONF_PASSWORD: NEW_PASSWORD,
-    }
-    await hass.async_block_till_done()
-    assert entry.state is ConfigEntryState.LOADED
     assert entry.runtime_data is not old_coordinator  # reloaded
 
 
@@ -1055,9 +1009,7 @@ async def test_reauth_other_miner_at_address(
 ) -> None:
     """The entry's address now belongs to another miner: nothing is changed."""
     data = {**whatsminer_entry_data(other_miner), CONF_PASSWORD: "old_pass"}
-    entry = MockConfigEntry(
-        domain=DOMAIN, title=MINER_HOSTNAME, unique_id=MINER_UNIQUE_ID, data=data
-    )
+    entry = whatsminer_config_entry(data)
     entry.add_to_hass(hass)
 
     result = await entry.start_reauth_flow(hass)
@@ -1085,24 +1037,13 @@ async def test_reauth_dragonmint(
     assert result["errors"] == {}
     assert _suggested_values(result) == {}
 
-    # The old password no longer works.
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_PASSWORD: DRAGONMINT_PASSWORD}
+    await _assert_reauth_with_new_password(
+        hass,
+        entry,
+        result["flow_id"],
+        DRAGONMINT_PASSWORD,
+        dragonmint_entry_data(dragonmint),
     )
-    assert result["type"] is FlowResultType.FORM
-    assert result["errors"] == {"base": "invalid_auth"}
-
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_PASSWORD: NEW_PASSWORD}
-    )
-    assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "reauth_successful"
-    assert entry.data == {
-        **dragonmint_entry_data(dragonmint),
-        CONF_PASSWORD: NEW_PASSWORD,
-    }
-    await hass.async_block_till_done()
-    assert entry.state is ConfigEntryState.LOADED
     assert entry.runtime_data is not old_coordinator  # reloaded
     # The reloaded entry reads with the stored account and the new password.
     assert dragonmint.received[-1].user == "admin"
@@ -1166,9 +1107,9 @@ async def test_reconfigure_new_port_keeps_password(
 ) -> None:
     entry = init_integration
     old_coordinator = entry.runtime_data
-    result = await entry.start_reconfigure_flow(hass)
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"],
+    result = await _reconfigure(
+        hass,
+        entry,
         {CONF_HOST: moved_miner.host, CONF_PORT: moved_miner.port, **password},
     )
     assert result["type"] is FlowResultType.ABORT
@@ -1184,11 +1125,8 @@ async def test_reconfigure_new_host(
     hass: HomeAssistant, whatsminer: WhatsminerV2Emulator
 ) -> None:
     """An entry stuck on an old host is pointed at the miner and set up."""
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title=MINER_HOSTNAME,
-        unique_id=MINER_UNIQUE_ID,
-        data={**whatsminer_entry_data(whatsminer), CONF_HOST: STALE_HOST},
+    entry = whatsminer_config_entry(
+        {**whatsminer_entry_data(whatsminer), CONF_HOST: STALE_HOST}
     )
     entry.add_to_hass(hass)
     result = await entry.start_reconfigure_flow(hass)
@@ -1210,10 +1148,7 @@ async def test_reconfigure_new_password(
 ) -> None:
     entry = init_integration
     whatsminer.state.password = NEW_PASSWORD
-    result = await entry.start_reconfigure_flow(hass)
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], _user_input(whatsminer, NEW_PASSWORD)
-    )
+    result = await _reconfigure(hass, entry, _user_input(whatsminer, NEW_PASSWORD))
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
     assert entry.data[CONF_PASSWORD] == NEW_PASSWORD
@@ -1228,9 +1163,8 @@ async def test_reconfigure_other_miner(
     other_miner: WhatsminerV2Emulator,
 ) -> None:
     entry = init_integration
-    result = await entry.start_reconfigure_flow(hass)
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_HOST: other_miner.host, CONF_PORT: other_miner.port}
+    result = await _reconfigure(
+        hass, entry, {CONF_HOST: other_miner.host, CONF_PORT: other_miner.port}
     )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "unique_id_mismatch"
@@ -1257,10 +1191,7 @@ async def test_reconfigure_error_then_recovery(
     else:
         user_input[CONF_PASSWORD] = WRONG_PASSWORD
 
-    result = await entry.start_reconfigure_flow(hass)
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], user_input
-    )
+    result = await _reconfigure(hass, entry, user_input)
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "reconfigure"
     assert result["errors"] == {"base": error}
@@ -1314,9 +1245,9 @@ async def test_reconfigure_dragonmint_new_port_keeps_password(
 ) -> None:
     entry = await setup_integration(hass, dragonmint_entry)
     old_coordinator = entry.runtime_data
-    result = await entry.start_reconfigure_flow(hass)
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"],
+    result = await _reconfigure(
+        hass,
+        entry,
         {
             CONF_HOST: moved_dragonmint.host,
             CONF_PORT: moved_dragonmint.port,
@@ -1342,9 +1273,8 @@ async def test_reconfigure_dragonmint_new_password(
 ) -> None:
     entry = await setup_integration(hass, dragonmint_entry)
     dragonmint.state.users["admin"] = NEW_PASSWORD
-    result = await entry.start_reconfigure_flow(hass)
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], _dragonmint_input(dragonmint, NEW_PASSWORD)
+    result = await _reconfigure(
+        hass, entry, _dragonmint_input(dragonmint, NEW_PASSWORD)
     )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
@@ -1363,9 +1293,9 @@ async def test_reconfigure_dragonmint_other_miner(
     other_dragonmint: DragonMintEmulator,
 ) -> None:
     entry = await setup_integration(hass, dragonmint_entry)
-    result = await entry.start_reconfigure_flow(hass)
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"],
+    result = await _reconfigure(
+        hass,
+        entry,
         {
             CONF_HOST: other_dragonmint.host,
             CONF_PORT: other_dragonmint.port,
@@ -1404,10 +1334,7 @@ async def test_reconfigure_dragonmint_error_then_recovery(
         user_input[CONF_USERNAME] = "guest"
         user_input[CONF_PASSWORD] = T1_GUEST_PASSWORD
 
-    result = await entry.start_reconfigure_flow(hass)
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], user_input
-    )
+    result = await _reconfigure(hass, entry, user_input)
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "reconfigure"
     assert result["errors"] == {"base": error}
@@ -1558,6 +1485,20 @@ def _keys(account: SpiderpoolAccount) -> dict[str, str]:
     }
 
 
+def _entry_of_another_subaccount(
+    hass: HomeAssistant, emulator: SpiderpoolEmulator
+) -> MockConfigEntry:
+    """An entry of the account whose unique ID is another sub-account's, added."""
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title=POOL_TITLE,
+        unique_id=f"btc_{OTHER_SUBACCOUNT}",
+        data=spiderpool_entry_data(emulator),
+    )
+    entry.add_to_hass(hass)
+    return entry
+
+
 def _rotate_keys(emulator: SpiderpoolEmulator) -> SpiderpoolAccount:
     """The console issues a new key pair for the account; the old one stops working."""
     old = emulator.account
@@ -1578,20 +1519,6 @@ def _public_b64(emulator: SpiderpoolEmulator) -> str:
     """The account's public key as bare base64 DER (what the pool keeps)."""
     der: bytes = emulator.public_key.export_key(format="DER")
     return base64.b64encode(der).decode("ascii")
-
-
-async def _spiderpool_form(hass: HomeAssistant) -> FlowResult[Any, Any]:
-    """Open the flow and pick Spiderpool in the menu."""
-    result = await hass.config_entries.flow.async_init(
-        DOMAIN, context={"source": SOURCE_USER}
-    )
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {"next_step_id": KIND_SPIDERPOOL}
-    )
-    assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == KIND_SPIDERPOOL
-    assert result["errors"] == {}
-    return result
 
 
 def _selectors(result: FlowResult[Any, Any]) -> dict[str, dict[str, Any]]:
@@ -1624,7 +1551,7 @@ def _short_pool_timeout() -> Iterator[None]:
 
 
 async def test_spiderpool_form(hass: HomeAssistant) -> None:
-    result = await _spiderpool_form(hass)
+    result = await _user_form(hass, KIND_SPIDERPOOL)
     assert _fields(result) == [
         CONF_ACCESS_KEY,
         CONF_PRIVATE_KEY,
@@ -1659,7 +1586,7 @@ async def test_spiderpool_advanced_api_url(
     hass: HomeAssistant, spiderpool: SpiderpoolEmulator
 ) -> None:
     """The advanced section's API address is checked and stored."""
-    result = await _spiderpool_form(hass)
+    result = await _user_form(hass, KIND_SPIDERPOOL)
     advanced = result["data_schema"].schema[SECTION_ADVANCED]
     assert advanced.options == {"collapsed": True}
     assert advanced({}) == {CONF_API_URL: "https://api.spiderpool.com"}
@@ -1696,9 +1623,8 @@ async def test_spiderpool_advanced_api_url(
 async def test_spiderpool_api_url_must_be_an_origin(
     hass: HomeAssistant, spiderpool: SpiderpoolEmulator, api_url: str
 ) -> None:
-    result = await _spiderpool_form(hass)
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], _with_api_url(_pool_input(spiderpool), api_url)
+    result = await _submit_form(
+        hass, KIND_SPIDERPOOL, _with_api_url(_pool_input(spiderpool), api_url)
     )
     assert result["errors"] == {CONF_API_URL: "invalid_api_url"}
     assert spiderpool.received == []
@@ -1708,9 +1634,9 @@ async def test_spiderpool_advanced_default_api_url_is_not_stored(
     hass: HomeAssistant, pool_api: SpiderpoolEmulator
 ) -> None:
     """The pool's own address, as the field's default, leaves the entry plain."""
-    result = await _spiderpool_form(hass)
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"],
+    result = await _submit_form(
+        hass,
+        KIND_SPIDERPOOL,
         _with_api_url(_pool_input(pool_api), "https://api.spiderpool.com/"),
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
@@ -1731,9 +1657,8 @@ async def test_spiderpool_success(
         "pem_pkcs8": spiderpool.private_key_pem,
         "pem_pkcs1": _pem_pkcs1(spiderpool),
     }[key_form]
-    result = await _spiderpool_form(hass)
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], _pool_input(spiderpool, private_key=private_key)
+    result = await _submit_form(
+        hass, KIND_SPIDERPOOL, _pool_input(spiderpool, private_key=private_key)
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["title"] == POOL_TITLE
@@ -1761,10 +1686,7 @@ async def test_spiderpool_code200_envelope(
 ) -> None:
     """The other success shape (code 200, success true) validates too."""
     pool_api.faults.envelope = "code200"
-    result = await _spiderpool_form(hass)
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], _pool_input(pool_api)
-    )
+    result = await _submit_form(hass, KIND_SPIDERPOOL, _pool_input(pool_api))
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert pool_api.received[0].code == 200
     await hass.async_block_till_done()
@@ -1775,9 +1697,9 @@ async def test_spiderpool_input_is_normalised(
 ) -> None:
     """Blanks around the values go; the coin is stored in lower case."""
     spiderpool = pool_api
-    result = await _spiderpool_form(hass)
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"],
+    result = await _submit_form(
+        hass,
+        KIND_SPIDERPOOL,
         {
             CONF_ACCESS_KEY: f"  {spiderpool.access_key}\n",
             CONF_PRIVATE_KEY: f"\n{spiderpool.private_key_pem}\n\n",
@@ -1818,9 +1740,8 @@ async def test_spiderpool_invalid_private_key(
         "public_base64": _public_b64(spiderpool),
         "base64_of_garbage": base64.b64encode(b"garbage" * 20).decode(),
     }.get(private_key, private_key)
-    result = await _spiderpool_form(hass)
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], _pool_input(spiderpool, private_key=key)
+    result = await _submit_form(
+        hass, KIND_SPIDERPOOL, _pool_input(spiderpool, private_key=key)
     )
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == KIND_SPIDERPOOL
@@ -1911,10 +1832,7 @@ async def test_spiderpool_error_then_recovery(
 ) -> None:
     spiderpool = pool_api
     user_input = _pool_input(spiderpool, **_break_pool(spiderpool, fault))
-    result = await _spiderpool_form(hass)
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], user_input
-    )
+    result = await _submit_form(hass, KIND_SPIDERPOOL, user_input)
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == KIND_SPIDERPOOL
     assert result["errors"] == {"base": error}
@@ -1943,10 +1861,7 @@ async def test_spiderpool_rate_limited(
     """A rate-limit answer is a temporary error; the pool's wait is honoured."""
     spiderpool = pool_api
     spiderpool.faults.rate_limit = True
-    result = await _spiderpool_form(hass)
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], _pool_input(spiderpool)
-    )
+    result = await _submit_form(hass, KIND_SPIDERPOOL, _pool_input(spiderpool))
     assert result["errors"] == {"base": "cannot_connect"}
     assert spiderpool.verdicts() == ["rate_limited"]  # with Retry-After: 1
 
@@ -1973,7 +1888,7 @@ async def test_spiderpool_no_reply(
     """A pool that never answers is a connection error, once the timeout passes."""
     spiderpool = pool_api
     spiderpool.faults.stall = True
-    result = await _spiderpool_form(hass)
+    result = await _user_form(hass, KIND_SPIDERPOOL)
     with _short_pool_timeout():
         result = await hass.config_entries.flow.async_configure(
             result["flow_id"], _pool_input(spiderpool)
@@ -1992,16 +1907,9 @@ async def test_spiderpool_no_reply(
 async def test_spiderpool_unknown_error(
     hass: HomeAssistant, pool_api: SpiderpoolEmulator
 ) -> None:
-    result = await _spiderpool_form(hass)
-    with patch(
-        "custom_components.miner_hub.config_flow._validate_pool",
-        side_effect=Exception("boom"),
-    ):
-        result = await hass.config_entries.flow.async_configure(
-            result["flow_id"], _pool_input(pool_api)
-        )
-    assert result["type"] is FlowResultType.FORM
-    assert result["errors"] == {"base": "unknown"}
+    result = await _submit_form_validation_fails(
+        hass, KIND_SPIDERPOOL, _pool_input(pool_api), "_validate_pool"
+    )
     assert CONF_PRIVATE_KEY not in _suggested_values(result)
 
     result = await hass.config_entries.flow.async_configure(
@@ -2020,9 +1928,9 @@ async def test_spiderpool_already_configured(
 ) -> None:
     """The same coin and sub-account: aborted before any request is sent."""
     spiderpool_entry.add_to_hass(hass)
-    result = await _spiderpool_form(hass)
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"],
+    result = await _submit_form(
+        hass,
+        KIND_SPIDERPOOL,
         _pool_input(pool_api, access_key=UNKNOWN_ACCESS_KEY, coin=coin),
     )
     assert result["type"] is FlowResultType.ABORT
@@ -2040,9 +1948,8 @@ async def test_spiderpool_second_subaccount(
     """Each sub-account of an account is an entry of its own."""
     pool_api.add_subaccount(OTHER_SUBACCOUNT, workers=3)
     await setup_integration(hass, spiderpool_entry)
-    result = await _spiderpool_form(hass)
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], _pool_input(pool_api, subaccount=OTHER_SUBACCOUNT)
+    result = await _submit_form(
+        hass, KIND_SPIDERPOOL, _pool_input(pool_api, subaccount=OTHER_SUBACCOUNT)
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["title"] == f"{OTHER_SUBACCOUNT} (BTC)"
@@ -2169,13 +2076,7 @@ async def test_reauth_spiderpool_unique_id_mismatch(
     hass: HomeAssistant, spiderpool: SpiderpoolEmulator
 ) -> None:
     """An entry whose unique ID is not its coin and sub-account is never rewritten."""
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title=POOL_TITLE,
-        unique_id=f"btc_{OTHER_SUBACCOUNT}",
-        data=spiderpool_entry_data(spiderpool),
-    )
-    entry.add_to_hass(hass)
+    entry = _entry_of_another_subaccount(hass, spiderpool)
     new = _rotate_keys(spiderpool)
     result = await entry.start_reauth_flow(hass)
     result = await hass.config_entries.flow.async_configure(
@@ -2220,9 +2121,9 @@ async def test_reconfigure_spiderpool_keeps_private_key(
     entry = await setup_integration(hass, spiderpool_entry)
     old_coordinator = entry.runtime_data
     sent = len(spiderpool.received)
-    result = await entry.start_reconfigure_flow(hass)
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"],
+    result = await _reconfigure(
+        hass,
+        entry,
         {CONF_ACCESS_KEY: f" {spiderpool.access_key} ", **private_key},
     )
     assert result["type"] is FlowResultType.ABORT
@@ -2245,9 +2146,9 @@ async def test_reconfigure_spiderpool_new_keys(
     entry = await setup_integration(hass, spiderpool_entry)
     new = spiderpool.add_account()
     new.subaccounts = spiderpool.account.subaccounts  # both pairs work for now
-    result = await entry.start_reconfigure_flow(hass)
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"],
+    result = await _reconfigure(
+        hass,
+        entry,
         {CONF_ACCESS_KEY: new.access_key, CONF_PRIVATE_KEY: new.private_key_pem},
     )
     assert result["type"] is FlowResultType.ABORT
@@ -2289,10 +2190,7 @@ async def test_reconfigure_spiderpool_error_then_recovery(
     else:
         spiderpool.faults.http_500 = True
     sent = len(spiderpool.received)
-    result = await entry.start_reconfigure_flow(hass)
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], user_input
-    )
+    result = await _reconfigure(hass, entry, user_input)
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "reconfigure_spiderpool"
     assert result["errors"] == errors
@@ -2314,17 +2212,8 @@ async def test_reconfigure_spiderpool_error_then_recovery(
 async def test_reconfigure_spiderpool_unique_id_mismatch(
     hass: HomeAssistant, spiderpool: SpiderpoolEmulator
 ) -> None:
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title=POOL_TITLE,
-        unique_id=f"btc_{OTHER_SUBACCOUNT}",
-        data=spiderpool_entry_data(spiderpool),
-    )
-    entry.add_to_hass(hass)
-    result = await entry.start_reconfigure_flow(hass)
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_ACCESS_KEY: spiderpool.access_key}
-    )
+    entry = _entry_of_another_subaccount(hass, spiderpool)
+    result = await _reconfigure(hass, entry, {CONF_ACCESS_KEY: spiderpool.access_key})
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "unique_id_mismatch"
     assert entry.data == spiderpool_entry_data(spiderpool)

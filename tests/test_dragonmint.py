@@ -8,7 +8,7 @@ entity has its own module (test_update.py).
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 import json
 from typing import Any
 
@@ -37,7 +37,6 @@ from homeassistant.helpers import device_registry as dr, entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
-    async_fire_time_changed,
     snapshot_platform,
 )
 from pytest_homeassistant_custom_component.components.diagnostics import (
@@ -52,8 +51,10 @@ from tests.conftest import (
     DRAGONMINT_PASSWORD,
     DRAGONMINT_TITLE,
     DRAGONMINT_UNIQUE_ID,
+    dragonmint_config_entry,
     dragonmint_entry_data,
     only_platforms,
+    poll_dragonmint,
     setup_integration,
 )
 from tests.emulators import DragonMintEmulator
@@ -104,23 +105,6 @@ async def init_dragonmint(
 ) -> MockConfigEntry:
     """The emulated T1, set up with every platform."""
     return await setup_integration(hass, dragonmint_entry)
-
-
-async def _poll(
-    hass: HomeAssistant,
-    freezer: FrozenDateTimeFactory,
-    emulator: DragonMintEmulator,
-    seconds: float = 30,
-) -> None:
-    """Let time pass on both clocks, then run the poll that is due.
-
-    The emulator fires its due events (boot, cgminer start) before the poll
-    connects, also while nothing connects to it.
-    """
-    freezer.tick(timedelta(seconds=seconds))
-    emulator.advance(0)
-    async_fire_time_changed(hass)
-    await hass.async_block_till_done(wait_background_tasks=True)
 
 
 def _state(hass: HomeAssistant, entity_id: str) -> str:
@@ -295,7 +279,7 @@ async def test_values_are_the_miners(
     dragonmint.state.chains[2].mhs = 4_000_000.0
     dragonmint.state.chains[1].hardware_errors += 100
     dragonmint.state.autotune_mode = "performance"
-    await _poll(hass, freezer, dragonmint)
+    await poll_dragonmint(hass, freezer, dragonmint)
     assert float(_state(hass, FAN_DUTY)) == 55
     assert float(_state(hass, TEMPERATURE)) == 71
     assert float(_state(hass, f"sensor.{PREFIX}_board_3_hashrate")) == (
@@ -316,7 +300,7 @@ async def test_dead_chains(
 ) -> None:
     """A dead chain shows in its status; all dead: 0 TH/s, not mining."""
     dragonmint.state.chains[1].status = "Dead"
-    await _poll(hass, freezer, dragonmint)
+    await poll_dragonmint(hass, freezer, dragonmint)
     assert [_state(hass, f"sensor.{PREFIX}_board_{b}_status") for b in BOARDS] == [
         "alive",
         "dead",
@@ -326,7 +310,7 @@ async def test_dead_chains(
     assert _state(hass, MINING) == "on"
 
     apply_scenario(dragonmint.state, "dead_chains")
-    await _poll(hass, freezer, dragonmint)
+    await poll_dragonmint(hass, freezer, dragonmint)
     assert {_state(hass, f"sensor.{PREFIX}_board_{b}_status") for b in BOARDS} == {
         "dead"
     }
@@ -369,12 +353,12 @@ async def test_cgminer_restart(
     for entity_id in (REBOOT, RESTART_MINING, FIRMWARE):
         assert _state(hass, entity_id) != STATE_UNAVAILABLE
 
-    await _poll(hass, freezer, dragonmint, 20)  # cgminer needs 30 s
+    await poll_dragonmint(hass, freezer, dragonmint, 20)  # cgminer needs 30 s
     assert dragonmint.state.cgminer == "restarting"
     assert _state(hass, HASHRATE) == STATE_UNKNOWN
 
     dragonmint.advance(10)  # the emulator's clock only: cgminer is back
-    await _poll(hass, freezer, dragonmint, 10)
+    await poll_dragonmint(hass, freezer, dragonmint, 10)
     assert dragonmint.state.cgminer == "running"
     for entity_id in CGMINER_VALUES:
         assert _state(hass, entity_id) not in (STATE_UNKNOWN, STATE_UNAVAILABLE)
@@ -384,7 +368,7 @@ async def test_cgminer_restart(
     assert float(_state(hass, HASHRATE)) == 0
     assert _state(hass, MINING) == "off"
 
-    await _poll(hass, freezer, dragonmint)
+    await poll_dragonmint(hass, freezer, dragonmint)
     # hashing again, the 5-minute average still ramping up
     assert 0 < float(_state(hass, HASHRATE)) < 14.7
     assert _state(hass, MINING) == "on"
@@ -408,7 +392,7 @@ async def test_cgminer_not_running_at_setup(
     assert _state(hass, UPTIME) != STATE_UNAVAILABLE
 
     dragonmint.state.cgminer = "running"
-    await _poll(hass, freezer, dragonmint)
+    await poll_dragonmint(hass, freezer, dragonmint)
     assert float(_state(hass, HASHRATE)) > 14
     assert float(_state(hass, FAN_DUTY)) == 80
     assert _state(hass, f"sensor.{PREFIX}_board_3_status") == "alive"
@@ -433,11 +417,11 @@ async def test_unreachable_then_recovery(
     assert STATE_UNAVAILABLE not in before.values()
 
     dragonmint.faults.offline = True
-    await _poll(hass, freezer, dragonmint)
+    await poll_dragonmint(hass, freezer, dragonmint)
     assert {_state(hass, entity_id) for entity_id in entity_ids} == {STATE_UNAVAILABLE}
 
     dragonmint.faults.offline = False
-    await _poll(hass, freezer, dragonmint)
+    await poll_dragonmint(hass, freezer, dragonmint)
     after = {entity_id: _state(hass, entity_id) for entity_id in entity_ids}
     assert after.keys() == before.keys()
     for entity_id, state in before.items():
@@ -447,21 +431,23 @@ async def test_unreachable_then_recovery(
             assert after[entity_id] == state, entity_id
 
 
+async def _setup_fails(hass: HomeAssistant, data: dict[str, Any]) -> MockConfigEntry:
+    """Add an entry of the emulated T1 with ``data``: its setup fails."""
+    entry = dragonmint_config_entry(data)
+    entry.add_to_hass(hass)
+    assert not await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.SETUP_ERROR
+    return entry
+
+
 async def test_wrong_password_at_setup(
     hass: HomeAssistant, dragonmint: DragonMintEmulator
 ) -> None:
     """A rejected password ("invalid request") asks the user for the new one."""
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title=DRAGONMINT_TITLE,
-        unique_id=DRAGONMINT_UNIQUE_ID,
-        data={**dragonmint_entry_data(dragonmint), CONF_PASSWORD: "wrong"},
+    entry = await _setup_fails(
+        hass, {**dragonmint_entry_data(dragonmint), CONF_PASSWORD: "wrong"}
     )
-    entry.add_to_hass(hass)
-    assert not await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-
-    assert entry.state is ConfigEntryState.SETUP_ERROR
     assert dragonmint.received[0].action == "overview"
     assert dragonmint.received[0].auth == "basic"
     assert dragonmint.received[0].user is None  # not recognised
@@ -474,21 +460,14 @@ async def test_guest_account_at_setup(
     hass: HomeAssistant, dragonmint: DragonMintEmulator
 ) -> None:
     """The guest account reads but cannot control: it needs the admin password."""
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title=DRAGONMINT_TITLE,
-        unique_id=DRAGONMINT_UNIQUE_ID,
-        data={
+    await _setup_fails(
+        hass,
+        {
             **dragonmint_entry_data(dragonmint),
             CONF_USERNAME: "guest",
             CONF_PASSWORD: "dragonguest",
         },
     )
-    entry.add_to_hass(hass)
-    assert not await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-
-    assert entry.state is ConfigEntryState.SETUP_ERROR
     actions = [request.action for request in dragonmint.received if request.action]
     assert actions == ["overview", "getAutoTune"]  # the second is an admin route
     flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
@@ -503,7 +482,7 @@ async def test_password_changed_on_the_miner(
 ) -> None:
     """The next poll fails with the old password and starts reauthentication."""
     dragonmint.state.users["admin"] = "n3w-password"
-    await _poll(hass, freezer, dragonmint)
+    await poll_dragonmint(hass, freezer, dragonmint)
 
     assert _state(hass, HASHRATE) == STATE_UNAVAILABLE
     flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
@@ -570,17 +549,17 @@ async def test_reboot(
     assert dragonmint.received[sent].json is None
     assert _state(hass, HASHRATE) != STATE_UNAVAILABLE  # not down yet
 
-    await _poll(hass, freezer, dragonmint)
+    await poll_dragonmint(hass, freezer, dragonmint)
     assert dragonmint.power_state == "rebooting"
     assert _state(hass, HASHRATE) == STATE_UNAVAILABLE
     assert _state(hass, REBOOT) == STATE_UNAVAILABLE
 
-    await _poll(hass, freezer, dragonmint, 60)  # booted; cgminer starting
+    await poll_dragonmint(hass, freezer, dragonmint, 60)  # booted; cgminer starting
     assert dragonmint.power_state == "on"
     assert _state(hass, HASHRATE) == STATE_UNKNOWN
     assert _state(hass, UPTIME) != uptime  # a new boot
 
-    await _poll(hass, freezer, dragonmint)
+    await poll_dragonmint(hass, freezer, dragonmint)
     assert float(_state(hass, TEMPERATURE)) == 66
 
 
@@ -597,14 +576,14 @@ async def test_power_off(
     assert _writes(dragonmint, sent) == [("/api/poweroff", {})]
     assert dragonmint.received[sent].json is None
 
-    await _poll(hass, freezer, dragonmint)
+    await poll_dragonmint(hass, freezer, dragonmint)
     assert dragonmint.power_state == "off"
     assert _state(hass, HASHRATE) == STATE_UNAVAILABLE
-    await _poll(hass, freezer, dragonmint, 3600)
+    await poll_dragonmint(hass, freezer, dragonmint, 3600)
     assert _state(hass, HASHRATE) == STATE_UNAVAILABLE
 
     dragonmint.reset_power()  # at the plug
-    await _poll(hass, freezer, dragonmint, 60)
+    await poll_dragonmint(hass, freezer, dragonmint, 60)
     assert dragonmint.power_state == "on"
     assert _state(hass, HASHRATE) == STATE_UNKNOWN  # cgminer starting
 

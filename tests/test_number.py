@@ -29,16 +29,18 @@ from pytest_homeassistant_custom_component.common import (
 )
 from syrupy.assertion import SnapshotAssertion
 
-from custom_components.miner_hub.const import DOMAIN, ISSUE_WRITE_API_DISABLED
+from custom_components.miner_hub.const import DOMAIN
 from custom_components.miner_hub.protocol.models import Capability
 from custom_components.miner_hub.protocol.whatsminer.miner import WhatsminerV2Miner
 from tests.conftest import (
     V2_ONLY,
     V3_ONLY,
+    WRITE_API_DISABLED_ERROR,
     EmulatedWhatsminer,
     miner_entry,
     only_platforms,
     setup_integration,
+    write_api_issue_id,
 )
 from tests.emulators import WhatsminerV2Emulator
 
@@ -421,18 +423,12 @@ async def test_write_api_disabled(
     before = hass.states.get(entity_id).state
     miner.state.write_api_enabled = False
     sent = miner.mark()
-    with pytest.raises(
-        HomeAssistantError,
-        match=r"^The miner at 127\.0\.0\.1 refuses commands: its write API is "
-        r"switched off\.",
-    ):
+    with pytest.raises(HomeAssistantError, match=WRITE_API_DISABLED_ERROR):
         await _set(hass, entity_id, value)
     key = "power_percent" if entity_id == POWER_PERCENT else "power_limit"
     assert miner.writes(sent)[-1].cmd == miner.command(key, value)
     assert (miner.state.power_percent, miner.state.power_limit_w) == (100, 3600)
-    assert issue_registry.async_get_issue(
-        DOMAIN, f"{ISSUE_WRITE_API_DISABLED}_{init_number.entry_id}"
-    )
+    assert issue_registry.async_get_issue(DOMAIN, write_api_issue_id(init_number))
     assert not hass.config_entries.flow.async_progress_by_handler(DOMAIN)
     assert hass.states.get(entity_id).state == before
 

@@ -122,6 +122,16 @@ def _coordinator(entry: MockConfigEntry) -> PoolCoordinator:
     return coordinator
 
 
+async def _failed_poll(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, entry: MockConfigEntry
+) -> UpdateFailed:
+    """Run the next fast poll, which fails: its error."""
+    await poll(hass, freezer, FAST_POLL)
+    error = _coordinator(entry).last_exception
+    assert isinstance(error, UpdateFailed)
+    return error
+
+
 def _paths(spiderpool: SpiderpoolEmulator, since: float, until: float) -> Counter[str]:
     """Requests per path received in [since, until) of the emulator's clock."""
     return Counter(
@@ -561,9 +571,7 @@ async def test_rate_limited(
     """
     coordinator = _coordinator(pool_entry)
     spiderpool.faults.rate_limit_per_second = 1 / 900
-    await poll(hass, freezer, FAST_POLL)
-    error = coordinator.last_exception
-    assert isinstance(error, UpdateFailed)
+    error = await _failed_poll(hass, freezer, pool_entry)
     assert error.translation_key == "rate_limited_pool"
     assert error.retry_after == 900
     assert [r.verdict for r in spiderpool.received[-2:]] == ["ok", "rate_limited"]
@@ -595,9 +603,7 @@ async def test_rate_limited_without_retry_after(
     coordinator = _coordinator(pool_entry)
     spiderpool.faults.rate_limit = True
     spiderpool.faults.retry_after = False
-    await poll(hass, freezer, FAST_POLL)
-    error = coordinator.last_exception
-    assert isinstance(error, UpdateFailed)
+    error = await _failed_poll(hass, freezer, pool_entry)
     assert error.translation_key == "rate_limited_pool"
     assert error.retry_after == max(DEFAULT_RATE_LIMIT_BACKOFF, FAST_POLL)
     assert _state(hass, _entity("s21-01", "online", "binary_sensor")).state == (
@@ -669,9 +675,7 @@ async def test_unreachable_then_back(
 ) -> None:
     coordinator = _coordinator(pool_entry)
     spiderpool.faults.offline = True
-    await poll(hass, freezer, FAST_POLL)
-    error = coordinator.last_exception
-    assert isinstance(error, UpdateFailed)
+    error = await _failed_poll(hass, freezer, pool_entry)
     assert error.translation_key == "pool_error"
     assert error.retry_after is None
     assert _state(hass, f"{ACCOUNT}_hashrate").state == STATE_UNAVAILABLE
@@ -694,9 +698,7 @@ async def test_subaccount_gone(
     pool_entry: MockConfigEntry,
 ) -> None:
     spiderpool.subaccount.name = "renamed1"
-    await poll(hass, freezer, FAST_POLL)
-    error = _coordinator(pool_entry).last_exception
-    assert isinstance(error, UpdateFailed)
+    error = await _failed_poll(hass, freezer, pool_entry)
     assert error.translation_key == "subaccount_not_found"
     assert error.translation_placeholders == {"subaccount": "homeminer"}
     assert str(error) == (

@@ -23,9 +23,15 @@ from pytest_homeassistant_custom_component.common import (
 )
 from syrupy.assertion import SnapshotAssertion
 
-from custom_components.miner_hub.const import DOMAIN, ISSUE_WRITE_API_DISABLED
+from custom_components.miner_hub.const import DOMAIN
 from custom_components.miner_hub.protocol.whatsminer.miner import WhatsminerV2Miner
-from tests.conftest import EmulatedWhatsminer, only_platforms, setup_integration
+from tests.conftest import (
+    WRITE_API_DISABLED_ERROR,
+    EmulatedWhatsminer,
+    only_platforms,
+    setup_integration,
+    write_api_issue_id,
+)
 
 ENTITY_ID = "select.garage_m30_power_mode"
 
@@ -128,17 +134,11 @@ async def test_write_api_disabled(
     miner = any_whatsminer
     miner.state.write_api_enabled = False
     sent = miner.mark()
-    with pytest.raises(
-        HomeAssistantError,
-        match=r"^The miner at 127\.0\.0\.1 refuses commands: its write API is "
-        r"switched off\.",
-    ):
+    with pytest.raises(HomeAssistantError, match=WRITE_API_DISABLED_ERROR):
         await _select(hass, "low")
     assert miner.writes(sent)[-1].cmd == miner.command("power_mode", "low")
     assert miner.state.power_mode == "Normal"
-    assert issue_registry.async_get_issue(
-        DOMAIN, f"{ISSUE_WRITE_API_DISABLED}_{init_select.entry_id}"
-    )
+    assert issue_registry.async_get_issue(DOMAIN, write_api_issue_id(init_select))
     assert not hass.config_entries.flow.async_progress_by_handler(DOMAIN)
     assert hass.states.get(ENTITY_ID).state == "normal"
 

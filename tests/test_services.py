@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 import json
 from pathlib import Path
 import re
@@ -21,7 +22,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.miner_hub import services
-from custom_components.miner_hub.const import DOMAIN, ISSUE_WRITE_API_DISABLED
+from custom_components.miner_hub.const import DOMAIN
 from custom_components.miner_hub.protocol.models import Capability
 from custom_components.miner_hub.protocol.whatsminer.miner import WhatsminerV2Miner
 from tests.conftest import (
@@ -29,10 +30,12 @@ from tests.conftest import (
     MINER_HOSTNAME,
     MINER_UNIQUE_ID,
     V3_ONLY,
+    WRITE_API_DISABLED_ERROR,
     EmulatedWhatsminer,
     miner_entry,
     only_platforms,
     setup_integration,
+    write_api_issue_id,
 )
 from tests.emulators import WhatsminerV2Emulator
 
@@ -79,6 +82,14 @@ async def old_device_id(
     entry = miner_entry(old_whatsminer)
     with only_platforms(Platform.NUMBER):
         yield await _setup(hass, entry)
+
+
+@contextmanager
+def _sends_nothing(emulator: WhatsminerV2Emulator) -> Iterator[None]:
+    """Nothing inside the block reaches the miner."""
+    sent = len(emulator.received)
+    yield
+    assert len(emulator.received) == sent
 
 
 async def _call(
@@ -234,23 +245,22 @@ async def test_set_pools_invalid(
     device_id: str,
     data: dict[str, str],
 ) -> None:
-    sent = len(whatsminer.received)
-    with pytest.raises(probatio.Invalid):
+    with _sends_nothing(whatsminer), pytest.raises(probatio.Invalid):
         await _call(hass, "set_pools", {ATTR_DEVICE_ID: device_id, **data})
-    assert len(whatsminer.received) == sent
 
 
 async def test_set_pools_url_too_long_for_the_client(
     hass: HomeAssistant, whatsminer: WhatsminerV2Emulator, device_id: str
 ) -> None:
-    sent = len(whatsminer.received)
-    with pytest.raises(ServiceValidationError, match=r"^Invalid value: "):
+    with (
+        _sends_nothing(whatsminer),
+        pytest.raises(ServiceValidationError, match=r"^Invalid value: "),
+    ):
         await _call(
             hass,
             "set_pools",
             {ATTR_DEVICE_ID: device_id, "url_1": "x" * 257, "worker_1": "a"},
         )
-    assert len(whatsminer.received) == sent
 
 
 async def test_set_pools_rejected_by_the_miner(
@@ -375,10 +385,8 @@ async def test_set_power_percent_invalid(
     device_id: str,
     data: dict[str, Any],
 ) -> None:
-    sent = len(whatsminer.received)
-    with pytest.raises(probatio.Invalid):
+    with _sends_nothing(whatsminer), pytest.raises(probatio.Invalid):
         await _call(hass, "set_power_percent", {ATTR_DEVICE_ID: device_id, **data})
-    assert len(whatsminer.received) == sent
 
 
 async def test_set_power_percent_failure_keeps_the_number(
@@ -504,17 +512,12 @@ async def test_write_api_disabled(
     miner.state.mining = False  # so that pre_power_on would run
     miner.state.write_api_enabled = False
     sent = miner.mark()
-    with pytest.raises(
-        HomeAssistantError,
-        match=r"^The miner at 127\.0\.0\.1 refuses commands: its write API is "
-        r"switched off\.",
-    ):
+    with pytest.raises(HomeAssistantError, match=WRITE_API_DISABLED_ERROR):
         await _call(hass, action, {ATTR_DEVICE_ID: any_device_id, **data})
     # Refused unread (v2 Code 45; v3 -4, sent once more with a fresh salt).
     assert {write.cmd for write in miner.writes(sent)} == {miner.command(*control)}
-    entry_id = hass.config_entries.async_entries(DOMAIN)[0].entry_id
-    issue_id = f"{ISSUE_WRITE_API_DISABLED}_{entry_id}"
-    assert issue_registry.async_get_issue(DOMAIN, issue_id)
+    entry = hass.config_entries.async_entries(DOMAIN)[0]
+    assert issue_registry.async_get_issue(DOMAIN, write_api_issue_id(entry))
     assert not hass.config_entries.flow.async_progress_by_handler(DOMAIN)
 
 
@@ -569,13 +572,15 @@ async def test_unknown_device(
     case: Action,
 ) -> None:
     action, data, _ = case
-    sent = len(whatsminer.received)
-    with pytest.raises(
-        ServiceValidationError, match=r"^no-such-device is not a miner of Miner Hub$"
-    ) as err:
+    with (
+        _sends_nothing(whatsminer),
+        pytest.raises(
+            ServiceValidationError,
+            match=r"^no-such-device is not a miner of Miner Hub$",
+        ) as err,
+    ):
         await _call(hass, action, {ATTR_DEVICE_ID: "no-such-device", **data})
     assert err.value.translation_key == "device_not_found"
-    assert len(whatsminer.received) == sent
 
 
 async def test_device_of_another_integration(
@@ -615,15 +620,17 @@ async def test_entry_not_loaded(
 ) -> None:
     assert await hass.config_entries.async_unload(mock_config_entry.entry_id)
     await hass.async_block_till_done()
-    sent = len(whatsminer.received)
-    with pytest.raises(
-        ServiceValidationError, match=rf"^The miner {MINER_HOSTNAME} is not loaded$"
-    ) as err:
+    with (
+        _sends_nothing(whatsminer),
+        pytest.raises(
+            ServiceValidationError,
+            match=rf"^The miner {MINER_HOSTNAME} is not loaded$",
+        ) as err,
+    ):
         await _call(
             hass, "set_power_percent", {ATTR_DEVICE_ID: device_id, "percent": 1}
         )
     assert err.value.translation_key == "entry_not_loaded"
-    assert len(whatsminer.received) == sent
 
 
 async def test_entry_not_loaded_uses_the_users_device_name(
@@ -655,8 +662,8 @@ async def test_not_supported_by_miner(
     capability: Capability,
 ) -> None:
     action, data, _ = case
-    sent = len(whatsminer.received)
     with (
+        _sends_nothing(whatsminer),
         patch.object(
             WhatsminerV2Miner,
             "capabilities",
@@ -670,4 +677,3 @@ async def test_not_supported_by_miner(
     ):
         await _call(hass, action, {ATTR_DEVICE_ID: device_id, **data})
     assert err.value.translation_key == "not_supported_by_miner"
-    assert len(whatsminer.received) == sent

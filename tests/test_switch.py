@@ -29,9 +29,15 @@ from pytest_homeassistant_custom_component.common import (
 )
 from syrupy.assertion import SnapshotAssertion
 
-from custom_components.miner_hub.const import DOMAIN, ISSUE_WRITE_API_DISABLED
+from custom_components.miner_hub.const import DOMAIN
 from custom_components.miner_hub.protocol.whatsminer.miner import WhatsminerV2Miner
-from tests.conftest import EmulatedWhatsminer, only_platforms, setup_integration
+from tests.conftest import (
+    WRITE_API_DISABLED_ERROR,
+    EmulatedWhatsminer,
+    only_platforms,
+    setup_integration,
+    write_api_issue_id,
+)
 
 ENTITY_ID = "switch.garage_m30"
 
@@ -120,13 +126,13 @@ async def test_write_api_disabled(
     sent = miner.mark()
     with pytest.raises(
         HomeAssistantError,
-        match=r"^The miner at 127\.0\.0\.1 refuses commands: its write API is "
-        r"switched off\. Turn on Remote Ctrl → Miner API Switch in WhatsMinerTool$",
+        match=WRITE_API_DISABLED_ERROR
+        + r" Turn on Remote Ctrl → Miner API Switch in WhatsMinerTool$",
     ):
         await _switch(hass, SERVICE_TURN_OFF)
     assert miner.state.mining is True
     assert miner.writes(sent)[-1].cmd == miner.command("mining_off")
-    issue_id = f"{ISSUE_WRITE_API_DISABLED}_{init_switch.entry_id}"
+    issue_id = write_api_issue_id(init_switch)
     assert issue_registry.async_get_issue(DOMAIN, issue_id) is not None
     # Not a password problem: no reauthentication.
     assert not hass.config_entries.flow.async_progress_by_handler(DOMAIN)

@@ -9,7 +9,7 @@ reboots (``faults.reboot_seconds``) into the new version.
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 import logging
 from typing import Any
 
@@ -39,7 +39,6 @@ from homeassistant.helpers import device_registry as dr, entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
-    async_fire_time_changed,
     snapshot_platform,
 )
 from syrupy.assertion import SnapshotAssertion
@@ -47,7 +46,12 @@ from syrupy.assertion import SnapshotAssertion
 from custom_components.miner_hub.const import DOMAIN
 from custom_components.miner_hub.protocol.models import Capability
 from custom_components.miner_hub.update import INSTALL_TIMEOUT
-from tests.conftest import DRAGONMINT_UNIQUE_ID, only_platforms, setup_integration
+from tests.conftest import (
+    DRAGONMINT_UNIQUE_ID,
+    only_platforms,
+    poll_dragonmint,
+    setup_integration,
+)
 from tests.emulators import DragonMintEmulator
 from tests.emulators.dragonmint import LatestFirmware
 
@@ -83,19 +87,6 @@ async def init_update(
 ) -> MockConfigEntry:
     """The emulated T1 with a newer release on offer, every platform set up."""
     return await setup_integration(hass, dragonmint_entry)
-
-
-async def _poll(
-    hass: HomeAssistant,
-    freezer: FrozenDateTimeFactory,
-    emulator: DragonMintEmulator,
-    seconds: float = 30,
-) -> None:
-    """Let time pass on both clocks (the emulator's events first), then poll."""
-    freezer.tick(timedelta(seconds=seconds))
-    emulator.advance(0)
-    async_fire_time_changed(hass)
-    await hass.async_block_till_done(wait_background_tasks=True)
 
 
 def _firmware(hass: HomeAssistant) -> State:
@@ -220,11 +211,11 @@ async def test_release_appears_at_the_next_check(
     """The vendor is asked every 6 hours, not at every poll."""
     await setup_integration(hass, dragonmint_entry)
     dragonmint.state.latest_firmware = LatestFirmware(NEW, NEW_URL, NOTES)
-    await _poll(hass, freezer, dragonmint)
+    await poll_dragonmint(hass, freezer, dragonmint)
     assert _firmware(hass).state == STATE_UNKNOWN
     assert dragonmint.actions().count("getLatestFirmwareVersion") == 1
 
-    await _poll(hass, freezer, dragonmint, 6 * 3600)
+    await poll_dragonmint(hass, freezer, dragonmint, 6 * 3600)
     assert _firmware(hass).state == STATE_ON
     assert dragonmint.actions().count("getLatestFirmwareVersion") == 2
 
@@ -236,10 +227,10 @@ async def test_unavailable_when_unreachable(
     init_update: MockConfigEntry,
 ) -> None:
     dragonmint.faults.offline = True
-    await _poll(hass, freezer, dragonmint)
+    await poll_dragonmint(hass, freezer, dragonmint)
     assert _firmware(hass).state == STATE_UNAVAILABLE
     dragonmint.faults.offline = False
-    await _poll(hass, freezer, dragonmint)
+    await poll_dragonmint(hass, freezer, dragonmint)
     assert _firmware(hass).state == STATE_ON
 
 
@@ -274,7 +265,7 @@ async def test_install(
     assert len(_downloads(dragonmint)) == 1
 
     # Installed after 20 s: the miner reboots and is away for a minute.
-    await _poll(hass, freezer, dragonmint)
+    await poll_dragonmint(hass, freezer, dragonmint)
     assert dragonmint.state.firmware_updates[-1].result == "success"
     assert dragonmint.power_state == "rebooting"
     assert hass.states.get(HASHRATE).state == STATE_UNAVAILABLE
@@ -282,12 +273,12 @@ async def test_install(
     assert state.state == STATE_ON  # still available, still the old version
     assert state.attributes[ATTR_IN_PROGRESS] is True
 
-    await _poll(hass, freezer, dragonmint)
+    await poll_dragonmint(hass, freezer, dragonmint)
     assert dragonmint.power_state == "rebooting"
     assert _firmware(hass).attributes[ATTR_IN_PROGRESS] is True
 
     # Back with the new version (cgminer still starting).
-    await _poll(hass, freezer, dragonmint)
+    await poll_dragonmint(hass, freezer, dragonmint)
     assert dragonmint.power_state == "on"
     assert dragonmint.state.platform_v == NEW
     state = _firmware(hass)
@@ -302,7 +293,7 @@ async def test_install(
     assert device.sw_version == NEW
 
     # Nothing left to end later.
-    await _poll(hass, freezer, dragonmint, INSTALL_TIMEOUT.total_seconds())
+    await poll_dragonmint(hass, freezer, dragonmint, INSTALL_TIMEOUT.total_seconds())
     assert _firmware(hass).state == STATE_OFF
     assert _warnings(caplog) == []
     assert len(_downloads(dragonmint)) == 1
@@ -318,15 +309,15 @@ async def test_install_fails_on_the_miner(
     """The image is refused and the miner carries on: in progress until timeout."""
     dragonmint.faults.upgrade_fails = True
     await _install(hass)
-    await _poll(hass, freezer, dragonmint)
+    await poll_dragonmint(hass, freezer, dragonmint)
     assert dragonmint.state.firmware_updates[-1].result == "failure"
     assert dragonmint.power_state == "on"
 
-    await _poll(hass, freezer, dragonmint, 19 * 60 - 30)
+    await poll_dragonmint(hass, freezer, dragonmint, 19 * 60 - 30)
     assert _firmware(hass).attributes[ATTR_IN_PROGRESS] is True
     assert _warnings(caplog) == []
 
-    await _poll(hass, freezer, dragonmint, 60)  # 20 minutes after the command
+    await poll_dragonmint(hass, freezer, dragonmint, 60)  # 20 minutes after the command
     state = _firmware(hass)
     assert state.attributes[ATTR_IN_PROGRESS] is False
     assert state.state == STATE_ON  # the update is still to be installed
@@ -349,11 +340,11 @@ async def test_install_interrupted(
     dragonmint.reboot()  # e.g. a power cut
     assert dragonmint.state.firmware_updates[-1].result == "aborted"
 
-    await _poll(hass, freezer, dragonmint)
+    await poll_dragonmint(hass, freezer, dragonmint)
     assert hass.states.get(HASHRATE).state == STATE_UNAVAILABLE
     assert _firmware(hass).attributes[ATTR_IN_PROGRESS] is True
 
-    await _poll(hass, freezer, dragonmint)  # booted 60 s after the reboot
+    await poll_dragonmint(hass, freezer, dragonmint)  # booted 60 s after the reboot
     assert dragonmint.power_state == "on"
     state = _firmware(hass)
     assert state.attributes[ATTR_IN_PROGRESS] is False
@@ -375,10 +366,10 @@ async def test_install_timeout_while_unreachable(
     """A miner that does not come back: unavailable once the time is up."""
     await _install(hass)
     dragonmint.faults.offline = True
-    await _poll(hass, freezer, dragonmint, 19 * 60)
+    await poll_dragonmint(hass, freezer, dragonmint, 19 * 60)
     assert _firmware(hass).attributes[ATTR_IN_PROGRESS] is True
 
-    await _poll(hass, freezer, dragonmint, 60)
+    await poll_dragonmint(hass, freezer, dragonmint, 60)
     assert _firmware(hass).state == STATE_UNAVAILABLE
     assert any(TIMED_OUT in message for message in _warnings(caplog))
 
@@ -435,7 +426,7 @@ async def test_install_without_reply(
     await hass.async_block_till_done()
     assert _firmware(hass).attributes[ATTR_IN_PROGRESS] is True
 
-    await _poll(hass, freezer, dragonmint, INSTALL_TIMEOUT.total_seconds())
+    await poll_dragonmint(hass, freezer, dragonmint, INSTALL_TIMEOUT.total_seconds())
     state = _firmware(hass)
     assert state.attributes[ATTR_IN_PROGRESS] is False
     assert state.state == STATE_ON
@@ -453,7 +444,7 @@ async def test_unload_during_install(
     await _install(hass)
     assert await hass.config_entries.async_unload(init_update.entry_id)
     await hass.async_block_till_done()
-    await _poll(hass, freezer, dragonmint, INSTALL_TIMEOUT.total_seconds())
+    await poll_dragonmint(hass, freezer, dragonmint, INSTALL_TIMEOUT.total_seconds())
     assert _warnings(caplog) == []
 
 
