@@ -65,6 +65,7 @@ from .protocol.models import (
     PowerSupplyStatus,
     WriteAccess,
 )
+from .protocol.pacing import take_turn
 from .protocol.whatsminer.detect import WhatsminerApi, detect_api, whatsminer
 from .protocol.whatsminer.v3 import DEFAULT_ACCOUNT as V3_ACCOUNT
 
@@ -183,6 +184,7 @@ class MinerCoordinator(DataUpdateCoordinator[MinerData]):
             await self._reload_on_api_change()
             await self._refresh_info()
         self._booted_at = booted_at
+        await take_turn()  # the entities are written when this returns
         return MinerData(status, self._power_supply, self._errors, booted_at)
 
     async def _read_status(self) -> MinerStatus:

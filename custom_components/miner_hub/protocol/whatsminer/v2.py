@@ -36,6 +36,7 @@ from ..errors import (
 )
 from ..fields import as_int
 from ..models import MinerError, PowerMode, PowerPercentMode, PrePowerOnStatus
+from ..pacing import take_turn
 from . import parse
 from .crypto import Token, decrypt, encrypt
 from .models import (
@@ -256,12 +257,14 @@ class WhatsminerV2Client:
         try:
             writer.write(payload)
             await writer.drain()
-            return await self._read_to_eof(reader)
+            raw = await self._read_to_eof(reader)
         finally:
             writer.close()
             with suppress(OSError, TimeoutError):
                 async with asyncio.timeout(1):
                     await writer.wait_closed()
+        await take_turn()  # before the reply is decoded
+        return raw
 
     # --- plaintext reads ----------------------------------------------------
 

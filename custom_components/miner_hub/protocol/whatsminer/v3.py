@@ -39,6 +39,7 @@ from ..errors import (
 )
 from ..fields import Fields, as_str
 from ..models import MinerError, PowerMode, PowerPercentMode
+from ..pacing import take_turn
 from .v2 import session_for
 from .v3_models import (
     DeviceInfo,
@@ -378,6 +379,7 @@ class WhatsminerV3Client:
         if not 0 < length <= MAX_FRAME:
             raise ParseError(f"reply frame length {length} is out of range")
         body = await reader.readexactly(length)
+        await take_turn()
         try:
             reply = json.loads(body)
         except ValueError as err:

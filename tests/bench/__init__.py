@@ -1,0 +1,1 @@
+"""Benchmark of Miner Hub's polling cost and scale, side by side with pyasic."""
