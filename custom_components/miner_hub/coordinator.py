@@ -164,6 +164,8 @@ class MinerCoordinator(DataUpdateCoordinator[MinerData]):
         self._set_write_access(await self._read(self.miner.check_access))
 
     async def _async_update_data(self) -> MinerData:
+        # Polls whose timers fall due together start one per loop iteration.
+        await take_turn()
         async with self.miner.reads():
             status = await self._read(self._read_status)
             now = dt_util.utcnow()
