@@ -218,6 +218,23 @@ async def test_boot_time_and_firmware_after_reboot(
     assert miner.reads().count(miner.identity_read) == after_reboot
 
 
+async def test_garbage_uptime_keeps_the_boot_time(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    any_whatsminer: EmulatedWhatsminer,
+    init_any_integration: MockConfigEntry,
+) -> None:
+    """An uptime no date can hold (found by fuzzing) is not a reboot, nor a crash."""
+    coordinator: MinerCoordinator = init_any_integration.runtime_data
+    booted_at = coordinator.data.booted_at
+    uptime = hass.states.get(UPTIME).state
+    any_whatsminer.state.boot_time = -1e15  # ~31 million years of uptime
+    await poll(hass, freezer)
+    assert coordinator.last_update_success
+    assert coordinator.data.booted_at == booted_at
+    assert hass.states.get(UPTIME).state == uptime
+
+
 async def test_reboot_with_unreadable_identity(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,

@@ -41,6 +41,8 @@ API_REDETECT_INTERVAL: Final = timedelta(minutes=5)
 # A boot time that moves less than this between polls is the same boot.
 BOOT_TIME_TOLERANCE: Final = timedelta(minutes=1)
 # Refreshes requested after commands are at most this often (seconds).
+# Longer than any miner runs: a larger uptime is firmware garbage, not a boot time.
+MAX_UPTIME_S: Final = 20 * 365 * 24 * 3600
 REFRESH_COOLDOWN_S: Final = 1.0
 # How long "identify" flashes the LED.
 IDENTIFY_DURATION: Final = timedelta(seconds=30)

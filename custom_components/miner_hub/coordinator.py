@@ -40,6 +40,7 @@ from .const import (
     KIND_DRAGONMINT,
     KIND_WHATSMINER,
     LOGGER,
+    MAX_UPTIME_S,
     REFRESH_COOLDOWN_S,
     SLOW_READ_INTERVAL,
 )
@@ -260,8 +261,8 @@ class MinerCoordinator(DataUpdateCoordinator[MinerData]):
 
     def _boot_time(self, status: MinerStatus, now: datetime) -> datetime | None:
         """Boot time from the uptime, stable across polls of the same boot."""
-        if status.uptime_s is None:
-            return self._booted_at
+        if status.uptime_s is None or not 0 <= status.uptime_s <= MAX_UPTIME_S:
+            return self._booted_at  # unknown, or garbage no datetime can hold
         booted_at = (now - timedelta(seconds=status.uptime_s)).replace(microsecond=0)
         previous = self._booted_at
         if previous is not None and abs(booted_at - previous) < BOOT_TIME_TOLERANCE:

@@ -22,6 +22,7 @@ from custom_components.miner_hub.protocol.errors import (
 )
 from custom_components.miner_hub.protocol.models import MinerError
 from custom_components.miner_hub.protocol.whatsminer import parse
+from tests.strategies import records
 
 # Manual 2.0.4 §3.1 summary (cgminer family, MH/s).
 SUMMARY_204 = {
@@ -137,19 +138,7 @@ def test_arbitrary_bytes_only_raise_parse_errors(payload: bytes) -> None:
     assert isinstance(reply, dict)
 
 
-JSON_VALUES = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers()
-    | st.floats(allow_nan=True, allow_infinity=True)
-    | st.text(max_size=12),
-    lambda children: (
-        st.lists(children, max_size=4)
-        | st.dictionaries(st.text(max_size=12), children, max_size=5)
-    ),
-    max_leaves=20,
-)
-FIELD_NAMES = st.sampled_from(
+RECORDS = records(
     [
         "MHS av", "HS RT", "Factory GHS", "HS Factory", "Power", "Power Rate",
         "Elapsed", "Error Code Count", "Error Code 0", "Slot", "Status", "Enabled",
@@ -158,7 +147,6 @@ FIELD_NAMES = st.sampled_from(
         "power_limit_set", "SUMMARY", "POOLS", "DEVS", "DEVDETAILS", "Msg", "STATUS",
     ]
 )  # fmt: skip
-RECORDS = st.dictionaries(FIELD_NAMES | st.text(max_size=8), JSON_VALUES, max_size=8)
 
 
 @settings(max_examples=300, deadline=None)

@@ -117,12 +117,18 @@ def _decimal(value: Any) -> Decimal | None:
 
 def _from_ms(value: Any) -> datetime | None:
     number = as_float(value)
-    return None if number is None else datetime.fromtimestamp(number / 1000, UTC)
+    return None if number is None else _from_s(number / 1000)
 
 
 def _from_s(value: Any) -> datetime | None:
+    """A UTC time from Unix seconds; None when not a time a datetime can hold."""
     number = as_float(value)
-    return None if number is None else datetime.fromtimestamp(number, UTC)
+    if number is None:
+        return None
+    try:
+        return datetime.fromtimestamp(number, UTC)
+    except OverflowError, OSError, ValueError:
+        return None
 
 
 def _status(value: Any) -> WorkerStatus | None:
