@@ -319,6 +319,52 @@ async def test_whatsminer_success(
     )
 
 
+@pytest.mark.parametrize(
+    "host", ["http://{host}/", "{host}:4028", "{host} garage", "", "-bad-.lan"]
+)
+@pytest.mark.parametrize("kind", [KIND_WHATSMINER, KIND_DRAGONMINT])
+async def test_address_must_be_a_host(
+    hass: HomeAssistant,
+    whatsminer: WhatsminerV2Emulator,
+    dragonmint: DragonMintEmulator,
+    kind: str,
+    host: str,
+) -> None:
+    """Only an IP address or host name: the form says so and nothing is sent."""
+    emulator = whatsminer if kind == KIND_WHATSMINER else dragonmint
+    user_input = (
+        _user_input(whatsminer)
+        if kind == KIND_WHATSMINER
+        else _dragonmint_input(dragonmint)
+    )
+    before = (len(whatsminer.received), len(dragonmint.received))
+    result = await _user_form(hass, kind)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {**user_input, CONF_HOST: host.format(host=emulator.host)}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {CONF_HOST: "invalid_host"}
+    assert (len(whatsminer.received), len(dragonmint.received)) == before
+
+    # Blanks around a good address are dropped.
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {**user_input, CONF_HOST: f"  {emulator.host} "}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"][CONF_HOST] == emulator.host
+
+
+async def test_reconfigure_address_must_be_a_host(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    result = await _reconfigure(
+        hass, init_integration, {CONF_HOST: "http://192.168.1.50", CONF_PORT: 4028}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {CONF_HOST: "invalid_host"}
+    assert init_integration.data[CONF_HOST] != "http://192.168.1.50"
+
+
 async def test_whatsminer_port_stored_as_int(
     hass: HomeAssistant, whatsminer: WhatsminerV2Emulator
 ) -> None:

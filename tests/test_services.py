@@ -249,24 +249,57 @@ async def test_set_pools_invalid(
         await _call(hass, "set_pools", {ATTR_DEVICE_ID: device_id, **data})
 
 
-async def test_set_pools_url_too_long_for_the_client(
-    hass: HomeAssistant, whatsminer: WhatsminerV2Emulator, device_id: str
+# A valid URL of 256 characters: what the client lets through at the most.
+LONGEST_POOL = "stratum+tcp://" + ".".join(["p" * 59] * 3 + ["p" * 54]) + ".ex:3333"
+
+
+@pytest.mark.parametrize(
+    ("pool", "message"),
+    [
+        (
+            {"url_1": LONGEST_POOL + "3", "worker_1": "a"},
+            r"^Pool 1: stratum\+tcp://p+.*:33333 is not a pool address\. ",
+        ),
+        (
+            {"url_1": "http://pool.example.com:3333", "worker_1": "a"},
+            r"^Pool 1: http://pool\.example\.com:3333 is not a pool address\. ",
+        ),
+        (
+            {"url_1": POOL_1, "worker_1": "a", "url_2": "pool2:3333 ", "worker_2": "b"},
+            r"^Pool 2: pool2:3333  is not a pool address\. ",
+        ),
+        (
+            {"url_1": POOL_1, "worker_1": "acct garage"},
+            r"^Pool 1: the worker must be 1 to 256 characters without blanks",
+        ),
+        (
+            {"url_1": POOL_1, "worker_1": "a", "password_1": "secret\nline"},
+            r"^Pool 1: the pool password must be at most 256 characters, ",
+        ),
+    ],
+)
+async def test_set_pools_checked_before_sending(
+    hass: HomeAssistant,
+    whatsminer: WhatsminerV2Emulator,
+    device_id: str,
+    pool: dict[str, str],
+    message: str,
 ) -> None:
+    """A pool no miner could use is refused, translated, and nothing is sent."""
     with (
         _sends_nothing(whatsminer),
-        pytest.raises(ServiceValidationError, match=r"^Invalid value: "),
+        pytest.raises(ServiceValidationError, match=message) as caught,
     ):
-        await _call(
-            hass,
-            "set_pools",
-            {ATTR_DEVICE_ID: device_id, "url_1": "x" * 257, "worker_1": "a"},
-        )
+        await _call(hass, "set_pools", {ATTR_DEVICE_ID: device_id, **pool})
+    assert caught.value.translation_key.startswith("invalid_pool_")
+    assert "secret" not in str(caught.value)  # a password is never echoed
 
 
 async def test_set_pools_rejected_by_the_miner(
     hass: HomeAssistant, any_whatsminer: EmulatedWhatsminer, any_device_id: str
 ) -> None:
     """256 characters pass the client; this firmware stops at 255 (v2 132, v3 -1)."""
+    assert len(LONGEST_POOL) == 256
     miner = any_whatsminer
     before = list(miner.state.pools)
     sent = miner.mark()
@@ -277,9 +310,9 @@ async def test_set_pools_rejected_by_the_miner(
         await _call(
             hass,
             "set_pools",
-            {ATTR_DEVICE_ID: any_device_id, "url_1": "x" * 256, "worker_1": "a"},
+            {ATTR_DEVICE_ID: any_device_id, "url_1": LONGEST_POOL, "worker_1": "a"},
         )
-    assert miner.writes(sent) == [miner.write("pools", ("x" * 256, "a", "x"))]
+    assert miner.writes(sent) == [miner.write("pools", (LONGEST_POOL, "a", "x"))]
     assert miner.state.pools == before
 
 

@@ -53,6 +53,7 @@ from .protocol.dragonmint.client import (
 from .protocol.errors import AuthFailed, CommandRejected, MinerHubError
 from .protocol.models import MinerInfo
 from .protocol.spiderpool.client import DEFAULT_BASE_URL, InvalidPrivateKey
+from .protocol.validation import is_host
 from .protocol.whatsminer.detect import detect_api
 from .protocol.whatsminer.v2 import DEFAULT_PORT as WHATSMINER_PORT
 from .protocol.whatsminer.v3 import DEFAULT_PORT as WHATSMINER_V3_PORT
@@ -266,6 +267,10 @@ class MinerHubConfigFlow(ConfigFlow, domain=DOMAIN):
         self, data: Mapping[str, Any]
     ) -> tuple[MinerInfo | None, dict[str, Any], dict[str, str]]:
         """Validate: the miner's info and the data to store, or the form's errors."""
+        host = str(data[CONF_HOST]).strip()
+        if not is_host(host):  # e.g. a pasted http://192.168.1.50/
+            return None, {}, {CONF_HOST: "invalid_host"}
+        data = {**data, CONF_HOST: host}
         try:
             info, checked = await _validate(self.hass, data)
         except AuthFailed:
@@ -372,10 +377,7 @@ class MinerHubConfigFlow(ConfigFlow, domain=DOMAIN):
             if info is not None:
                 await self.async_set_unique_id(info.mac)
                 self._abort_if_unique_id_configured(
-                    updates={
-                        CONF_HOST: user_input[CONF_HOST],
-                        CONF_PORT: user_input[CONF_PORT],
-                    }
+                    updates={CONF_HOST: data[CONF_HOST], CONF_PORT: data[CONF_PORT]}
                 )
                 return self.async_create_entry(title=_title(info), data=data)
         return self.async_show_form(

@@ -23,6 +23,7 @@ from .coordinator import MinerCoordinator
 from .number import async_value_accepted
 from .pool_coordinator import PoolCoordinator
 from .protocol.models import Capability, PoolConfig, PowerPercentMode
+from .protocol.validation import InvalidPool
 
 SERVICE_SET_POOLS: Final = "set_pools"
 SERVICE_SET_POWER_PERCENT: Final = "set_power_percent"
@@ -163,11 +164,17 @@ async def _async_set_pools(call: ServiceCall) -> None:
             continue
         worker: str = call.data[f"worker_{slot}"]
         password: str | None = call.data.get(f"password_{slot}")
-        pools.append(
-            PoolConfig(url, worker)
-            if password is None
-            else PoolConfig(url, worker, password)
-        )
+        try:
+            pools.append(
+                PoolConfig(url, worker)
+                if password is None
+                else PoolConfig(url, worker, password)
+            )
+        except InvalidPool as err:
+            # Never echo the password; the URL and worker are not secret.
+            raise _validation_error(
+                f"invalid_pool_{err.field}", slot=str(slot), url=url, worker=worker
+            ) from err
     await coordinator.async_command(lambda miner: miner.set_pools(pools))
 
 

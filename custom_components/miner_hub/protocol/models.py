@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 import re
 
+from .validation import check_pool
+
 
 class Capability(StrEnum):
     """Controls a miner may support; entities exist only for supported ones."""
@@ -128,6 +130,10 @@ class PoolConfig:
     url: str
     worker: str
     password: str = "x"  # noqa: S105 (pools take any password; "x" is usual)
+
+    def __post_init__(self) -> None:
+        """Refuse a pool no miner could use (InvalidPool says which field)."""
+        check_pool(self.url, self.worker, self.password)
 
 
 @dataclass(frozen=True, slots=True)
