@@ -354,6 +354,25 @@ async def test_address_must_be_a_host(
     assert result["data"][CONF_HOST] == emulator.host
 
 
+async def test_whatsminer_too_many_logins(
+    hass: HomeAssistant, whatsminer: WhatsminerV2Emulator
+) -> None:
+    """Code 136 (every token slot taken, e.g. by many wrong passwords): said so."""
+    whatsminer.faults.tokens_per_ip = 0
+    result = await _submit_form(hass, KIND_WHATSMINER, _user_input(whatsminer))
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "too_many_logins"}
+
+    # Trying again at once asks the miner for no token: the client backs off.
+    whatsminer.faults.tokens_per_ip = 32
+    asked = whatsminer.commands().count("get_token")
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _user_input(whatsminer)
+    )
+    assert result["errors"] == {"base": "too_many_logins"}
+    assert whatsminer.commands().count("get_token") == asked
+
+
 async def test_reconfigure_address_must_be_a_host(
     hass: HomeAssistant, init_integration: MockConfigEntry
 ) -> None:

@@ -50,7 +50,12 @@ from .protocol.dragonmint.client import (
     DEFAULT_PORT as DRAGONMINT_PORT,
     DEFAULT_USERNAME as DRAGONMINT_USERNAME,
 )
-from .protocol.errors import AuthFailed, CommandRejected, MinerHubError
+from .protocol.errors import (
+    AuthFailed,
+    CommandRejected,
+    MinerHubError,
+    RateLimited,
+)
 from .protocol.models import MinerInfo
 from .protocol.spiderpool.client import DEFAULT_BASE_URL, InvalidPrivateKey
 from .protocol.validation import is_host
@@ -275,6 +280,9 @@ class MinerHubConfigFlow(ConfigFlow, domain=DOMAIN):
             info, checked = await _validate(self.hass, data)
         except AuthFailed:
             return None, {}, {"base": "invalid_auth"}
+        except RateLimited:
+            # Whatsminer code 136: every login attempt took a token slot.
+            return None, {}, {"base": "too_many_logins"}
         except MinerHubError as err:
             LOGGER.debug("Cannot reach the miner at %s: %s", data[CONF_HOST], err)
             return None, {}, {"base": "cannot_connect"}
