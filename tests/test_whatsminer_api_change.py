@@ -19,8 +19,12 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import ATTR_ENTITY_ID, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
+from homeassistant.util import dt as dt_util
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed,
+)
 
 from custom_components.miner_hub.const import (
     API_REDETECT_INTERVAL,
@@ -197,3 +201,31 @@ async def test_offline_miner_is_not_probed_at_every_poll(
     await poll(hass, freezer, timedelta(seconds=30).total_seconds())
     assert entry.data[CONF_API] == "v3"
     assert hass.states.get(MINING_SWITCH).state == "on"
+
+
+async def test_hanging_v3_api_is_no_downgrade(
+    hass: HomeAssistant,
+    entity_registry: er.EntityRegistry,
+    whatsminer_v3: WhatsminerV3Emulator,
+) -> None:
+    """API v3 that takes the connection and then hangs is still there: no reload.
+
+    Its reduced v2 API answering meanwhile is no firmware change; only a port
+    that refuses (or never accepts) connections is looked at again.
+    """
+    entry = _entry(whatsminer_v3_entry_data(whatsminer_v3))
+    await setup_integration(hass, entry)
+    switch = entity_registry.async_get(MINING_SWITCH)
+    assert switch is not None
+    entry.runtime_data.miner.client.read_timeout = 0.1
+    whatsminer_v3.faults.stall = True
+
+    # No freezer: a frozen clock would never end the client's read timeout.
+    with patch.object(detect, "PROBE_TIMEOUT", 0.1):
+        async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=30))
+        await hass.async_block_till_done(wait_background_tasks=True)
+
+    assert hass.states.get(MINING_SWITCH).state == STATE_UNAVAILABLE
+    assert entry.data[CONF_API] == "v3"
+    assert isinstance(entry.runtime_data.miner, WhatsminerV3Miner)
+    assert entity_registry.async_get(MINING_SWITCH) == switch  # not re-created

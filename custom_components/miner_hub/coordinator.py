@@ -53,6 +53,7 @@ from .protocol.errors import (
     MinerHubError,
     NoReply,
     RateLimited,
+    Unreachable,
     UnsupportedCommand,
     WriteApiDisabled,
 )
@@ -193,9 +194,12 @@ class MinerCoordinator(DataUpdateCoordinator[MinerData]):
     async def _read_status(self) -> MinerStatus:
         try:
             return await self.miner.read_status()
-        except ConnectionFailed:
+        except Unreachable:
             # After a firmware change the old API may refuse for good: look again,
             # now and then (each look costs probes that time out when it is off).
+            # Not when the miner took the connection and then stalled, garbled or
+            # cut its reply: its API is still there, and the reduced v2 API of v3
+            # firmware answering meanwhile is no firmware change.
             now = dt_util.utcnow()
             if self._redetect_due is None or now >= self._redetect_due:
                 self._redetect_due = now + API_REDETECT_INTERVAL

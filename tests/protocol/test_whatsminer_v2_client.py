@@ -644,6 +644,23 @@ async def test_unknown_outcome_is_reported_and_never_retried(
     assert miner.state.power_limit_w == 3000  # it did take effect
 
 
+async def test_silence_after_a_restarting_command_is_an_unknown_outcome(
+    miner: WhatsminerV2Emulator,
+) -> None:
+    """Closing without a reply is how power_off may succeed; silence is not.
+
+    Only a reboot may leave the connection silent: the miner vanishes with it.
+    """
+    client = make_client(miner, read_timeout=0.2)
+    miner.faults.hang_commands = {"power_off", "reboot"}
+    with pytest.raises(NoReply, match="outcome unknown"):
+        await client.power_off()
+    assert miner.commands().count("power_off") == 1
+    assert miner.state.mining is False  # it did take effect
+    assert (await client.reboot()).replied is False
+    assert miner.commands().count("reboot") == 1
+
+
 async def test_garbled_write_reply_is_an_unknown_outcome(
     client: WhatsminerV2Client, miner: WhatsminerV2Emulator
 ) -> None:

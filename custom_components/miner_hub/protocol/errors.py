@@ -19,6 +19,18 @@ class RequestTimeout(ConnectionFailed):
     """The device did not answer a read in time."""
 
 
+class Unreachable(ConnectionFailed):
+    """No connection could be opened: refused, unreachable or never accepted.
+
+    Unlike a connection the device accepted and then stalled or cut, this is
+    what a port looks like where nothing listens any more.
+    """
+
+
+class ConnectTimeout(RequestTimeout, Unreachable):
+    """Nothing accepted the connection in time."""
+
+
 class ServiceNotRunning(ConnectionFailed):
     """The device answers, but its mining service does not (e.g. btminer is off)."""
 

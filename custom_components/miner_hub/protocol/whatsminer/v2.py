@@ -25,12 +25,14 @@ from ..errors import (
     AuthFailed,
     CommandRejected,
     ConnectionFailed,
+    ConnectTimeout,
     DeviceError,
     InvalidParameter,
     NoReply,
     ParseError,
     RateLimited,
     RequestTimeout,
+    Unreachable,
     UnsupportedCommand,
     WriteApiDisabled,
 )
@@ -88,6 +90,8 @@ _MAY_CLOSE_WITHOUT_REPLY: Final = frozenset(
         "set_high_power",
     }
 )
+# A rebooting miner may vanish without closing: the client's timeout ends it.
+_MAY_HANG_WITHOUT_REPLY: Final = frozenset({"reboot"})
 _PASSWORD = re.compile(r"^\w{1,8}$", re.ASCII)
 _HOSTNAME = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
 _CUSTOMER_KEYS: Final = frozenset({"CustomerSn", *(f"msg{i}" for i in range(10))})
@@ -230,10 +234,10 @@ class WhatsminerV2Client:
             async with asyncio.timeout(self.connect_timeout):
                 return await asyncio.open_connection(self.host, self.port)
         except TimeoutError as err:
-            raise RequestTimeout(f"{self.host}:{self.port}: connect timed out") from err
+            raise ConnectTimeout(f"{self.host}:{self.port}: connect timed out") from err
         except OSError as err:
             reason = err.strerror or type(err).__name__
-            raise ConnectionFailed(f"{self.host}:{self.port}: {reason}") from err
+            raise Unreachable(f"{self.host}:{self.port}: {reason}") from err
 
     async def _read_to_eof(self, reader: asyncio.StreamReader) -> bytes:
         """Read until the miner closes; on timeout keep what arrived, if anything."""
@@ -489,7 +493,15 @@ class WhatsminerV2Client:
         payload = self._envelope(token, command, params)
         try:
             raw = await self._exchange(payload)
-        except (TimeoutError, OSError) as err:
+        except TimeoutError as err:
+            if not write:
+                raise RequestTimeout(f"{command}: no reply in time") from err
+            # Silence on a connection the miner keeps open: the outcome is
+            # unknown, unless the miner reboots (it vanishes without closing).
+            if command not in _MAY_HANG_WITHOUT_REPLY:
+                raise NoReply(command) from err
+            return None
+        except OSError as err:
             if write:
                 return None
             raise RequestTimeout(f"{command}: no reply in time") from err

@@ -31,10 +31,12 @@ from ..errors import (
     AuthFailed,
     CommandRejected,
     ConnectionFailed,
+    ConnectTimeout,
     InvalidParameter,
     NoReply,
     ParseError,
     RequestTimeout,
+    Unreachable,
     UnsupportedCommand,
 )
 from ..fields import Fields, as_str
@@ -288,11 +290,10 @@ class WhatsminerV3Client:
             async with asyncio.timeout(self.connect_timeout):
                 return await asyncio.open_connection(self.host, self.port)
         except TimeoutError as err:
-            raise RequestTimeout(f"{self.host}:{self.port}: connect timed out") from err
+            raise ConnectTimeout(f"{self.host}:{self.port}: connect timed out") from err
         except OSError as err:
-            raise ConnectionFailed(
-                f"{self.host}:{self.port}: {err.strerror or err}"
-            ) from err
+            reason = err.strerror or err
+            raise Unreachable(f"{self.host}:{self.port}: {reason}") from err
 
     async def _exchange(self, request: Mapping[str, Any]) -> dict[str, Any] | None:
         """Send one frame on a new connection; the reply, or None if none came.
