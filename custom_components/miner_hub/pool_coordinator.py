@@ -34,10 +34,13 @@ from .const import (
 from .protocol.errors import (
     AuthFailed,
     CommandRejected,
+    ConnectionFailed,
     InvalidParameter,
     MinerHubError,
     NotFound,
     RateLimited,
+    ServiceNotRunning,
+    Unreachable,
 )
 from .protocol.spiderpool.client import DEFAULT_BASE_URL, SpiderpoolClient
 from .protocol.spiderpool.models import Payment, ProfitInfo, SubaccountInfo, Worker
@@ -221,6 +224,14 @@ class PoolCoordinator(DataUpdateCoordinator[PoolData]):
             raise HomeAssistantError(**_error("pool_auth_failed")) from err
         except RateLimited as err:
             raise HomeAssistantError(**_error("rate_limited_pool")) from err
+        except (Unreachable, ServiceNotRunning) as err:
+            # Not sent, or refused by the pool's server: nothing changed.
+            raise HomeAssistantError(**_error("pool_error", error=str(err))) from err
+        except ConnectionFailed as err:
+            # Sent, and no answer: it may have been applied. Not sent again.
+            self._slow_reads_due = None
+            self.hass.async_create_task(self.async_request_refresh())
+            raise HomeAssistantError(**_error("pool_no_reply")) from err
         except MinerHubError as err:
             raise HomeAssistantError(**_error("pool_error", error=str(err))) from err
         self._slow_reads_due = None  # show the change at the refresh

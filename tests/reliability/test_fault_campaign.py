@@ -1143,10 +1143,9 @@ REBOOT_DURING: Final = Silence(
     _dragonmint_reboot,
 )
 
-# What the error says when a write's outcome is unknown. The pool has no
-# "outcome unknown" message of its own: its error names the lost reply.
+# What the error says when a write's outcome is unknown.
 NO_REPLY: Final = "no_reply"
-POOL_ERROR: Final = "pool_error"
+POOL_NO_REPLY: Final = "pool_no_reply"
 # (write, silence, the error's translation key; None: the write succeeds).
 type LostWrite = tuple[Write, Silence, str | None]
 WHATSMINER_LOST_WRITES: Final[list[LostWrite]] = [
@@ -1172,8 +1171,8 @@ LOST_WRITES: Final[dict[Kind, list[LostWrite]]] = {
         for silence in (DROP, REBOOT_DURING)
     ],
     "spiderpool": [
-        (SET_MINIMUM_PAYMENT, DROP, POOL_ERROR),
-        (SET_MINIMUM_PAYMENT, STALL, POOL_ERROR),
+        (SET_MINIMUM_PAYMENT, DROP, POOL_NO_REPLY),
+        (SET_MINIMUM_PAYMENT, STALL, POOL_NO_REPLY),
     ],
 }
 

@@ -39,6 +39,7 @@ from ..errors import (
     RateLimited,
     RequestTimeout,
     ServiceNotRunning,
+    Unreachable,
     UnsupportedCommand,
 )
 from ..fields import Fields, as_float
@@ -277,6 +278,8 @@ class SpiderpoolClient:
                 return response.status, response.headers, await response.read()
         except TimeoutError as err:
             raise RequestTimeout(f"{path}: no reply in time") from err
+        except aiohttp.ClientConnectorError as err:
+            raise Unreachable(f"{path}: {err}") from err  # nothing was sent
         except (aiohttp.ClientError, OSError) as err:
             raise ConnectionFailed(f"{path}: {err}") from err
 
