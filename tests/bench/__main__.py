@@ -21,7 +21,7 @@ import time
 from typing import Any
 
 from .hass_side import Control
-from .report import render_markdown, render_terminal
+from .report import V2, V2_NO_LATENCY, render_markdown, render_terminal
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -116,8 +116,6 @@ def _hass_side(control_port: int, request: dict[str, Any]) -> dict[str, Any]:
     )
 
 
-V2 = "Whatsminer API v2"
-V2_NO_LATENCY = "Whatsminer API v2, no added latency"
 SINGLE = (
     # label, kind, keep_alive, the reply latency if not the one asked for
     (V2, "whatsminer_v2", False, None),

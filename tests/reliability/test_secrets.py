@@ -144,6 +144,22 @@ def _service(hass: HomeAssistant) -> Callable[..., Awaitable[Any]]:
     return call
 
 
+def _set_pools(
+    call: Callable[..., Awaitable[Any]], device_id: str, worker: str
+) -> Awaitable[Any]:
+    """A pool with a password: the password must not be echoed anywhere."""
+    return call(
+        DOMAIN,
+        "set_pools",
+        {
+            ATTR_DEVICE_ID: device_id,
+            "url_1": "stratum+tcp://pool.example.com:3333",
+            "worker_1": worker,
+            "password_1": POOL_PASSWORD,
+        },
+    )
+
+
 async def test_whatsminer_secrets_stay_secret(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,
@@ -166,16 +182,7 @@ async def test_whatsminer_secrets_stay_secret(
     await poll(hass, freezer, 300)  # the slow reads too
     await call("switch", "turn_off", {"entity_id": switch})
     await call("switch", "turn_on", {"entity_id": switch})
-    await call(
-        DOMAIN,
-        "set_pools",
-        {
-            ATTR_DEVICE_ID: device_id,
-            "url_1": "stratum+tcp://pool.example.com:3333",
-            "worker_1": "acct.garage",
-            "password_1": POOL_PASSWORD,
-        },
-    )
+    await _set_pools(call, device_id, "acct.garage")
     await seen.expect_error(
         call(DOMAIN, "set_pools", {ATTR_DEVICE_ID: device_id, "url_1": "bad url",
                                    "worker_1": "a", "password_1": POOL_PASSWORD})
@@ -231,16 +238,7 @@ async def test_dragonmint_secrets_stay_secret(
     select = next(s.entity_id for s in hass.states.async_all("select"))
     await poll(hass, freezer, 300)
     await call("select", "select_option", {"entity_id": select, "option": "efficient"})
-    await call(
-        DOMAIN,
-        "set_pools",
-        {
-            ATTR_DEVICE_ID: device_id,
-            "url_1": "stratum+tcp://pool.example.com:3333",
-            "worker_1": "acct.t1",
-            "password_1": POOL_PASSWORD,
-        },
-    )
+    await _set_pools(call, device_id, "acct.t1")
     dragonmint.faults.offline = True
     await poll(hass, freezer)
     await seen.run(
