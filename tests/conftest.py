@@ -50,6 +50,7 @@ from custom_components.miner_hub.const import (
     KIND_SPIDERPOOL,
     KIND_WHATSMINER,
 )
+from custom_components.miner_hub.protocol.gate import Gate
 from custom_components.miner_hub.protocol.spiderpool.client import SpiderpoolClient
 from tests.emulators import (
     DragonMintEmulator,
@@ -95,6 +96,12 @@ def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
     The harness defines this fixture too, but syrupy's own plugin overrides it.
     """
     return snapshot.use_extension(HomeAssistantSnapshotExtension)
+
+
+@pytest.fixture
+def gate() -> Gate:
+    """What a test's protocol clients share, as Home Assistant's clients do."""
+    return Gate()
 
 
 @pytest.fixture
@@ -261,7 +268,7 @@ def pool_clock() -> Iterator[None]:
         return time.monotonic()
 
     with patch(
-        "custom_components.miner_hub.pool_coordinator.SpiderpoolClient",
+        "custom_components.miner_hub.helpers.SpiderpoolClient",
         partial(SpiderpoolClient, clock=clock, monotonic=monotonic),
     ):
         yield

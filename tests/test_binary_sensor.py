@@ -22,7 +22,7 @@ from pytest_homeassistant_custom_component.common import (
 )
 from syrupy.assertion import SnapshotAssertion
 
-from custom_components.miner_hub.protocol.whatsminer.v2 import WhatsminerV2Client
+from custom_components.miner_hub.protocol.whatsminer.v2.client import WhatsminerV2Client
 from tests.conftest import (
     MINER_PASSWORD,
     EmulatedWhatsminer,
@@ -84,9 +84,7 @@ async def test_mining_follows_the_miner(
     assert _state(hass, HASH_STABLE) == STATE_OFF
     assert float(_state(hass, HASHRATE)) == 0
 
-    await init_any_integration.runtime_data.async_command(
-        lambda miner: miner.set_mining(True)
-    )
+    await init_any_integration.runtime_data.async_set_mining(True)
     await hass.async_block_till_done(wait_background_tasks=True)
     assert any_whatsminer.state.mining is True
     assert _state(hass, MINING) == STATE_ON
@@ -106,9 +104,7 @@ async def test_mining_service_stopped(
     whatsminer.faults.btminer_restart_reads = "down"
     whatsminer.faults.btminer_restart_seconds = 3600
     whatsminer.state.mining = False
-    await init_integration.runtime_data.async_command(
-        lambda miner: miner.set_power_limit(3000)
-    )
+    await init_integration.runtime_data.async_set_power_limit(3000)
     await hass.async_block_till_done(wait_background_tasks=True)
 
     assert whatsminer.is_btminer_restarting()

@@ -31,7 +31,7 @@ from syrupy.assertion import SnapshotAssertion
 
 from custom_components.miner_hub.const import DOMAIN, IDENTIFY_DURATION
 from custom_components.miner_hub.protocol.models import Capability
-from custom_components.miner_hub.protocol.whatsminer.miner import WhatsminerV2Miner
+from custom_components.miner_hub.protocol.whatsminer.v2.adapter import WhatsminerV2Miner
 from tests.conftest import (
     WRITE_API_DISABLED_ERROR,
     EmulatedWhatsminer,

@@ -32,7 +32,6 @@ import probatio
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.miner_hub.config_flow import SECTION_ADVANCED
 from custom_components.miner_hub.const import (
     CONF_ACCESS_KEY,
     CONF_API,
@@ -48,12 +47,12 @@ from custom_components.miner_hub.const import (
     KIND_SPIDERPOOL,
     KIND_WHATSMINER,
 )
-from custom_components.miner_hub.coordinator import create_miner
-from custom_components.miner_hub.pool_coordinator import create_pool_client
-from custom_components.miner_hub.protocol.dragonmint.miner import DragonMintMiner
+from custom_components.miner_hub.forms import SECTION_ADVANCED
+from custom_components.miner_hub.helpers import create_miner, create_pool_client
+from custom_components.miner_hub.protocol.dragonmint.adapter import DragonMintMiner
 from custom_components.miner_hub.protocol.miner import Miner
 from custom_components.miner_hub.protocol.spiderpool.client import SpiderpoolClient
-from custom_components.miner_hub.protocol.whatsminer.miner_v3 import (
+from custom_components.miner_hub.protocol.whatsminer.v3.adapter import (
     WhatsminerV3Miner,
 )
 from tests.conftest import (
@@ -1515,9 +1514,7 @@ def spiderpool(spiderpool: SpiderpoolEmulator, pool_clock: None) -> SpiderpoolEm
 @pytest.fixture
 def pool_api(spiderpool: SpiderpoolEmulator) -> Iterator[SpiderpoolEmulator]:
     """The emulator answers at the pool's default address."""
-    with patch(
-        "custom_components.miner_hub.pool_coordinator.DEFAULT_BASE_URL", spiderpool.url
-    ):
+    with patch("custom_components.miner_hub.helpers.DEFAULT_BASE_URL", spiderpool.url):
         yield spiderpool
 
 

@@ -25,7 +25,6 @@ from pytest_homeassistant_custom_component.common import (
 
 from custom_components.miner_hub.const import CONF_API, DOMAIN
 from custom_components.miner_hub.coordinator import MinerCoordinator
-from custom_components.miner_hub.protocol.miner import Miner
 from custom_components.miner_hub.protocol.models import WriteAccess
 from tests.conftest import (
     APIS,
@@ -361,21 +360,21 @@ async def test_write_api_disabled_repair_issue(
 
     # Still off: a command fails and explains why; the issue stays.
     with pytest.raises(HomeAssistantError, match="write API is switched off") as err:
-        await coordinator.async_command(lambda miner: miner.set_mining(True))
+        await coordinator.async_set_mining(True)
     assert err.value.translation_key == "write_api_disabled"
     assert issue_registry.async_get_issue(DOMAIN, issue_id) is not None
     assert not hass.config_entries.flow.async_progress()
 
     # Switched on in WhatsMinerTool: the next command works and the issue goes.
     whatsminer.state.write_api_enabled = True
-    await coordinator.async_command(lambda miner: miner.set_mining(True))
+    await coordinator.async_set_mining(True)
     assert coordinator.write_access is WriteAccess.ENABLED
     assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
 
     # Removing the entry forgets a (new) issue as well.
     whatsminer.state.write_api_enabled = False
     with pytest.raises(HomeAssistantError):
-        await coordinator.async_command(lambda miner: miner.set_mining(True))
+        await coordinator.async_set_mining(True)
     assert issue_registry.async_get_issue(DOMAIN, issue_id) is not None
     assert await hass.config_entries.async_remove(mock_config_entry.entry_id)
     await hass.async_block_till_done()
@@ -427,17 +426,21 @@ async def test_connections_perpoll(
     assert coordinator.last_update_success
 
 
-Command = Callable[[Miner], Awaitable[Any]]
+Command = Callable[[MinerCoordinator], Awaitable[Any]]
 # Sets a fault up on the miner; the command that then fails.
 Case = Callable[[EmulatedWhatsminer], Awaitable[Command]]
 
 
-def _start_mining(miner: Miner) -> Awaitable[None]:
-    return miner.set_mining(True)
+def _start_mining(coordinator: MinerCoordinator) -> Awaitable[None]:
+    return coordinator.async_set_mining(True)
+
+
+def _set_power_limit(coordinator: MinerCoordinator) -> Awaitable[None]:
+    return coordinator.async_set_power_limit(3000)
 
 
 async def _out_of_range(emulator: EmulatedWhatsminer) -> Command:
-    return lambda miner: miner.set_power_percent(150)
+    return lambda coordinator: coordinator.async_set_power_percent(150)
 
 
 async def _write_api_off(emulator: EmulatedWhatsminer) -> Command:
@@ -462,12 +465,12 @@ async def _password_changed(emulator: EmulatedWhatsminer) -> Command:
 
 async def _rejected(emulator: EmulatedWhatsminer) -> Command:
     emulator.faults.rejected_commands = {emulator.command("power_limit", 3000)}
-    return lambda miner: miner.set_power_limit(3000)
+    return _set_power_limit
 
 
 async def _unsupported(emulator: EmulatedWhatsminer) -> Command:
     emulator.faults.unsupported_commands = {emulator.command("power_limit", 3000)}
-    return lambda miner: miner.set_power_limit(3000)
+    return _set_power_limit
 
 
 async def _offline(emulator: EmulatedWhatsminer) -> Command:
@@ -494,14 +497,19 @@ async def _token_limit(emulator: EmulatedWhatsminer) -> Command:
 
 async def _old_firmware(emulator: EmulatedWhatsminer) -> Command:
     _v2(emulator).profile = "2.0.4"  # no adjust_power_limit before API 2.0.5
-    return lambda miner: miner.set_power_limit(3000)
+    return _set_power_limit
 
 
-async def _truncated_errors(emulator: EmulatedWhatsminer) -> Command:
-    _v2(emulator).faults.json_defects = True
-    _v2(emulator).faults.error_reply_max_bytes = 40
-    emulator.state.error_codes = [("530", "2026-10-01 20:00:00")] * 5
-    return lambda miner: miner.read_errors()  # ParseError: no dedicated message
+async def _unreadable_token(emulator: EmulatedWhatsminer) -> Command:
+    _v2(emulator).faults.garbage = True
+
+    async def start_mining_with_a_new_token(coordinator: MinerCoordinator) -> None:
+        # The token is asked before anything is sent; its reply is unreadable:
+        # a ParseError, which has no dedicated message.
+        coordinator.miner.client.forget_token()  # type: ignore[attr-defined]
+        await coordinator.async_set_mining(True)
+
+    return start_mining_with_a_new_token
 
 
 COMMON_CASES: list[tuple[Case, str]] = [
@@ -518,7 +526,7 @@ V2_CASES: list[tuple[Case, str]] = [
     (_tokens_expire, "command_rejected"),
     (_token_limit, "rate_limited"),
     (_old_firmware, "unsupported_command"),
-    (_truncated_errors, "unknown_error"),
+    (_unreadable_token, "unknown_error"),
 ]
 
 
@@ -545,7 +553,7 @@ async def test_command_errors(
     """Each failure of a command becomes a translated error."""
     command = await case(any_whatsminer)
     with pytest.raises(HomeAssistantError) as err:
-        await init_any_integration.runtime_data.async_command(command)
+        await command(init_any_integration.runtime_data)
     assert err.value.translation_domain == DOMAIN
     assert err.value.translation_key == key
     # Bad input is the caller's fault: a validation error, not a device error.

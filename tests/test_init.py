@@ -9,8 +9,8 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.miner_hub.const import DOMAIN
 from custom_components.miner_hub.protocol.models import WriteAccess
-from custom_components.miner_hub.protocol.whatsminer.miner import WhatsminerV2Miner
-from custom_components.miner_hub.protocol.whatsminer.miner_v3 import (
+from custom_components.miner_hub.protocol.whatsminer.v2.adapter import WhatsminerV2Miner
+from custom_components.miner_hub.protocol.whatsminer.v3.adapter import (
     WhatsminerV3Miner,
 )
 from tests.conftest import MINER_UNIQUE_ID, V3_ONLY, EmulatedWhatsminer

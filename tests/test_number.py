@@ -31,7 +31,7 @@ from syrupy.assertion import SnapshotAssertion
 
 from custom_components.miner_hub.const import DOMAIN
 from custom_components.miner_hub.protocol.models import Capability
-from custom_components.miner_hub.protocol.whatsminer.miner import WhatsminerV2Miner
+from custom_components.miner_hub.protocol.whatsminer.v2.adapter import WhatsminerV2Miner
 from tests.conftest import (
     V2_ONLY,
     V3_ONLY,
@@ -181,7 +181,7 @@ async def test_power_percent_reported_by_the_miner(
     await _set(hass, POWER_PERCENT, 40)
     assert hass.states.get(POWER_PERCENT).state == "40"
     # The firmware does not keep it across a reboot: the number follows.
-    await init_number.runtime_data.async_command(lambda m: m.reboot())
+    await init_number.runtime_data.async_reboot()
     miner.advance(1)
     await init_number.runtime_data.async_refresh()
     assert miner.state.power_percent == 100

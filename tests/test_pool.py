@@ -38,7 +38,7 @@ from pytest_homeassistant_custom_component.typing import (
 from syrupy.assertion import SnapshotAssertion
 from syrupy.matchers import path_type
 
-from custom_components.miner_hub import pool
+from custom_components.miner_hub import binary_sensor, sensor
 from custom_components.miner_hub.const import DOMAIN
 from custom_components.miner_hub.pool_coordinator import PoolCoordinator
 from custom_components.miner_hub.protocol.spiderpool.client import (
@@ -759,10 +759,10 @@ async def test_diagnostics(
 
 def test_translation_keys() -> None:
     """The entity keys are a contract; each has a name and an icon."""
-    package = Path(pool.__file__).parent
+    package = Path(sensor.__file__).parent
     translations = json.loads((package / "translations/en.json").read_text())
     icons = json.loads((package / "icons.json").read_text())
-    assert [d.key for d in pool.ACCOUNT_SENSORS] == [
+    assert [d.key for d in sensor.ACCOUNT_SENSORS] == [
         "hashrate",
         "hashrate_24h",
         "active_workers",
@@ -774,16 +774,16 @@ def test_translation_keys() -> None:
         "minimum_payment",
         "last_payment",
     ]
-    assert [d.key for d in pool.WORKER_SENSORS] == [
+    assert [d.key for d in sensor.WORKER_SENSORS] == [
         "hashrate",
         "hashrate_24h",
         "reject_rate",
         "last_share",
     ]
-    assert [d.key for d in pool.WORKER_BINARY_SENSORS] == ["online"]
+    assert [d.key for d in binary_sensor.WORKER_BINARY_SENSORS] == ["online"]
     for platform, descriptions in (
-        ("sensor", (*pool.ACCOUNT_SENSORS, *pool.WORKER_SENSORS)),
-        ("binary_sensor", pool.WORKER_BINARY_SENSORS),
+        ("sensor", (*sensor.ACCOUNT_SENSORS, *sensor.WORKER_SENSORS)),
+        ("binary_sensor", binary_sensor.WORKER_BINARY_SENSORS),
     ):
         for description in descriptions:
             key = description.translation_key

@@ -166,9 +166,7 @@ async def test_coordinator_refuses_a_non_positive_amount(
     coordinator = spiderpool_entry.runtime_data
     assert isinstance(coordinator, PoolCoordinator)
     with pytest.raises(ServiceValidationError) as err:
-        await coordinator.async_command(
-            lambda client: client.update_minimum_payment("btc", "homeminer", Decimal(0))
-        )
+        await coordinator.async_set_minimum_payment(Decimal(0))
     assert err.value.translation_key == "pool_rejected"
     assert not _writes(spiderpool)
 

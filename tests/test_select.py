@@ -24,7 +24,7 @@ from pytest_homeassistant_custom_component.common import (
 from syrupy.assertion import SnapshotAssertion
 
 from custom_components.miner_hub.const import DOMAIN
-from custom_components.miner_hub.protocol.whatsminer.miner import WhatsminerV2Miner
+from custom_components.miner_hub.protocol.whatsminer.v2.adapter import WhatsminerV2Miner
 from tests.conftest import (
     WRITE_API_DISABLED_ERROR,
     EmulatedWhatsminer,

@@ -21,7 +21,7 @@ from pytest_homeassistant_custom_component.common import (
 from syrupy.assertion import SnapshotAssertion
 
 from custom_components.miner_hub.const import DOMAIN
-from custom_components.miner_hub.protocol.whatsminer.v2 import WhatsminerV2Client
+from custom_components.miner_hub.protocol.whatsminer.v2.client import WhatsminerV2Client
 from tests.conftest import (
     MINER_PASSWORD,
     EmulatedWhatsminer,
@@ -181,7 +181,7 @@ async def test_mining_service_stopped(
     whatsminer.faults.btminer_restart_seconds = 3600
     coordinator = init_integration.runtime_data
     whatsminer.state.mining = False
-    await coordinator.async_command(lambda miner: miner.set_power_limit(3000))
+    await coordinator.async_set_power_limit(3000)
     await hass.async_block_till_done()
 
     assert whatsminer.is_btminer_restarting()

@@ -24,7 +24,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.miner_hub import services
 from custom_components.miner_hub.const import DOMAIN
 from custom_components.miner_hub.protocol.models import Capability
-from custom_components.miner_hub.protocol.whatsminer.miner import WhatsminerV2Miner
+from custom_components.miner_hub.protocol.whatsminer.v2.adapter import WhatsminerV2Miner
 from tests.conftest import (
     APIS,
     MINER_HOSTNAME,

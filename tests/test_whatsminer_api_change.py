@@ -33,8 +33,8 @@ from custom_components.miner_hub.const import (
     DOMAIN,
 )
 from custom_components.miner_hub.protocol.whatsminer import detect
-from custom_components.miner_hub.protocol.whatsminer.miner import WhatsminerV2Miner
-from custom_components.miner_hub.protocol.whatsminer.miner_v3 import (
+from custom_components.miner_hub.protocol.whatsminer.v2.adapter import WhatsminerV2Miner
+from custom_components.miner_hub.protocol.whatsminer.v3.adapter import (
     WhatsminerV3Miner,
 )
 from tests.conftest import (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import (
@@ -12,9 +13,12 @@ from homeassistant.helpers import (
 from homeassistant.helpers.typing import ConfigType
 
 from .const import CONF_KIND, DOMAIN, ISSUE_WRITE_API_DISABLED, KIND_SPIDERPOOL
-from .coordinator import MinerCoordinator, MinerHubConfigEntry, create_miner
-from .pool_coordinator import PoolCoordinator, create_pool_client, worker_identifier
+from .coordinator import MinerCoordinator
+from .helpers import create_miner, create_pool_client
+from .pool_coordinator import PoolCoordinator
 from .services import async_setup_services
+
+type MinerHubConfigEntry = ConfigEntry[MinerCoordinator | PoolCoordinator]
 
 PLATFORMS: list[Platform] = [
     Platform.BINARY_SENSOR,
@@ -74,7 +78,7 @@ async def async_remove_config_entry_device(
     if not isinstance(coordinator, PoolCoordinator):
         return False
     listed = {
-        (DOMAIN, worker_identifier(coordinator, name))
+        (DOMAIN, coordinator.worker_identifier(name))
         for name in coordinator.data.workers
     }
     return (

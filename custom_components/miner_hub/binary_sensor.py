@@ -1,9 +1,10 @@
-"""Binary sensors of a miner: mining and a stable hashrate."""
+"""Binary sensors: a miner mining and hashing steadily, a pool worker online."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import override
 
 from homeassistant.components.binary_sensor import (
@@ -12,39 +13,58 @@ from homeassistant.components.binary_sensor import (
 )
 from homeassistant.components.binary_sensor.const import BinarySensorDeviceClass
 from homeassistant.const import EntityCategory
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import MinerData, MinerHubConfigEntry
-from .entity import MinerEntity, miner_coordinator
-from .pool import async_setup_pool_binary_sensors
+from . import MinerHubConfigEntry
+from .coordinator import MinerCoordinator, MinerData
+from .entity import (
+    MinerEntity,
+    PoolWorkerEntity,
+    async_add_reported_entities,
+    async_add_worker_entities,
+    miner_coordinator,
+    pool_coordinator,
+)
+from .protocol.spiderpool.models import Worker
 
 # The coordinator fetches the data; entities only read it.
 PARALLEL_UPDATES = 0
 
 
 @dataclass(frozen=True, kw_only=True)
-class MinerBinarySensorEntityDescription(BinarySensorEntityDescription):
-    """A binary sensor of a miner."""
+class MinerHubBinarySensorEntityDescription[S](BinarySensorEntityDescription):
+    """A binary sensor of ``S``: a miner's data or a pool worker.
 
-    value_fn: Callable[[MinerData], bool | None]
-    # Whether the miner reports the value: the entity is created once it does.
-    exists_fn: Callable[[MinerData], bool] = lambda data: True
+    A miner's binary sensor exists once ``exists_fn`` is true.
+    """
+
+    value_fn: Callable[[S], bool | None]
+    exists_fn: Callable[[S], bool] = lambda source: True
 
 
-BINARY_SENSORS: tuple[MinerBinarySensorEntityDescription, ...] = (
-    MinerBinarySensorEntityDescription(
+BINARY_SENSORS: tuple[MinerHubBinarySensorEntityDescription[MinerData], ...] = (
+    MinerHubBinarySensorEntityDescription(
         key="mining",
         translation_key="mining",
         device_class=BinarySensorDeviceClass.RUNNING,
         value_fn=lambda data: data.status.mining,
     ),
-    MinerBinarySensorEntityDescription(
+    MinerHubBinarySensorEntityDescription(
         key="hash_stable",
         translation_key="hash_stable",
         entity_category=EntityCategory.DIAGNOSTIC,
         value_fn=lambda data: data.status.hash_stable,
         exists_fn=lambda data: data.status.hash_stable is not None,
+    ),
+)
+
+WORKER_BINARY_SENSORS: tuple[MinerHubBinarySensorEntityDescription[Worker], ...] = (
+    MinerHubBinarySensorEntityDescription(
+        key="online",
+        translation_key="online",
+        device_class=BinarySensorDeviceClass.CONNECTIVITY,
+        value_fn=lambda worker: None if worker.status is None else worker.online,
     ),
 )
 
@@ -54,38 +74,50 @@ async def async_setup_entry(
     entry: MinerHubConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Create the binary sensors of the values the miner reports (now or later)."""
-    if (coordinator := miner_coordinator(entry)) is None:
-        async_setup_pool_binary_sensors(entry, async_add_entities)  # a pool account
-        return
-    added: set[str] = set()
+    """A miner's binary sensors (as it reports them), or every worker's."""
+    if (coordinator := miner_coordinator(entry)) is not None:
+        async_add_reported_entities(
+            coordinator, async_add_entities, partial(_new_binary_sensors, coordinator)
+        )
+    elif (pool := pool_coordinator(entry)) is not None:
+        async_add_worker_entities(
+            pool, WORKER_BINARY_SENSORS, WorkerBinarySensorEntity, async_add_entities
+        )
 
-    @callback
-    def add_reported_binary_sensors() -> None:
-        if not coordinator.last_update_success:
-            return
-        new = [
-            description
-            for description in BINARY_SENSORS
-            if description.key not in added and description.exists_fn(coordinator.data)
-        ]
-        if new:
-            added.update(description.key for description in new)
-            async_add_entities(
-                MinerBinarySensorEntity(coordinator, description) for description in new
-            )
 
-    add_reported_binary_sensors()
-    entry.async_on_unload(coordinator.async_add_listener(add_reported_binary_sensors))
+def _new_binary_sensors(
+    coordinator: MinerCoordinator, added: set[str]
+) -> list[MinerBinarySensorEntity]:
+    """Binary sensors of the values the last poll reported that have none yet."""
+    new = [
+        description
+        for description in BINARY_SENSORS
+        if description.key not in added and description.exists_fn(coordinator.data)
+    ]
+    added.update(description.key for description in new)
+    return [MinerBinarySensorEntity(coordinator, description) for description in new]
 
 
 class MinerBinarySensorEntity(MinerEntity, BinarySensorEntity):
     """A binary sensor of a miner."""
 
-    entity_description: MinerBinarySensorEntityDescription
+    entity_description: MinerHubBinarySensorEntityDescription[MinerData]
 
     @property
     @override
     def is_on(self) -> bool | None:
         """The value of the last poll."""
         return self.entity_description.value_fn(self.coordinator.data)
+
+
+class WorkerBinarySensorEntity(PoolWorkerEntity, BinarySensorEntity):
+    """A binary sensor of one worker."""
+
+    entity_description: MinerHubBinarySensorEntityDescription[Worker]
+
+    @property
+    @override
+    def is_on(self) -> bool | None:
+        """The worker's state of the last poll."""
+        worker = self._worker
+        return None if worker is None else self.entity_description.value_fn(worker)

@@ -15,12 +15,15 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.event import async_call_later
 
+from . import MinerHubConfigEntry
 from .const import IDENTIFY_DURATION, LOGGER
-from .coordinator import MinerCoordinator, MinerHubConfigEntry
-from .entity import MinerEntity, miner_coordinator, supported
-from .protocol.errors import MinerHubError
-from .protocol.miner import Miner
+from .coordinator import MinerCoordinator
+from .entity import MinerEntity, async_add_controls
+from .helpers import OutcomeUnknownError
 from .protocol.models import Capability
+
+# Ends a press's effect; with False, the caller is going away (no refresh).
+type ReleaseFn = Callable[[MinerCoordinator, bool], Awaitable[None]]
 
 PARALLEL_UPDATES = 1
 
@@ -34,8 +37,8 @@ class MinerButtonEntityDescription(ButtonEntityDescription):
     """
 
     capability: Capability
-    press_fn: Callable[[Miner], Awaitable[None]]
-    release_fn: Callable[[Miner], Awaitable[None]] | None = None
+    press_fn: Callable[[MinerCoordinator], Awaitable[None]]
+    release_fn: ReleaseFn | None = None
     release_after: timedelta = IDENTIFY_DURATION
 
 
@@ -46,14 +49,14 @@ BUTTONS: tuple[MinerButtonEntityDescription, ...] = (
         device_class=ButtonDeviceClass.RESTART,
         entity_category=EntityCategory.CONFIG,
         capability=Capability.REBOOT,
-        press_fn=lambda miner: miner.reboot(),
+        press_fn=lambda coordinator: coordinator.async_reboot(),
     ),
     MinerButtonEntityDescription(
         key="restart_mining",
         translation_key="restart_mining",
         entity_category=EntityCategory.CONFIG,
         capability=Capability.RESTART_MINING,
-        press_fn=lambda miner: miner.restart_mining(),
+        press_fn=lambda coordinator: coordinator.async_restart_mining(),
     ),
     MinerButtonEntityDescription(
         key="identify",
@@ -61,8 +64,10 @@ BUTTONS: tuple[MinerButtonEntityDescription, ...] = (
         device_class=ButtonDeviceClass.IDENTIFY,
         entity_category=EntityCategory.DIAGNOSTIC,
         capability=Capability.IDENTIFY,
-        press_fn=lambda miner: miner.identify(True),
-        release_fn=lambda miner: miner.identify(False),
+        press_fn=lambda coordinator: coordinator.async_identify(True),
+        release_fn=lambda coordinator, refresh: coordinator.async_identify(
+            False, refresh=refresh
+        ),
         release_after=IDENTIFY_DURATION,
     ),
     MinerButtonEntityDescription(
@@ -73,7 +78,7 @@ BUTTONS: tuple[MinerButtonEntityDescription, ...] = (
         entity_category=EntityCategory.CONFIG,
         entity_registry_enabled_default=False,
         capability=Capability.POWER_OFF,
-        press_fn=lambda miner: miner.power_off(),
+        press_fn=lambda coordinator: coordinator.async_power_off(),
     ),
 )
 
@@ -84,14 +89,15 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the buttons the miner supports."""
-    if (coordinator := miner_coordinator(entry)) is None:
-        return  # pool accounts have no controls
-    async_add_entities(
-        MinerButton(coordinator, description)
-        if description.release_fn is None
-        else MinerTimedButton(coordinator, description, description.release_fn)
-        for description in supported(coordinator, BUTTONS)
-    )
+
+    def button(
+        coordinator: MinerCoordinator, description: MinerButtonEntityDescription
+    ) -> MinerButton:
+        if description.release_fn is None:
+            return MinerButton(coordinator, description)
+        return MinerTimedButton(coordinator, description, description.release_fn)
+
+    async_add_controls(entry, async_add_entities, BUTTONS, button)
 
 
 class MinerButton(MinerEntity, ButtonEntity):
@@ -102,7 +108,7 @@ class MinerButton(MinerEntity, ButtonEntity):
     @override
     async def async_press(self) -> None:
         """Send the command; errors come back translated."""
-        await self.coordinator.async_command(self.entity_description.press_fn)
+        await self.entity_description.press_fn(self.coordinator)
 
 
 class MinerTimedButton(MinerButton):
@@ -114,7 +120,7 @@ class MinerTimedButton(MinerButton):
         self,
         coordinator: MinerCoordinator,
         description: MinerButtonEntityDescription,
-        release_fn: Callable[[Miner], Awaitable[None]],
+        release_fn: ReleaseFn,
     ) -> None:
         """Attach the button to the miner."""
         super().__init__(coordinator, description)
@@ -125,10 +131,9 @@ class MinerTimedButton(MinerButton):
         """Send the command, then (re)start the time until the release."""
         try:
             await super().async_press()
-        except HomeAssistantError as err:
-            if err.translation_key == "no_reply":
-                # It may have taken effect: make sure it ends all the same.
-                self._schedule_release()
+        except OutcomeUnknownError:
+            # It may have taken effect: make sure it ends all the same.
+            self._schedule_release()
             raise
         self._schedule_release()
 
@@ -151,7 +156,7 @@ class MinerTimedButton(MinerButton):
     async def _async_release(self, _now: datetime) -> None:
         self._release_timer = None
         try:
-            await self.coordinator.async_command(self._release_fn)
+            await self._release_fn(self.coordinator, True)
         except HomeAssistantError as err:
             LOGGER.warning("%s: could not end the press: %s", self.entity_id, err)
 
@@ -162,6 +167,6 @@ class MinerTimedButton(MinerButton):
         if not self._cancel_release():
             return
         try:
-            await self._release_fn(self.coordinator.miner)
-        except MinerHubError as err:
+            await self._release_fn(self.coordinator, False)
+        except HomeAssistantError as err:
             LOGGER.warning("%s: could not end the press: %s", self.entity_id, err)

@@ -3,29 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import Any
 
 from homeassistant.config_entries import (
     ConfigFlow,
     ConfigFlowResult,
     OptionsFlowWithReload,
 )
-from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_USERNAME
+from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.data_entry_flow import UnknownHandler, section
-from homeassistant.helpers.selector import (
-    NumberSelector,
-    NumberSelectorConfig,
-    NumberSelectorMode,
-    TextSelector,
-    TextSelectorConfig,
-    TextSelectorType,
-)
+from homeassistant.data_entry_flow import UnknownHandler
 import probatio
-from yarl import URL
 
+from . import MinerHubConfigEntry
 from .const import (
-    CONF_ACCESS_KEY,
     CONF_API,
     CONF_API_URL,
     CONF_COIN,
@@ -33,134 +24,33 @@ from .const import (
     CONF_PRIVATE_KEY,
     CONF_SCAN_INTERVAL,
     CONF_SUBACCOUNT,
-    CONF_V3_PORT,
-    DEFAULT_COIN,
     DEFAULT_SCAN_INTERVAL,
     DOMAIN,
     KIND_DRAGONMINT,
     KIND_SPIDERPOOL,
     KIND_WHATSMINER,
     LOGGER,
-    MAX_SCAN_INTERVAL,
-    MIN_SCAN_INTERVAL,
 )
-from .coordinator import MinerHubConfigEntry, create_miner
-from .pool_coordinator import create_pool_client
-from .protocol.dragonmint.client import (
-    DEFAULT_PORT as DRAGONMINT_PORT,
-    DEFAULT_USERNAME as DRAGONMINT_USERNAME,
+from .forms import (
+    DRAGONMINT_SCHEMA,
+    OPTIONS_SCHEMA,
+    REAUTH_SCHEMA,
+    RECONFIGURE_SCHEMAS,
+    SPIDERPOOL_REAUTH_SCHEMA,
+    SPIDERPOOL_RECONFIGURE_SCHEMA,
+    SPIDERPOOL_SCHEMA,
+    WHATSMINER_SCHEMA,
+    flat,
+    pool_api_url,
+    pool_keys,
+    title,
+    without_secrets,
 )
-from .protocol.errors import (
-    AuthFailed,
-    CommandRejected,
-    MinerHubError,
-    RateLimited,
-)
+from .helpers import async_detect_whatsminer_api, create_miner, create_pool_client
+from .protocol.errors import AuthFailed, CommandRejected, MinerHubError, RateLimited
 from .protocol.models import MinerInfo
-from .protocol.spiderpool.client import DEFAULT_BASE_URL, InvalidPrivateKey
+from .protocol.spiderpool.crypto import InvalidPrivateKey
 from .protocol.validation import is_host
-from .protocol.whatsminer.detect import detect_api
-from .protocol.whatsminer.v2 import DEFAULT_PORT as WHATSMINER_PORT
-from .protocol.whatsminer.v3 import DEFAULT_PORT as WHATSMINER_V3_PORT
-
-_PASSWORD_SELECTOR = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
-_PORT_SELECTOR = probatio.All(
-    NumberSelector(
-        NumberSelectorConfig(min=1, max=65535, step=1, mode=NumberSelectorMode.BOX)
-    ),
-    probatio.Coerce(int),
-)
-# A collapsed section for what a plain setup never changes: API v3 forwarded to
-# another port than 4433, or the pool API reached through a proxy (scripts/develop
-# points both at emulators). Values equal to the defaults are not stored.
-SECTION_ADVANCED: Final = "advanced"
-ADVANCED_DEFAULTS: Final[Mapping[str, Any]] = {
-    CONF_V3_PORT: WHATSMINER_V3_PORT,
-    CONF_API_URL: DEFAULT_BASE_URL,
-}
-
-
-def _advanced_section(field: str, selector: Any) -> dict[probatio.Marker, Any]:
-    return {
-        probatio.Optional(SECTION_ADVANCED, default={}): section(
-            probatio.Schema(
-                {probatio.Optional(field, default=ADVANCED_DEFAULTS[field]): selector}
-            ),
-            {"collapsed": True},
-        )
-    }
-
-
-WHATSMINER_SCHEMA = probatio.Schema(
-    {
-        probatio.Required(CONF_HOST): TextSelector(),
-        probatio.Required(CONF_PORT, default=WHATSMINER_PORT): _PORT_SELECTOR,
-        probatio.Required(CONF_PASSWORD): _PASSWORD_SELECTOR,
-        **_advanced_section(CONF_V3_PORT, _PORT_SELECTOR),
-    }
-)
-DRAGONMINT_SCHEMA = probatio.Schema(
-    {
-        probatio.Required(CONF_HOST): TextSelector(),
-        probatio.Required(CONF_PORT, default=DRAGONMINT_PORT): _PORT_SELECTOR,
-        probatio.Required(CONF_USERNAME, default=DRAGONMINT_USERNAME): TextSelector(),
-        probatio.Required(CONF_PASSWORD): _PASSWORD_SELECTOR,
-    }
-)
-REAUTH_SCHEMA = probatio.Schema({probatio.Required(CONF_PASSWORD): _PASSWORD_SELECTOR})
-RECONFIGURE_FIELDS = {
-    probatio.Required(CONF_HOST): TextSelector(),
-    probatio.Required(CONF_PORT): _PORT_SELECTOR,
-}
-# Left empty, the stored password stays.
-_RECONFIGURE_PASSWORD = {probatio.Optional(CONF_PASSWORD): _PASSWORD_SELECTOR}
-RECONFIGURE_SCHEMAS = {
-    KIND_WHATSMINER: probatio.Schema({**RECONFIGURE_FIELDS, **_RECONFIGURE_PASSWORD}),
-    # The account before its password, as in the dragonmint step.
-    KIND_DRAGONMINT: probatio.Schema(
-        {
-            **RECONFIGURE_FIELDS,
-            probatio.Required(CONF_USERNAME): TextSelector(),
-            **_RECONFIGURE_PASSWORD,
-        }
-    ),
-}
-
-# Spiderpool: the access key names the key pair and travels in every request, like
-# a user name; the private key is the secret and never leaves Home Assistant (only
-# signatures do). Home Assistant has no masked multi-line field: a multi-line text
-# selector is a text area that ignores the password type. A PEM key has several
-# lines, so the private key gets a multi-line box the browser must not remember.
-_ACCESS_KEY_SELECTOR = TextSelector(TextSelectorConfig(autocomplete="off"))
-_PRIVATE_KEY_SELECTOR = TextSelector(
-    TextSelectorConfig(multiline=True, autocomplete="off")
-)
-SPIDERPOOL_SCHEMA = probatio.Schema(
-    {
-        probatio.Required(CONF_ACCESS_KEY): _ACCESS_KEY_SELECTOR,
-        probatio.Required(CONF_PRIVATE_KEY): _PRIVATE_KEY_SELECTOR,
-        probatio.Required(CONF_COIN, default=DEFAULT_COIN): TextSelector(),
-        probatio.Required(CONF_SUBACCOUNT): TextSelector(),
-        **_advanced_section(
-            CONF_API_URL, TextSelector(TextSelectorConfig(type=TextSelectorType.URL))
-        ),
-    }
-)
-# Coin and sub-account identify a pool entry: only the keys change.
-SPIDERPOOL_REAUTH_SCHEMA = probatio.Schema(
-    {
-        probatio.Required(CONF_ACCESS_KEY): _ACCESS_KEY_SELECTOR,
-        probatio.Required(CONF_PRIVATE_KEY): _PRIVATE_KEY_SELECTOR,
-    }
-)
-# Left empty, the stored private key stays.
-SPIDERPOOL_RECONFIGURE_SCHEMA = probatio.Schema(
-    {
-        probatio.Required(CONF_ACCESS_KEY): _ACCESS_KEY_SELECTOR,
-        probatio.Optional(CONF_PRIVATE_KEY): _PRIVATE_KEY_SELECTOR,
-    }
-)
-_SECRETS = frozenset({CONF_PASSWORD, CONF_PRIVATE_KEY})
 
 
 async def _validate(
@@ -173,9 +63,7 @@ async def _validate(
     """
     checked = dict(data)
     if checked.get(CONF_KIND) == KIND_WHATSMINER:
-        api = await detect_api(
-            checked[CONF_HOST], checked[CONF_PORT], checked.get(CONF_V3_PORT)
-        )
+        api = await async_detect_whatsminer_api(hass, checked)
         checked[CONF_API] = api.value
     miner = create_miner(hass, checked)
     info = await miner.read_info()
@@ -203,49 +91,6 @@ def _is_pool(data: Mapping[str, Any]) -> bool:
 def _pool_unique_id(data: Mapping[str, Any]) -> str:
     """``<coin>_<subaccount>``: sub-account names are unique on the pool."""
     return f"{data[CONF_COIN]}_{data[CONF_SUBACCOUNT]}"
-
-
-def _flat(user_input: Mapping[str, Any]) -> dict[str, Any]:
-    """The form's values with the advanced ones beside the others, unless default."""
-    values = {
-        key: value for key, value in user_input.items() if key != SECTION_ADVANCED
-    }
-    for key, value in user_input.get(SECTION_ADVANCED, {}).items():
-        if value != ADVANCED_DEFAULTS[key]:
-            values[key] = value
-    return values
-
-
-def _api_url(values: Mapping[str, Any]) -> str | None:
-    """The pool API's origin from the advanced field; None for the pool's own.
-
-    Raises ValueError unless it is an http(s) origin: the client joins the
-    documented absolute paths to it, so a path would be dropped.
-    """
-    text = str(values.get(CONF_API_URL, "")).strip().rstrip("/")
-    if not text or text == DEFAULT_BASE_URL:
-        return None
-    url = URL(text)
-    if url.scheme not in ("http", "https") or not url.host or url.path not in ("", "/"):
-        raise ValueError(text)
-    return text
-
-
-def _pool_keys(
-    user_input: Mapping[str, Any], *, keep_stored_private_key: bool = False
-) -> dict[str, str]:
-    """The keys without surrounding blanks.
-
-    With ``keep_stored_private_key``, an empty private key is left out (the
-    stored one stays); otherwise it is checked, and refused, like any other.
-    """
-    keys = {
-        CONF_ACCESS_KEY: user_input[CONF_ACCESS_KEY].strip(),
-        CONF_PRIVATE_KEY: user_input.get(CONF_PRIVATE_KEY, "").strip(),
-    }
-    if keep_stored_private_key and not keys[CONF_PRIVATE_KEY]:
-        del keys[CONF_PRIVATE_KEY]
-    return keys
 
 
 class MinerHubConfigFlow(ConfigFlow, domain=DOMAIN):
@@ -339,12 +184,12 @@ class MinerHubConfigFlow(ConfigFlow, domain=DOMAIN):
         values: dict[str, Any] = {}
         if user_input is not None:
             values = {
-                **_pool_keys(user_input),
+                **pool_keys(user_input),
                 CONF_COIN: user_input[CONF_COIN].strip().lower(),
                 CONF_SUBACCOUNT: user_input[CONF_SUBACCOUNT].strip(),
             }
             try:
-                if api_url := _api_url(_flat(user_input)):
+                if api_url := pool_api_url(flat(user_input)):
                     values[CONF_API_URL] = api_url
             except ValueError:
                 errors = {CONF_API_URL: "invalid_api_url"}
@@ -360,7 +205,7 @@ class MinerHubConfigFlow(ConfigFlow, domain=DOMAIN):
         return self.async_show_form(
             step_id=KIND_SPIDERPOOL,
             data_schema=self.add_suggested_values_to_schema(
-                SPIDERPOOL_SCHEMA, _without_secrets({**(user_input or {}), **values})
+                SPIDERPOOL_SCHEMA, without_secrets({**(user_input or {}), **values})
             ),
             errors=errors,
         )
@@ -380,18 +225,18 @@ class MinerHubConfigFlow(ConfigFlow, domain=DOMAIN):
         errors: dict[str, str] = {}
         if user_input is not None:
             info, data, errors = await self._check(
-                {CONF_KIND: kind, **_flat(user_input)}
+                {CONF_KIND: kind, **flat(user_input)}
             )
             if info is not None:
                 await self.async_set_unique_id(info.mac)
                 self._abort_if_unique_id_configured(
                     updates={CONF_HOST: data[CONF_HOST], CONF_PORT: data[CONF_PORT]}
                 )
-                return self.async_create_entry(title=_title(info), data=data)
+                return self.async_create_entry(title=title(info), data=data)
         return self.async_show_form(
             step_id=kind,
             data_schema=self.add_suggested_values_to_schema(
-                schema, _without_secrets(user_input)
+                schema, without_secrets(user_input)
             ),
             errors=errors,
         )
@@ -428,11 +273,11 @@ class MinerHubConfigFlow(ConfigFlow, domain=DOMAIN):
     ) -> ConfigFlowResult:
         """Ask for new keys of the same pool sub-account."""
         entry = self._get_reauth_entry()
-        return await self._async_step_pool_keys(
+        return await self._async_steppool_keys(
             "reauth_spiderpool", SPIDERPOOL_REAUTH_SCHEMA, entry, user_input
         )
 
-    async def _async_step_pool_keys(
+    async def _async_steppool_keys(
         self,
         step_id: str,
         schema: probatio.Schema,
@@ -448,7 +293,7 @@ class MinerHubConfigFlow(ConfigFlow, domain=DOMAIN):
         """
         errors: dict[str, str] = {}
         if user_input is not None:
-            updates = _pool_keys(
+            updates = pool_keys(
                 user_input, keep_stored_private_key=keep_stored_private_key
             )
             data = {**entry.data, **updates}
@@ -460,7 +305,7 @@ class MinerHubConfigFlow(ConfigFlow, domain=DOMAIN):
         return self.async_show_form(
             step_id=step_id,
             data_schema=self.add_suggested_values_to_schema(
-                schema, _without_secrets(user_input or entry.data)
+                schema, without_secrets(user_input or entry.data)
             ),
             errors=errors,
             description_placeholders={"name": entry.title},
@@ -485,7 +330,7 @@ class MinerHubConfigFlow(ConfigFlow, domain=DOMAIN):
             step_id="reconfigure",
             data_schema=self.add_suggested_values_to_schema(
                 RECONFIGURE_SCHEMAS[entry.data.get(CONF_KIND, KIND_WHATSMINER)],
-                _without_secrets(user_input or entry.data),
+                without_secrets(user_input or entry.data),
             ),
             errors=errors,
             description_placeholders={"name": entry.title},
@@ -496,24 +341,13 @@ class MinerHubConfigFlow(ConfigFlow, domain=DOMAIN):
     ) -> ConfigFlowResult:
         """New keys for the same sub-account; without a private key, it stays."""
         entry = self._get_reconfigure_entry()
-        return await self._async_step_pool_keys(
+        return await self._async_steppool_keys(
             "reconfigure_spiderpool",
             SPIDERPOOL_RECONFIGURE_SCHEMA,
             entry,
             user_input,
             keep_stored_private_key=True,
         )
-
-
-def _title(info: MinerInfo) -> str:
-    """The miner's hostname, else its model and the end of its MAC (stable)."""
-    suffix = info.mac.replace(":", "")[-6:].upper()
-    return info.hostname or f"{info.model or info.manufacturer} {suffix}"
-
-
-def _without_secrets(values: Mapping[str, Any] | None) -> dict[str, Any]:
-    """Form defaults never send a password or private key back to the browser."""
-    return {key: value for key, value in (values or {}).items() if key not in _SECRETS}
 
 
 class OptionsFlowHandler(OptionsFlowWithReload):
@@ -525,27 +359,11 @@ class OptionsFlowHandler(OptionsFlowWithReload):
         """Ask for the polling interval; the entry reloads to apply it."""
         if user_input is not None:
             return self.async_create_entry(data=user_input)
-        schema = probatio.Schema(
-            {
-                probatio.Required(CONF_SCAN_INTERVAL): probatio.All(
-                    NumberSelector(
-                        NumberSelectorConfig(
-                            min=MIN_SCAN_INTERVAL,
-                            max=MAX_SCAN_INTERVAL,
-                            step=1,
-                            unit_of_measurement="s",
-                            mode=NumberSelectorMode.BOX,
-                        )
-                    ),
-                    probatio.Coerce(int),
-                )
-            }
-        )
         values = {
             CONF_SCAN_INTERVAL: DEFAULT_SCAN_INTERVAL,
             **self.config_entry.options,
         }
         return self.async_show_form(
             step_id="init",
-            data_schema=self.add_suggested_values_to_schema(schema, values),
+            data_schema=self.add_suggested_values_to_schema(OPTIONS_SCHEMA, values),
         )

@@ -27,6 +27,8 @@ CONF_SUBACCOUNT: Final = "subaccount"
 CONF_API_URL: Final = "api_url"  # advanced mode: the pool API via a proxy
 DEFAULT_COIN: Final = "btc"
 
+UNIT_HASHRATE: Final = "TH/s"
+
 CONF_SCAN_INTERVAL: Final = "scan_interval"
 DEFAULT_SCAN_INTERVAL: Final = 30
 MIN_SCAN_INTERVAL: Final = 10

@@ -1,26 +1,26 @@
-"""Polling and commands for one miner."""
+"""Polling and commands: the base of both coordinators, and a miner's.
+
+Data flows one way: a poll reads the device through the protocol layer and the
+entities show what it returned. Every command, whoever sends it (an entity, an
+action, Assist), is a method of the coordinator; what a command leaves behind
+(the power percent a miner accepted but does not report) lives here too.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Concatenate, NoReturn
+from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_USERNAME
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import (
-    ConfigEntryAuthFailed,
-    HomeAssistantError,
-    ServiceValidationError,
-)
+from homeassistant.exceptions import ConfigEntryAuthFailed, HomeAssistantError
 from homeassistant.helpers import (
     device_registry as dr,
     entity_registry as er,
     issue_registry as ir,
 )
-from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.debounce import Debouncer
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
@@ -28,73 +28,80 @@ from homeassistant.util import dt as dt_util
 from .const import (
     API_REDETECT_INTERVAL,
     BOOT_TIME_TOLERANCE,
-    CONF_ACCOUNT,
     CONF_API,
     CONF_KIND,
     CONF_SCAN_INTERVAL,
-    CONF_V3_PORT,
     DEFAULT_SCAN_INTERVAL,
     DOMAIN,
     FIRMWARE_CHECK_INTERVAL,
     ISSUE_WRITE_API_DISABLED,
-    KIND_DRAGONMINT,
     KIND_WHATSMINER,
     LOGGER,
     MAX_UPTIME_S,
     REFRESH_COOLDOWN_S,
     SLOW_READ_INTERVAL,
 )
-from .protocol.dragonmint.miner import DragonMintMiner
+from .helpers import (
+    async_detect_whatsminer_api,
+    async_get_gate,
+    create_miner,
+    miner_command_error,
+    translated,
+)
 from .protocol.errors import (
     AuthFailed,
-    CommandRejected,
     ConnectionFailed,
-    InvalidParameter,
     MinerHubError,
     NoReply,
-    RateLimited,
     Unreachable,
-    UnsupportedCommand,
     WriteApiDisabled,
 )
 from .protocol.miner import Miner
 from .protocol.models import (
+    AutoTuneMode,
     Capability,
     FirmwareRelease,
     MinerError,
     MinerInfo,
     MinerStatus,
+    PoolConfig,
+    PowerMode,
+    PowerPercentMode,
     PowerSupplyStatus,
+    PrePowerOnStatus,
     WriteAccess,
 )
-from .protocol.pacing import take_turn
-from .protocol.whatsminer.detect import WhatsminerApi, detect_api, whatsminer
-from .protocol.whatsminer.v3 import DEFAULT_ACCOUNT as V3_ACCOUNT
-
-if TYPE_CHECKING:
-    from .pool_coordinator import PoolCoordinator
-
-type MinerHubConfigEntry = ConfigEntry[MinerCoordinator | PoolCoordinator]
+from .protocol.whatsminer.detect import WhatsminerApi
 
 
-def create_miner(hass: HomeAssistant, data: Mapping[str, Any]) -> Miner:
-    """The protocol client for a config entry's data."""
-    if data.get(CONF_KIND) == KIND_DRAGONMINT:
-        return DragonMintMiner(
-            async_get_clientsession(hass),
-            data[CONF_HOST],
-            data[CONF_PORT],
-            data[CONF_USERNAME],
-            data[CONF_PASSWORD],
-        )
-    return whatsminer(
-        WhatsminerApi(data.get(CONF_API, WhatsminerApi.V2)),
-        data[CONF_HOST],
-        data[CONF_PORT],
-        data[CONF_PASSWORD],
-        account=data.get(CONF_ACCOUNT, V3_ACCOUNT),
-        v3_port=data.get(CONF_V3_PORT),
-    )
+class MinerHubCoordinator[DataT](DataUpdateCoordinator[DataT]):
+    """What the coordinators of a miner and of a pool account share: commands.
+
+    A command runs once; its errors come back translated, and a refresh shows
+    its effect. Nothing is retried: a command whose outcome is unknown is
+    reported (OutcomeUnknownError) and confirmed by polling.
+    """
+
+    config_entry: ConfigEntry[Any]
+
+    async def _async_command[T](
+        self, command: Callable[[], Awaitable[T]], *, refresh: bool = True
+    ) -> T:
+        try:
+            result = await command()
+        except MinerHubError as err:
+            raise self._command_failed(err) from err
+        self._command_done()
+        if refresh:
+            await self.async_request_refresh()
+        return result
+
+    def _command_failed(self, err: MinerHubError) -> HomeAssistantError:
+        """React to a failed command; the error to raise."""
+        raise NotImplementedError
+
+    def _command_done(self) -> None:
+        """React to a command the device carried out (before the refresh)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,22 +114,13 @@ class MinerData:
     booted_at: datetime | None
 
 
-def _error(key: str, **placeholders: str) -> dict[str, Any]:
-    return {
-        "translation_domain": DOMAIN,
-        "translation_key": key,
-        "translation_placeholders": placeholders or None,
-    }
-
-
-class MinerCoordinator(DataUpdateCoordinator[MinerData]):
+class MinerCoordinator(MinerHubCoordinator[MinerData]):
     """Polls one miner and runs its commands."""
 
-    config_entry: MinerHubConfigEntry
     info: MinerInfo
 
     def __init__(
-        self, hass: HomeAssistant, entry: MinerHubConfigEntry, miner: Miner
+        self, hass: HomeAssistant, entry: ConfigEntry[Any], miner: Miner
     ) -> None:
         """Poll at the interval the user chose in the options."""
         interval = entry.options.get(CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL)
@@ -138,7 +136,10 @@ class MinerCoordinator(DataUpdateCoordinator[MinerData]):
             ),
         )
         self.miner = miner
+        self._gate = async_get_gate(hass)
         self.write_access = WriteAccess.UNKNOWN
+        # The last power percent the miner accepted (API v2 cannot report it).
+        self.accepted_power_percent: int | None = None
         self._slow_reads_due: datetime | None = None
         self._power_supply: PowerSupplyStatus | None = None
         self._errors: tuple[MinerError, ...] | None = None
@@ -147,14 +148,22 @@ class MinerCoordinator(DataUpdateCoordinator[MinerData]):
         self.latest_firmware: FirmwareRelease | None = None
         self._firmware_check_due: datetime | None = None
 
+    @property
+    def power_percent(self) -> int | None:
+        """The percent the miner reports, else the last one it accepted."""
+        reported = self.data.status.power_percent
+        return self.accepted_power_percent if reported is None else reported
+
     async def _read[T](self, read: Callable[[], Awaitable[T]]) -> T:
         """Run a read; wrong credentials start reauth, anything else fails the poll."""
         try:
             return await read()
         except AuthFailed as err:
-            raise ConfigEntryAuthFailed(**_error("invalid_auth")) from err
+            raise translated(ConfigEntryAuthFailed, "invalid_auth") from err
         except MinerHubError as err:
-            raise UpdateFailed(**_error("communication_error", error=str(err))) from err
+            raise translated(
+                UpdateFailed, "communication_error", error=str(err)
+            ) from err
 
     async def _async_setup(self) -> None:
         """Identify the miner and learn whether it accepts writes."""
@@ -162,12 +171,12 @@ class MinerCoordinator(DataUpdateCoordinator[MinerData]):
         self.info = await self._read(self.miner.read_info)
         if self.info.mac != self.config_entry.unique_id:
             # Another device answers at this address (DHCP gave the IP away).
-            raise UpdateFailed(**_error("wrong_device", mac=self.info.mac))
+            raise translated(UpdateFailed, "wrong_device", mac=self.info.mac)
         self._set_write_access(await self._read(self.miner.check_access))
 
     async def _async_update_data(self) -> MinerData:
         # Polls whose timers fall due together start one per loop iteration.
-        await take_turn()
+        await self._gate.take_turn()
         async with self.miner.reads():
             status = await self._read(self._read_status)
             now = dt_util.utcnow()
@@ -188,7 +197,7 @@ class MinerCoordinator(DataUpdateCoordinator[MinerData]):
             await self._reload_on_api_change()
             await self._refresh_info()
         self._booted_at = booted_at
-        await take_turn()  # the entities are written when this returns
+        await self._gate.take_turn()  # the entities are written when this returns
         return MinerData(status, self._power_supply, self._errors, booted_at)
 
     async def _read_status(self) -> MinerStatus:
@@ -226,9 +235,7 @@ class MinerCoordinator(DataUpdateCoordinator[MinerData]):
         if data.get(CONF_KIND, KIND_WHATSMINER) != KIND_WHATSMINER:
             return False
         try:
-            api = await detect_api(
-                data[CONF_HOST], data[CONF_PORT], data.get(CONF_V3_PORT)
-            )
+            api = await async_detect_whatsminer_api(self.hass, data)
         except MinerHubError:
             return False  # unreachable: the read that follows reports it
         if api == data.get(CONF_API, WhatsminerApi.V2):
@@ -277,7 +284,7 @@ class MinerCoordinator(DataUpdateCoordinator[MinerData]):
         """Re-read the miner's identity and update the device (firmware version)."""
         info = await self._read(self.miner.read_info)
         if info.mac != self.info.mac:
-            raise UpdateFailed(**_error("wrong_device", mac=info.mac))
+            raise translated(UpdateFailed, "wrong_device", mac=info.mac)
         self.info = info
         registry = dr.async_get(self.hass)
         device = registry.async_get_device_by_identifier(
@@ -314,58 +321,81 @@ class MinerCoordinator(DataUpdateCoordinator[MinerData]):
             },
         )
 
-    # --- commands ------------------------------------------------------------
+    # --- commands -----------------------------------------------------------
 
-    async def async_command[**P, T](
-        self,
-        command: Callable[Concatenate[Miner, P], Awaitable[T]],
-        *args: P.args,
-        **kwargs: P.kwargs,
-    ) -> T:
-        """Run a command on the miner, translating errors; refresh afterwards.
+    async def async_set_mining(self, mining: bool) -> None:
+        """Start or stop mining."""
+        await self._async_command(lambda: self.miner.set_mining(mining))
 
-        Nothing is retried: a command whose outcome is unknown is reported.
+    async def async_set_power_percent(
+        self, percent: int, mode: PowerPercentMode = PowerPercentMode.NORMAL
+    ) -> None:
+        """Run at a percentage of full power; remembered once accepted."""
+
+        async def set_and_remember() -> None:
+            await self.miner.set_power_percent(percent, mode)
+            self.accepted_power_percent = percent
+            self.async_update_listeners()  # shown now, also within the cooldown
+
+        await self._async_command(set_and_remember)
+
+    async def async_set_power_limit(self, watts: int) -> None:
+        """Set the upper power limit (mining restarts)."""
+        await self._async_command(lambda: self.miner.set_power_limit(watts))
+
+    async def async_set_power_mode(self, mode: PowerMode) -> None:
+        """Switch the power mode (mining restarts)."""
+        await self._async_command(lambda: self.miner.set_power_mode(mode))
+
+    async def async_set_autotune_mode(self, mode: AutoTuneMode) -> None:
+        """Choose the auto-tune profile (cgminer restarts)."""
+        await self._async_command(lambda: self.miner.set_autotune_mode(mode))
+
+    async def async_set_pools(self, pools: Sequence[PoolConfig]) -> None:
+        """Configure the pools, in priority order."""
+        await self._async_command(lambda: self.miner.set_pools(pools))
+
+    async def async_reboot(self) -> None:
+        """Restart the whole miner."""
+        await self._async_command(self.miner.reboot)
+
+    async def async_restart_mining(self) -> None:
+        """Restart the mining service."""
+        await self._async_command(self.miner.restart_mining)
+
+    async def async_identify(self, on: bool, *, refresh: bool = True) -> None:
+        """Flash the LED so the miner can be found, or give it back.
+
+        ``refresh=False`` when the caller goes away (an entity being removed).
         """
-        try:
-            result = await command(self.miner, *args, **kwargs)
-        except MinerHubError as err:
-            self._raise_command_error(err)
-        if self.write_access is not WriteAccess.ENABLED:
-            self._set_write_access(WriteAccess.ENABLED)
-        await self.async_request_refresh()
-        return result
+        await self._async_command(lambda: self.miner.identify(on), refresh=refresh)
 
-    def _raise_command_error(self, err: MinerHubError) -> NoReturn:
+    async def async_power_off(self) -> None:
+        """Power off for good (only a power cycle brings the miner back)."""
+        await self._async_command(self.miner.power_off)
+
+    async def async_pre_power_on(self) -> PrePowerOnStatus:
+        """Start (or poll) pre-heating before mining starts."""
+        return await self._async_command(self.miner.pre_power_on)
+
+    async def async_install_firmware(self, release: FirmwareRelease) -> None:
+        """Make the miner fetch and install a firmware; it reboots afterwards."""
+        await self._async_command(lambda: self.miner.install_firmware(release))
+
+    def _command_failed(self, err: MinerHubError) -> HomeAssistantError:
+        """Follow what a failed command tells about the miner; the error to raise."""
         match err:
-            case InvalidParameter():
-                raise ServiceValidationError(
-                    **_error("invalid_value", error=str(err))
-                ) from err
             case WriteApiDisabled():
                 self._set_write_access(WriteAccess.DISABLED)
-                raise HomeAssistantError(
-                    **_error("write_api_disabled", host=self.miner.host)
-                ) from err
             case AuthFailed():
                 self.config_entry.async_start_reauth(self.hass)
-                raise HomeAssistantError(**_error("invalid_auth")) from err
             case NoReply():
                 self.hass.async_create_task(self.async_request_refresh())
-                raise HomeAssistantError(
-                    **_error("no_reply", command=err.command)
-                ) from err
-            case UnsupportedCommand():
-                raise HomeAssistantError(**_error("unsupported_command")) from err
-            case CommandRejected():
-                raise HomeAssistantError(
-                    **_error("command_rejected", error=str(err))
-                ) from err
-            case RateLimited():
-                raise HomeAssistantError(**_error("rate_limited")) from err
             case ConnectionFailed():
                 self.last_update_success = False
                 self.async_update_listeners()
-                raise HomeAssistantError(
-                    **_error("communication_error", error=str(err))
-                ) from err
-        raise HomeAssistantError(**_error("unknown_error", error=str(err))) from err
+        return miner_command_error(err, self.miner.host)
+
+    def _command_done(self) -> None:
+        if self.write_access is not WriteAccess.ENABLED:
+            self._set_write_access(WriteAccess.ENABLED)

@@ -24,8 +24,9 @@ from homeassistant.components.diagnostics import REDACTED, async_redact_data
 from homeassistant.const import CONF_PASSWORD
 from homeassistant.core import HomeAssistant
 
+from . import MinerHubConfigEntry
 from .const import CONF_ACCESS_KEY, CONF_PRIVATE_KEY
-from .coordinator import MinerHubConfigEntry
+from .coordinator import MinerCoordinator, MinerHubCoordinator
 from .pool_coordinator import PoolCoordinator
 
 TO_REDACT_ENTRY = {CONF_PASSWORD, "unique_id"}
@@ -61,12 +62,28 @@ async def async_get_config_entry_diagnostics(
     coordinator = entry.runtime_data
     if isinstance(coordinator, PoolCoordinator):
         return _pool_diagnostics(entry, coordinator)
+    return _miner_diagnostics(entry, coordinator)
+
+
+def _coordinator_state(coordinator: MinerHubCoordinator[Any]) -> dict[str, Any]:
+    interval = coordinator.update_interval
+    return {
+        "last_update_success": coordinator.last_update_success,
+        "last_exception": None
+        if coordinator.last_exception is None
+        else repr(coordinator.last_exception),
+        "update_interval_s": None if interval is None else interval.total_seconds(),
+    }
+
+
+def _miner_diagnostics(
+    entry: MinerHubConfigEntry, coordinator: MinerCoordinator
+) -> dict[str, Any]:
     info = coordinator.info
     # The last successful poll: setup needs one, and a failed poll keeps it.
     data = async_redact_data(_plain(asdict(coordinator.data)), TO_REDACT_DATA)
     for pool in data["status"]["pools"]:
         pool["url"] = _without_url_credentials(pool["url"])
-    interval = coordinator.update_interval
     return {
         "entry": async_redact_data(
             {
@@ -84,13 +101,7 @@ async def async_get_config_entry_diagnostics(
         "latest_firmware": None
         if coordinator.latest_firmware is None
         else asdict(coordinator.latest_firmware),
-        "coordinator": {
-            "last_update_success": coordinator.last_update_success,
-            "last_exception": None
-            if coordinator.last_exception is None
-            else repr(coordinator.last_exception),
-            "update_interval_s": None if interval is None else interval.total_seconds(),
-        },
+        "coordinator": _coordinator_state(coordinator),
         "data": data,
     }
 
@@ -98,7 +109,6 @@ async def async_get_config_entry_diagnostics(
 def _pool_diagnostics(
     entry: MinerHubConfigEntry, coordinator: PoolCoordinator
 ) -> dict[str, Any]:
-    interval = coordinator.update_interval
     return {
         "entry": async_redact_data(
             {
@@ -112,13 +122,7 @@ def _pool_diagnostics(
             "base_url": coordinator.client.base_url,
             "last_error_code": coordinator.client.last_error_code,
         },
-        "coordinator": {
-            "last_update_success": coordinator.last_update_success,
-            "last_exception": None
-            if coordinator.last_exception is None
-            else repr(coordinator.last_exception),
-            "update_interval_s": None if interval is None else interval.total_seconds(),
-        },
+        "coordinator": _coordinator_state(coordinator),
         "data": async_redact_data(
             _plain(asdict(coordinator.data)), TO_REDACT_POOL_DATA
         ),

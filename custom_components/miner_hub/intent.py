@@ -21,7 +21,6 @@ from homeassistant.components.homeassistant.exposed_entities import (
     async_should_expose,
 )
 from homeassistant.config_entries import ConfigEntry, ConfigEntryState
-from homeassistant.const import ATTR_DEVICE_ID
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import (
@@ -32,26 +31,21 @@ from homeassistant.helpers import (
 )
 import probatio
 
-from .const import CONF_KIND, DOMAIN, KIND_SPIDERPOOL, LOGGER
+from .const import CONF_KIND, DOMAIN, KIND_SPIDERPOOL, LOGGER, UNIT_HASHRATE
 from .coordinator import MinerCoordinator
 from .protocol.models import Capability
-from .sensor import UNIT_HASHRATE
-from .services import ATTR_PERCENT, SERVICE_SET_POWER_PERCENT
-from .switch import SWITCHES
 
 INTENT_SET_POWER_PERCENT: Final = "MinerHubSetPowerPercent"
 INTENT_GET_HASHRATE: Final = "MinerHubGetHashrate"
 INTENT_SET_MINING: Final = "MinerHubSetMining"
 
 SLOT_NAME: Final = "name"
-SLOT_PERCENT: Final = ATTR_PERCENT
+SLOT_PERCENT: Final = "percent"
 SLOT_MINING: Final = "mining"
 
 # Words around a name that are not part of it: "the garage-m30 miner".
 _LEADING_WORDS: Final = frozenset({"the", "my", "our"})
 _TRAILING_WORDS: Final = frozenset({"miner"})
-
-_MINING_SWITCH: Final = next(item for item in SWITCHES if item.key == "mining")
 
 _NAME_SLOT: Final = {
     probatio.Required(
@@ -80,7 +74,7 @@ def _not_found(message: str) -> MinerIntentError:
 
 
 @dataclass(frozen=True, slots=True)
-class Miner:
+class MinerTarget:
     """The miner a sentence names."""
 
     name: str
@@ -133,7 +127,9 @@ def _async_exposed(
 
 
 @callback
-def async_find_miner(hass: HomeAssistant, spoken: str, assistant: str | None) -> Miner:
+def async_find_miner(
+    hass: HomeAssistant, spoken: str, assistant: str | None
+) -> MinerTarget:
     """The one loaded miner called ``spoken`` that the assistant may address."""
     registry = dr.async_get(hass)
     devices = [
@@ -181,7 +177,10 @@ def async_find_miner(hass: HomeAssistant, spoken: str, assistant: str | None) ->
         or not coordinator.last_update_success
     ):
         raise MinerIntentError(f"Sorry, {name} is not available right now")
-    return Miner(name, device.id, coordinator)
+    return MinerTarget(name, device.id, coordinator)
+
+
+type Slots = dict[str, Any]
 
 
 class MinerIntentHandler(intent.IntentHandler):
@@ -193,6 +192,7 @@ class MinerIntentHandler(intent.IntentHandler):
     # What the miner must support, and what to say when it does not.
     capability: Capability | None = None
     unsupported: str = ""
+    response_type = intent.IntentResponseType.ACTION_DONE
 
     @property
     def extra_slots(self) -> dict[Any, Any]:
@@ -212,7 +212,7 @@ class MinerIntentHandler(intent.IntentHandler):
         response = intent_obj.create_response()
         try:
             miner = self._async_find_capable_miner(intent_obj, slots)
-            speech = await self.async_handle_miner(intent_obj, slots, miner, response)
+            speech = await self.async_handle_miner(miner, slots)
         except MinerIntentError as err:
             LOGGER.debug("%s not handled: %s", self.intent_type, err)
             response.async_set_error(err.code, str(err))
@@ -224,6 +224,7 @@ class MinerIntentHandler(intent.IntentHandler):
                 intent.IntentResponseErrorCode.FAILED_TO_HANDLE, str(err)
             )
             return response
+        response.response_type = self.response_type
         response.async_set_results(
             success_results=[
                 intent.IntentResponseTarget(
@@ -238,8 +239,8 @@ class MinerIntentHandler(intent.IntentHandler):
 
     @callback
     def _async_find_capable_miner(
-        self, intent_obj: intent.Intent, slots: dict[str, Any]
-    ) -> Miner:
+        self, intent_obj: intent.Intent, slots: Slots
+    ) -> MinerTarget:
         """The miner named, if it can do what the intent asks."""
         miner = async_find_miner(
             intent_obj.hass, slots[SLOT_NAME]["value"], intent_obj.assistant
@@ -251,19 +252,13 @@ class MinerIntentHandler(intent.IntentHandler):
             raise MinerIntentError(self.unsupported.format(name=miner.name))
         return miner
 
-    async def async_handle_miner(
-        self,
-        intent_obj: intent.Intent,
-        slots: dict[str, Any],
-        miner: Miner,
-        response: intent.IntentResponse,
-    ) -> str:
-        """Act on the miner; return what to say."""
+    async def async_handle_miner(self, miner: MinerTarget, slots: Slots) -> str:
+        """Act on the miner (through its coordinator); return what to say."""
         raise NotImplementedError
 
 
 class SetPowerPercentHandler(MinerIntentHandler):
-    """Set a miner's power percent, as the action ``set_power_percent`` does."""
+    """Set a miner's power percent, as the number and the action do."""
 
     intent_type = INTENT_SET_POWER_PERCENT
     description = (
@@ -284,22 +279,10 @@ class SetPowerPercentHandler(MinerIntentHandler):
         }
 
     @override
-    async def async_handle_miner(
-        self,
-        intent_obj: intent.Intent,
-        slots: dict[str, Any],
-        miner: Miner,
-        response: intent.IntentResponse,
-    ) -> str:
-        """Call the action: the number entity follows, errors are translated."""
+    async def async_handle_miner(self, miner: MinerTarget, slots: Slots) -> str:
+        """Set the percent; the number follows, errors are translated."""
         percent: int = slots[SLOT_PERCENT]["value"]
-        await intent_obj.hass.services.async_call(
-            DOMAIN,
-            SERVICE_SET_POWER_PERCENT,
-            {ATTR_DEVICE_ID: miner.device_id, ATTR_PERCENT: percent},
-            blocking=True,
-            context=intent_obj.context,
-        )
+        await miner.coordinator.async_set_power_percent(percent)
         return f"Set the power of {miner.name} to {percent}%"
 
 
@@ -311,7 +294,7 @@ class SetMiningHandler(MinerIntentHandler):
         "Pauses (mining false) or resumes (mining true) mining on a Bitcoin "
         "miner (Miner Hub)"
     )
-    capability = _MINING_SWITCH.capability
+    capability = Capability.MINING_SWITCH
     unsupported = "Sorry, {name} cannot pause and resume mining"
 
     @property
@@ -325,16 +308,10 @@ class SetMiningHandler(MinerIntentHandler):
         }
 
     @override
-    async def async_handle_miner(
-        self,
-        intent_obj: intent.Intent,
-        slots: dict[str, Any],
-        miner: Miner,
-        response: intent.IntentResponse,
-    ) -> str:
-        """Send the switch's command; the refresh after it shows the result."""
+    async def async_handle_miner(self, miner: MinerTarget, slots: Slots) -> str:
+        """Start or stop mining; the refresh after it shows the result."""
         mining: bool = slots[SLOT_MINING]["value"]
-        await miner.coordinator.async_command(_MINING_SWITCH.set_fn, mining)
+        await miner.coordinator.async_set_mining(mining)
         return f"{'Resumed' if mining else 'Paused'} mining on {miner.name}"
 
 
@@ -348,17 +325,11 @@ class GetHashrateHandler(MinerIntentHandler):
 
     intent_type = INTENT_GET_HASHRATE
     description = "Tells the current hashrate of a Bitcoin miner (Miner Hub)"
+    response_type = intent.IntentResponseType.QUERY_ANSWER
 
     @override
-    async def async_handle_miner(
-        self,
-        intent_obj: intent.Intent,
-        slots: dict[str, Any],
-        miner: Miner,
-        response: intent.IntentResponse,
-    ) -> str:
+    async def async_handle_miner(self, miner: MinerTarget, slots: Slots) -> str:
         """The hashrate of the last poll, or why there is none."""
-        response.response_type = intent.IntentResponseType.QUERY_ANSWER
         status = miner.coordinator.data.status
         if status.mining is False:
             return f"{miner.name} is not mining"

@@ -2,27 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Concatenate
+from typing import Any
 
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import (
-    ConfigEntryAuthFailed,
-    HomeAssistantError,
-    ServiceValidationError,
-)
-from homeassistant.helpers.aiohttp_client import async_get_clientsession
-from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+from homeassistant.exceptions import ConfigEntryAuthFailed, HomeAssistantError
+from homeassistant.helpers.update_coordinator import UpdateFailed
 from homeassistant.util import dt as dt_util
 
 from .const import (
-    CONF_ACCESS_KEY,
-    CONF_API_URL,
     CONF_COIN,
-    CONF_PRIVATE_KEY,
     CONF_SUBACCOUNT,
     DOMAIN,
     LOGGER,
@@ -31,39 +24,19 @@ from .const import (
     POOL_UPDATE_INTERVAL,
     WORKER_GONE_AFTER,
 )
+from .coordinator import MinerHubCoordinator
+from .helpers import pool_command_error, translated
 from .protocol.errors import (
     AuthFailed,
-    CommandRejected,
     ConnectionFailed,
-    InvalidParameter,
     MinerHubError,
     NotFound,
     RateLimited,
     ServiceNotRunning,
     Unreachable,
 )
-from .protocol.spiderpool.client import DEFAULT_BASE_URL, SpiderpoolClient
+from .protocol.spiderpool.client import SpiderpoolClient
 from .protocol.spiderpool.models import Payment, ProfitInfo, SubaccountInfo, Worker
-
-if TYPE_CHECKING:
-    from .coordinator import MinerHubConfigEntry
-
-
-def worker_identifier(coordinator: PoolCoordinator, worker: str) -> str:
-    """Device identifier of a worker: unique per account and coin."""
-    return f"{coordinator.coin}_{coordinator.subaccount}_{worker}"
-
-
-def create_pool_client(
-    hass: HomeAssistant, data: Mapping[str, Any]
-) -> SpiderpoolClient:
-    """The signed client of a config entry's data (the key is parsed once)."""
-    return SpiderpoolClient(
-        async_get_clientsession(hass),
-        data[CONF_ACCESS_KEY],
-        data[CONF_PRIVATE_KEY],
-        base_url=data.get(CONF_API_URL, DEFAULT_BASE_URL),
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,14 +48,6 @@ class PoolData:
     profit: ProfitInfo | None
     minimum_payment: Decimal | None
     last_payment: Payment | None
-
-
-def _error(key: str, **placeholders: str) -> dict[str, Any]:
-    return {
-        "translation_domain": DOMAIN,
-        "translation_key": key,
-        "translation_placeholders": placeholders or None,
-    }
 
 
 def _with_worker_counts(
@@ -106,13 +71,11 @@ def _with_worker_counts(
     )
 
 
-class PoolCoordinator(DataUpdateCoordinator[PoolData]):
+class PoolCoordinator(MinerHubCoordinator[PoolData]):
     """Polls one sub-account: hashrate and workers every 5 minutes, money every 30."""
 
-    config_entry: MinerHubConfigEntry
-
     def __init__(
-        self, hass: HomeAssistant, entry: MinerHubConfigEntry, client: SpiderpoolClient
+        self, hass: HomeAssistant, entry: ConfigEntry[Any], client: SpiderpoolClient
     ) -> None:
         """Poll at the pace the pool's data changes."""
         super().__init__(
@@ -135,17 +98,21 @@ class PoolCoordinator(DataUpdateCoordinator[PoolData]):
         try:
             return await self._poll_confirming_auth()
         except AuthFailed as err:
-            raise ConfigEntryAuthFailed(**_error("pool_auth_failed")) from err
+            raise translated(ConfigEntryAuthFailed, "pool_auth_failed") from err
         except RateLimited as err:
             # Never sooner than the normal interval, whatever the pool says.
             wait = max(err.retry_after or 0.0, POOL_UPDATE_INTERVAL.total_seconds())
-            raise UpdateFailed(**_error("rate_limited_pool"), retry_after=wait) from err
-        except NotFound as err:
             raise UpdateFailed(
-                **_error("subaccount_not_found", subaccount=self.subaccount)
+                translation_domain=DOMAIN,
+                translation_key="rate_limited_pool",
+                retry_after=wait,
+            ) from err
+        except NotFound as err:
+            raise translated(
+                UpdateFailed, "subaccount_not_found", subaccount=self.subaccount
             ) from err
         except MinerHubError as err:
-            raise UpdateFailed(**_error("pool_error", error=str(err))) from err
+            raise translated(UpdateFailed, "pool_error", error=str(err)) from err
 
     async def _poll_confirming_auth(self) -> PoolData:
         """Poll; an authentication failure is believed when it happens twice.
@@ -205,35 +172,32 @@ class PoolCoordinator(DataUpdateCoordinator[PoolData]):
             del self.last_seen[name]
         return gone
 
-    async def async_command[**P, T](
-        self,
-        command: Callable[Concatenate[SpiderpoolClient, P], Awaitable[T]],
-        *args: P.args,
-        **kwargs: P.kwargs,
-    ) -> T:
-        """Run a write on the account, translating errors; refresh afterwards."""
-        try:
-            result = await command(self.client, *args, **kwargs)
-        except (InvalidParameter, CommandRejected) as err:
-            # Nothing was changed: the value itself was refused.
-            raise ServiceValidationError(
-                **_error("pool_rejected", error=str(err))
-            ) from err
-        except AuthFailed as err:
-            self.config_entry.async_start_reauth(self.hass)
-            raise HomeAssistantError(**_error("pool_auth_failed")) from err
-        except RateLimited as err:
-            raise HomeAssistantError(**_error("rate_limited_pool")) from err
-        except (Unreachable, ServiceNotRunning) as err:
-            # Not sent, or refused by the pool's server: nothing changed.
-            raise HomeAssistantError(**_error("pool_error", error=str(err))) from err
-        except ConnectionFailed as err:
-            # Sent, and no answer: it may have been applied. Not sent again.
-            self._slow_reads_due = None
-            self.hass.async_create_task(self.async_request_refresh())
-            raise HomeAssistantError(**_error("pool_no_reply")) from err
-        except MinerHubError as err:
-            raise HomeAssistantError(**_error("pool_error", error=str(err))) from err
+    def worker_identifier(self, worker: str) -> str:
+        """Device identifier of a worker: unique per account and coin."""
+        return f"{self.coin}_{self.subaccount}_{worker}"
+
+    # --- commands -----------------------------------------------------------
+
+    async def async_set_minimum_payment(self, amount: Decimal) -> None:
+        """Set the payout threshold of the sub-account."""
+        await self._async_command(
+            lambda: self.client.update_minimum_payment(
+                self.coin, self.subaccount, amount
+            )
+        )
+
+    def _command_failed(self, err: MinerHubError) -> HomeAssistantError:
+        """Follow what a failed write tells about the account; the error to raise."""
+        match err:
+            case AuthFailed():
+                self.config_entry.async_start_reauth(self.hass)
+            case Unreachable() | ServiceNotRunning():
+                pass  # not sent, or refused by the pool's server: nothing changed
+            case ConnectionFailed():
+                # Sent and not answered: the refresh shows whether it was applied.
+                self._slow_reads_due = None
+                self.hass.async_create_task(self.async_request_refresh())
+        return pool_command_error(err)
+
+    def _command_done(self) -> None:
         self._slow_reads_due = None  # show the change at the refresh
-        await self.async_request_refresh()
-        return result

@@ -11,9 +11,9 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import MinerData, MinerHubConfigEntry
-from .entity import MinerEntity, miner_coordinator, supported
-from .protocol.miner import Miner
+from . import MinerHubConfigEntry
+from .coordinator import MinerCoordinator, MinerData
+from .entity import MinerEntity, async_add_controls
 from .protocol.models import AutoTuneMode, Capability, PowerMode
 
 PARALLEL_UPDATES = 1
@@ -25,7 +25,7 @@ class MinerSelectEntityDescription(SelectEntityDescription):
 
     capability: Capability
     value_fn: Callable[[MinerData], str | None]
-    set_fn: Callable[[Miner, str], Awaitable[None]]
+    set_fn: Callable[[MinerCoordinator, str], Awaitable[None]]
 
 
 SELECTS: tuple[MinerSelectEntityDescription, ...] = (
@@ -37,7 +37,9 @@ SELECTS: tuple[MinerSelectEntityDescription, ...] = (
         value_fn=lambda data: (
             None if (mode := data.status.power_mode) is None else mode.value
         ),
-        set_fn=lambda miner, option: miner.set_power_mode(PowerMode(option)),
+        set_fn=lambda coordinator, option: coordinator.async_set_power_mode(
+            PowerMode(option)
+        ),
     ),
     MinerSelectEntityDescription(
         # A setting rather than an operating lever: a new profile restarts
@@ -50,7 +52,9 @@ SELECTS: tuple[MinerSelectEntityDescription, ...] = (
         value_fn=lambda data: (
             None if (mode := data.status.autotune_mode) is None else mode.value
         ),
-        set_fn=lambda miner, option: miner.set_autotune_mode(AutoTuneMode(option)),
+        set_fn=lambda coordinator, option: coordinator.async_set_autotune_mode(
+            AutoTuneMode(option)
+        ),
     ),
 )
 
@@ -61,12 +65,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the selects the miner supports."""
-    if (coordinator := miner_coordinator(entry)) is None:
-        return  # pool accounts have no controls
-    async_add_entities(
-        MinerSelect(coordinator, description)
-        for description in supported(coordinator, SELECTS)
-    )
+    async_add_controls(entry, async_add_entities, SELECTS, MinerSelect)
 
 
 class MinerSelect(MinerEntity, SelectEntity):
@@ -83,4 +82,4 @@ class MinerSelect(MinerEntity, SelectEntity):
     @override
     async def async_select_option(self, option: str) -> None:
         """Send the option; the refresh after the command shows the result."""
-        await self.coordinator.async_command(self.entity_description.set_fn, option)
+        await self.entity_description.set_fn(self.coordinator, option)

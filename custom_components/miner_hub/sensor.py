@@ -1,15 +1,15 @@
-"""Sensors of a miner: hashrate, power, energy, temperatures, fans, pools, errors."""
+"""Sensors of miners, their hashboards, pool accounts and their workers."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, override
+from functools import partial
+from typing import Any, Final, override
 
 from homeassistant.components.sensor import (
-    RestoreSensor,
     SensorDeviceClass,
     SensorEntity,
     SensorEntityDescription,
@@ -25,276 +25,228 @@ from homeassistant.const import (
     UnitOfRatio,
     UnitOfTemperature,
 )
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
-from homeassistant.util import dt as dt_util
 
-from .const import CONF_KIND, KIND_DRAGONMINT, KIND_WHATSMINER
-from .coordinator import MinerCoordinator, MinerData, MinerHubConfigEntry
-from .entity import MinerEntity, miner_coordinator
-from .pool import async_setup_pool_sensors
-from .protocol.models import HashboardStatus, PowerMode, PowerSupplyStatus
+from . import MinerHubConfigEntry
+from .const import CONF_KIND, KIND_DRAGONMINT, KIND_WHATSMINER, UNIT_HASHRATE
+from .coordinator import MinerCoordinator, MinerData
+from .energy import MinerEnergySensorEntity
+from .entity import (
+    MinerBoardEntity,
+    MinerEntity,
+    PoolAccountEntity,
+    PoolWorkerEntity,
+    async_add_reported_entities,
+    async_add_worker_entities,
+    miner_coordinator,
+    pool_coordinator,
+)
+from .pool_coordinator import PoolCoordinator, PoolData
+from .protocol.models import HashboardStatus, PowerMode
+from .protocol.spiderpool.models import Worker
 
 # The coordinator fetches the data; entities only read it.
 PARALLEL_UPDATES = 0
 
-UNIT_HASHRATE = "TH/s"
-UNIT_EFFICIENCY = "J/TH"
-_SECONDS_PER_HOUR = 3600
-_WATTS_PER_KILOWATT = 1000
+type SensorValue = StateType | datetime | Decimal
 
 
 @dataclass(frozen=True, kw_only=True)
-class MinerSensorEntityDescription(SensorEntityDescription):
-    """A sensor of the whole miner."""
+class MinerHubSensorEntityDescription[S](SensorEntityDescription):
+    """A sensor of ``S``: a miner's data, a board, an account's data or a worker.
 
-    value_fn: Callable[[MinerData], StateType | datetime]
-    # Whether the miner reports the value: the entity is created once it does.
-    # None: when value_fn gives a value.
-    exists_fn: Callable[[MinerData], bool] | None = None
-    attributes_fn: Callable[[MinerData], dict[str, Any]] | None = None
+    ``kinds``: the miner kinds (config entry kinds) that get a board sensor;
+    None: every kind.
+    """
 
-
-@dataclass(frozen=True, kw_only=True)
-class MinerBoardSensorEntityDescription(SensorEntityDescription):
-    """A sensor of one hashboard."""
-
-    value_fn: Callable[[HashboardStatus], float | str | None]
-    # Miner kinds (config entry kinds) that get the sensor; None: every kind.
+    value_fn: Callable[[S], SensorValue]
+    exists_fn: Callable[[S], bool] | None = None
+    attributes_fn: Callable[[S], dict[str, Any] | None] | None = None
     kinds: frozenset[str] | None = None
 
-
-def _efficiency(data: MinerData) -> float | None:
-    """J/TH; undefined (None) while the miner does not hash."""
-    if not data.status.hashrate_ths:
-        return None
-    return data.status.efficiency_j_per_th
-
-
-def _power_mode(data: MinerData) -> str | None:
-    mode = data.status.power_mode
-    return None if mode is None else mode.value
+    def reported(self, source: S) -> bool:
+        """Whether the source reports the value (the sensor is created then)."""
+        if self.exists_fn is not None:
+            return self.exists_fn(source)
+        return self.value_fn(source) is not None
 
 
-def _psu(
-    read: Callable[[PowerSupplyStatus], float | None],
-) -> Callable[[MinerData], float | None]:
-    """A value of the power supply, None when the miner reports no power supply."""
-    return lambda data: None if data.power_supply is None else read(data.power_supply)
+# The units, classes and precision sensors of one kind share.
+type Shape = Mapping[str, Any]
+HASHRATE: Final[Shape] = {
+    "native_unit_of_measurement": UNIT_HASHRATE,
+    "state_class": SensorStateClass.MEASUREMENT,
+    "suggested_display_precision": 2,
+}
+TEMPERATURE: Final[Shape] = {
+    "device_class": SensorDeviceClass.TEMPERATURE,
+    "native_unit_of_measurement": UnitOfTemperature.CELSIUS,
+    "state_class": SensorStateClass.MEASUREMENT,
+    "suggested_display_precision": 1,
+}
+POWER: Final[Shape] = {
+    "device_class": SensorDeviceClass.POWER,
+    "native_unit_of_measurement": UnitOfPower.WATT,
+    "state_class": SensorStateClass.MEASUREMENT,
+    "suggested_display_precision": 0,
+}
+WHOLE: Final[Shape] = {
+    "state_class": SensorStateClass.MEASUREMENT,
+    "suggested_display_precision": 0,
+}
+RPM: Final[Shape] = {**WHOLE, "native_unit_of_measurement": REVOLUTIONS_PER_MINUTE}
+COUNT: Final[Shape] = {  # grows until the miner restarts it
+    "state_class": SensorStateClass.TOTAL_INCREASING,
+    "entity_category": EntityCategory.DIAGNOSTIC,
+}
+MONEY: Final[Shape] = {  # in the account's coin (the unit is set per account)
+    "device_class": SensorDeviceClass.MONETARY,
+    "suggested_display_precision": 8,  # a satoshi is 1e-8 BTC
+}
+DIAGNOSTIC: Final = EntityCategory.DIAGNOSTIC
+
+
+def _sensor[S](
+    key: str,
+    value_fn: Callable[[S], SensorValue],
+    shape: Shape | None = None,
+    **options: Any,
+) -> MinerHubSensorEntityDescription[S]:
+    """A sensor named by ``key``, of a shape; its own options win over the shape's."""
+    return MinerHubSensorEntityDescription(
+        key=key, translation_key=key, value_fn=value_fn, **{**(shape or {}), **options}
+    )
 
 
 def _error_attributes(data: MinerData) -> dict[str, Any]:
     """The active errors: codes, since when (the miner's local time), reasons."""
     errors = data.errors or ()
-    return {
-        "codes": [error.code for error in errors],
-        "errors": [
-            {"code": error.code, "since": error.since, "reason": error.reason}
-            for error in errors
-        ],
-    }
+    return {"codes": [e.code for e in errors], "errors": [asdict(e) for e in errors]}
 
 
-def _board_status(board: HashboardStatus) -> str | None:
-    return None if board.alive is None else ("alive" if board.alive else "dead")
+def _last_payment_attributes(data: PoolData) -> dict[str, Any] | None:
+    if (payment := data.last_payment) is None:
+        return None
+    return {"time": payment.time, "transaction_id": payment.tx_id}
 
 
-def _active_pool(data: MinerData) -> str | None:
-    pool = data.status.active_pool
-    return None if pool is None else pool.url
-
-
-SENSORS: tuple[MinerSensorEntityDescription, ...] = (
-    MinerSensorEntityDescription(
-        key="hashrate",
-        translation_key="hashrate",
-        native_unit_of_measurement=UNIT_HASHRATE,
-        state_class=SensorStateClass.MEASUREMENT,
-        suggested_display_precision=2,
-        value_fn=lambda data: data.status.hashrate_ths,
-    ),
-    MinerSensorEntityDescription(
-        key="power",
-        translation_key="power",
-        device_class=SensorDeviceClass.POWER,
-        native_unit_of_measurement=UnitOfPower.WATT,
-        state_class=SensorStateClass.MEASUREMENT,
-        suggested_display_precision=0,
-        value_fn=lambda data: data.status.power_w,
-    ),
-    MinerSensorEntityDescription(
-        key="efficiency",
-        translation_key="efficiency",
-        native_unit_of_measurement=UNIT_EFFICIENCY,
+SENSORS: tuple[MinerHubSensorEntityDescription[MinerData], ...] = (
+    _sensor("hashrate", lambda data: data.status.hashrate_ths, HASHRATE),
+    _sensor("power", lambda data: data.status.power_w, POWER),
+    _sensor(
+        "efficiency",
+        # Undefined while the miner does not hash.
+        lambda data: (
+            data.status.efficiency_j_per_th if data.status.hashrate_ths else None
+        ),
+        native_unit_of_measurement="J/TH",
         state_class=SensorStateClass.MEASUREMENT,
         suggested_display_precision=1,
-        value_fn=_efficiency,
         exists_fn=lambda data: data.status.efficiency_j_per_th is not None,
     ),
-    MinerSensorEntityDescription(
-        key="power_limit",
-        translation_key="power_limit",
-        device_class=SensorDeviceClass.POWER,
-        native_unit_of_measurement=UnitOfPower.WATT,
-        entity_category=EntityCategory.DIAGNOSTIC,
-        suggested_display_precision=0,
-        value_fn=lambda data: data.status.power_limit_w,
+    _sensor(
+        "power_limit",
+        lambda data: data.status.power_limit_w,
+        POWER,
+        state_class=None,  # a setting, not a measurement
+        entity_category=DIAGNOSTIC,
     ),
-    MinerSensorEntityDescription(
-        key="temperature",
-        translation_key="temperature",
-        device_class=SensorDeviceClass.TEMPERATURE,
-        native_unit_of_measurement=UnitOfTemperature.CELSIUS,
-        state_class=SensorStateClass.MEASUREMENT,
-        suggested_display_precision=1,
-        value_fn=lambda data: data.status.temperature_c,
+    _sensor("temperature", lambda data: data.status.temperature_c, TEMPERATURE),
+    _sensor(
+        "environment_temperature",
+        lambda data: data.status.environment_temperature_c,
+        TEMPERATURE,
     ),
-    MinerSensorEntityDescription(
-        key="environment_temperature",
-        translation_key="environment_temperature",
-        device_class=SensorDeviceClass.TEMPERATURE,
-        native_unit_of_measurement=UnitOfTemperature.CELSIUS,
-        state_class=SensorStateClass.MEASUREMENT,
-        suggested_display_precision=1,
-        value_fn=lambda data: data.status.environment_temperature_c,
+    _sensor(
+        "chip_temperature_max", lambda data: data.status.chip_temp_max_c, TEMPERATURE
     ),
-    MinerSensorEntityDescription(
-        key="chip_temperature_max",
-        translation_key="chip_temperature_max",
-        device_class=SensorDeviceClass.TEMPERATURE,
-        native_unit_of_measurement=UnitOfTemperature.CELSIUS,
-        state_class=SensorStateClass.MEASUREMENT,
-        suggested_display_precision=1,
-        value_fn=lambda data: data.status.chip_temp_max_c,
+    _sensor(
+        "chip_temperature_avg", lambda data: data.status.chip_temp_avg_c, TEMPERATURE
     ),
-    MinerSensorEntityDescription(
-        key="chip_temperature_avg",
-        translation_key="chip_temperature_avg",
-        device_class=SensorDeviceClass.TEMPERATURE,
-        native_unit_of_measurement=UnitOfTemperature.CELSIUS,
-        state_class=SensorStateClass.MEASUREMENT,
-        suggested_display_precision=1,
-        value_fn=lambda data: data.status.chip_temp_avg_c,
-    ),
-    MinerSensorEntityDescription(
-        key="fan_speed_in",
-        translation_key="fan_speed_in",
-        native_unit_of_measurement=REVOLUTIONS_PER_MINUTE,
-        state_class=SensorStateClass.MEASUREMENT,
-        suggested_display_precision=0,
-        value_fn=lambda data: data.status.fan_speed_in_rpm,
-    ),
-    MinerSensorEntityDescription(
-        key="fan_speed_out",
-        translation_key="fan_speed_out",
-        native_unit_of_measurement=REVOLUTIONS_PER_MINUTE,
-        state_class=SensorStateClass.MEASUREMENT,
-        suggested_display_precision=0,
-        value_fn=lambda data: data.status.fan_speed_out_rpm,
-    ),
-    MinerSensorEntityDescription(
-        key="fan_duty",
-        translation_key="fan_duty",
+    _sensor("fan_speed_in", lambda data: data.status.fan_speed_in_rpm, RPM),
+    _sensor("fan_speed_out", lambda data: data.status.fan_speed_out_rpm, RPM),
+    _sensor(
+        "fan_duty",
+        lambda data: data.status.fan_duty_pct,
+        WHOLE,
         native_unit_of_measurement=UnitOfRatio.PERCENTAGE,
-        state_class=SensorStateClass.MEASUREMENT,
-        suggested_display_precision=0,
-        value_fn=lambda data: data.status.fan_duty_pct,
     ),
-    MinerSensorEntityDescription(
-        key="power_mode",
-        translation_key="power_mode",
+    _sensor(
+        "power_mode",
+        lambda data: None if (mode := data.status.power_mode) is None else mode.value,
         device_class=SensorDeviceClass.ENUM,
         options=[mode.value for mode in PowerMode],
-        value_fn=_power_mode,
     ),
-    MinerSensorEntityDescription(
-        key="uptime",
-        translation_key="uptime",
+    _sensor(
+        "uptime",
+        lambda data: data.booted_at,
         device_class=SensorDeviceClass.UPTIME,
-        entity_category=EntityCategory.DIAGNOSTIC,
-        value_fn=lambda data: data.booted_at,
+        entity_category=DIAGNOSTIC,
     ),
-    MinerSensorEntityDescription(
-        key="accepted_shares",
-        translation_key="accepted_shares",
-        state_class=SensorStateClass.TOTAL_INCREASING,
-        entity_category=EntityCategory.DIAGNOSTIC,
+    _sensor(
+        "accepted_shares",
+        lambda data: data.status.accepted_shares,
+        COUNT,
         entity_registry_enabled_default=False,
-        value_fn=lambda data: data.status.accepted_shares,
     ),
-    MinerSensorEntityDescription(
-        key="rejected_shares",
-        translation_key="rejected_shares",
-        state_class=SensorStateClass.TOTAL_INCREASING,
-        entity_category=EntityCategory.DIAGNOSTIC,
+    _sensor(
+        "rejected_shares",
+        lambda data: data.status.rejected_shares,
+        COUNT,
         entity_registry_enabled_default=False,
-        value_fn=lambda data: data.status.rejected_shares,
     ),
-    MinerSensorEntityDescription(
-        # A health signal (a failing board errs), so enabled, unlike the shares.
-        key="hardware_errors",
-        translation_key="hardware_errors",
-        state_class=SensorStateClass.TOTAL_INCREASING,
-        entity_category=EntityCategory.DIAGNOSTIC,
-        value_fn=lambda data: data.status.hardware_errors,
-    ),
-    MinerSensorEntityDescription(
-        key="active_pool",
-        translation_key="active_pool",
-        entity_category=EntityCategory.DIAGNOSTIC,
-        value_fn=_active_pool,
+    # A health signal (a failing board errs), so enabled, unlike the shares.
+    _sensor("hardware_errors", lambda data: data.status.hardware_errors, COUNT),
+    _sensor(
+        "active_pool",
+        lambda data: None if (pool := data.status.active_pool) is None else pool.url,
+        entity_category=DIAGNOSTIC,
         exists_fn=lambda data: bool(data.status.pools),
     ),
-    MinerSensorEntityDescription(
-        key="error_codes",
-        translation_key="error_codes",
-        state_class=SensorStateClass.MEASUREMENT,
-        entity_category=EntityCategory.DIAGNOSTIC,
-        suggested_display_precision=0,
-        value_fn=lambda data: None if data.errors is None else len(data.errors),
+    _sensor(
+        "error_codes",
+        lambda data: None if data.errors is None else len(data.errors),
+        WHOLE,
+        entity_category=DIAGNOSTIC,
         attributes_fn=_error_attributes,
     ),
-    MinerSensorEntityDescription(
-        key="psu_temperature",
-        translation_key="psu_temperature",
-        device_class=SensorDeviceClass.TEMPERATURE,
-        native_unit_of_measurement=UnitOfTemperature.CELSIUS,
-        state_class=SensorStateClass.MEASUREMENT,
-        entity_category=EntityCategory.DIAGNOSTIC,
-        suggested_display_precision=1,
-        value_fn=_psu(lambda psu: psu.temperature_c),
+    _sensor(
+        "psu_temperature",
+        lambda data: None if (psu := data.power_supply) is None else psu.temperature_c,
+        TEMPERATURE,
+        entity_category=DIAGNOSTIC,
     ),
-    MinerSensorEntityDescription(
-        key="psu_fan_speed",
-        translation_key="psu_fan_speed",
-        native_unit_of_measurement=REVOLUTIONS_PER_MINUTE,
-        state_class=SensorStateClass.MEASUREMENT,
-        entity_category=EntityCategory.DIAGNOSTIC,
-        suggested_display_precision=0,
-        value_fn=_psu(lambda psu: psu.fan_speed_rpm),
+    _sensor(
+        "psu_fan_speed",
+        lambda data: None if (psu := data.power_supply) is None else psu.fan_speed_rpm,
+        RPM,
+        entity_category=DIAGNOSTIC,
     ),
-    MinerSensorEntityDescription(
-        key="psu_input_voltage",
-        translation_key="psu_input_voltage",
+    _sensor(
+        "psu_input_voltage",
+        lambda data: (
+            None if (psu := data.power_supply) is None else psu.input_voltage_v
+        ),
         device_class=SensorDeviceClass.VOLTAGE,
         native_unit_of_measurement=UnitOfElectricPotential.VOLT,
         state_class=SensorStateClass.MEASUREMENT,
-        entity_category=EntityCategory.DIAGNOSTIC,
-        entity_registry_enabled_default=False,
         suggested_display_precision=1,
-        value_fn=_psu(lambda psu: psu.input_voltage_v),
+        entity_category=DIAGNOSTIC,
+        entity_registry_enabled_default=False,
     ),
-    MinerSensorEntityDescription(
-        key="psu_input_current",
-        translation_key="psu_input_current",
+    _sensor(
+        "psu_input_current",
+        lambda data: (
+            None if (psu := data.power_supply) is None else psu.input_current_a
+        ),
         device_class=SensorDeviceClass.CURRENT,
         native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
         state_class=SensorStateClass.MEASUREMENT,
-        entity_category=EntityCategory.DIAGNOSTIC,
-        entity_registry_enabled_default=False,
         suggested_display_precision=2,
-        value_fn=_psu(lambda psu: psu.input_current_a),
+        entity_category=DIAGNOSTIC,
+        entity_registry_enabled_default=False,
     ),
 )
 
@@ -307,45 +259,84 @@ ENERGY_SENSOR = SensorEntityDescription(
     suggested_display_precision=2,
 )
 
-BOARD_SENSORS: tuple[MinerBoardSensorEntityDescription, ...] = (
-    MinerBoardSensorEntityDescription(
-        key="board_hashrate",
-        translation_key="board_hashrate",
-        native_unit_of_measurement=UNIT_HASHRATE,
-        state_class=SensorStateClass.MEASUREMENT,
-        suggested_display_precision=2,
-        value_fn=lambda board: board.hashrate_ths,
-    ),
-    MinerBoardSensorEntityDescription(
-        key="board_temperature",
-        translation_key="board_temperature",
-        device_class=SensorDeviceClass.TEMPERATURE,
-        native_unit_of_measurement=UnitOfTemperature.CELSIUS,
-        state_class=SensorStateClass.MEASUREMENT,
-        suggested_display_precision=1,
-        value_fn=lambda board: board.temperature_c,
-    ),
-    MinerBoardSensorEntityDescription(
-        key="board_chip_temperature_max",
-        translation_key="board_chip_temperature_max",
-        device_class=SensorDeviceClass.TEMPERATURE,
-        native_unit_of_measurement=UnitOfTemperature.CELSIUS,
-        state_class=SensorStateClass.MEASUREMENT,
+BOARD_SENSORS: tuple[MinerHubSensorEntityDescription[HashboardStatus], ...] = (
+    _sensor("board_hashrate", lambda board: board.hashrate_ths, HASHRATE),
+    _sensor("board_temperature", lambda board: board.temperature_c, TEMPERATURE),
+    _sensor(
+        "board_chip_temperature_max",
+        lambda board: board.chip_temp_max_c,
+        TEMPERATURE,
         entity_registry_enabled_default=False,
-        suggested_display_precision=1,
-        value_fn=lambda board: board.chip_temp_max_c,
     ),
-    MinerBoardSensorEntityDescription(
-        # Changes rarely and a dead board is what a user wants to see: enabled.
-        # Whatsminer boards report a status too; offering it there would add
-        # entities to existing Whatsminer devices, so it is DragonMint's for now.
-        key="board_status",
-        translation_key="board_status",
+    # Enabled: a dead board is what a user wants to see. Whatsminer boards report
+    # it too, but it would add entities to existing Whatsminer devices.
+    _sensor(
+        "board_status",
+        lambda board: None if board.alive is None else ("dead", "alive")[board.alive],
         device_class=SensorDeviceClass.ENUM,
         options=["alive", "dead"],
-        entity_category=EntityCategory.DIAGNOSTIC,
-        value_fn=_board_status,
+        entity_category=DIAGNOSTIC,
         kinds=frozenset({KIND_DRAGONMINT}),
+    ),
+)
+
+ACCOUNT_SENSORS: tuple[MinerHubSensorEntityDescription[PoolData], ...] = (
+    _sensor("hashrate", lambda data: data.info.hashrate_ths, HASHRATE),
+    _sensor("hashrate_24h", lambda data: data.info.hashrate_24h_ths, HASHRATE),
+    _sensor("active_workers", lambda data: data.info.active_workers, WHOLE),
+    _sensor("inactive_workers", lambda data: data.info.inactive_workers, WHOLE),
+    # Yesterday's profit and today's estimate are amounts of one day, not
+    # totals: no state class (MONETARY allows only TOTAL or none).
+    _sensor(
+        "yesterday_profit",
+        lambda data: None if (p := data.profit) is None else p.yesterday,
+        MONEY,
+    ),
+    _sensor(
+        "today_estimated_profit",
+        lambda data: None if (p := data.profit) is None else p.today_estimate,
+        MONEY,
+    ),
+    # The unpaid balance grows and drops at each payout: a total.
+    _sensor(
+        "unpaid_profit",
+        lambda data: None if (p := data.profit) is None else p.unpaid,
+        MONEY,
+        state_class=SensorStateClass.TOTAL,
+    ),
+    _sensor(
+        "total_profit",
+        lambda data: None if (p := data.profit) is None else p.total,
+        MONEY,
+        state_class=SensorStateClass.TOTAL,
+    ),
+    _sensor("minimum_payment", lambda data: data.minimum_payment, MONEY),
+    _sensor(
+        "last_payment",
+        lambda data: None if data.last_payment is None else data.last_payment.amount,
+        MONEY,
+        attributes_fn=_last_payment_attributes,
+    ),
+)
+
+WORKER_SENSORS: tuple[MinerHubSensorEntityDescription[Worker], ...] = (
+    _sensor("hashrate", lambda worker: worker.hashrate_ths, HASHRATE),
+    _sensor("hashrate_24h", lambda worker: worker.hashrate_24h_ths, HASHRATE),
+    _sensor(
+        "reject_rate",
+        # Rounded: the ratio times 100 would carry float noise into the state.
+        lambda worker: (
+            None if worker.reject_rate is None else round(worker.reject_rate * 100, 6)
+        ),
+        native_unit_of_measurement=UnitOfRatio.PERCENTAGE,
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=2,
+    ),
+    _sensor(
+        "last_share",
+        lambda worker: worker.last_share,
+        device_class=SensorDeviceClass.TIMESTAMP,
+        entity_category=DIAGNOSTIC,
     ),
 )
 
@@ -355,31 +346,18 @@ async def async_setup_entry(
     entry: MinerHubConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Create the sensors of the values the miner reports.
-
-    A miner whose mining service is stopped at setup reports little; the sensors
-    of the values it reports later are added then.
-    """
-    if (coordinator := miner_coordinator(entry)) is None:
-        async_setup_pool_sensors(entry, async_add_entities)  # a pool account
-        return
-    added: set[str] = set()
-
-    @callback
-    def add_reported_sensors() -> None:
-        if coordinator.last_update_success and (
-            new := _new_sensors(coordinator, added)
-        ):
-            async_add_entities(new)
-
-    add_reported_sensors()
-    entry.async_on_unload(coordinator.async_add_listener(add_reported_sensors))
-
-
-def _reported(description: MinerSensorEntityDescription, data: MinerData) -> bool:
-    if description.exists_fn is not None:
-        return description.exists_fn(data)
-    return description.value_fn(data) is not None
+    """Create the sensors of a miner, or of a pool account and its workers."""
+    if (coordinator := miner_coordinator(entry)) is not None:
+        async_add_reported_entities(
+            coordinator, async_add_entities, partial(_new_sensors, coordinator)
+        )
+    elif (pool := pool_coordinator(entry)) is not None:
+        async_add_entities(
+            PoolSensorEntity(pool, description) for description in ACCOUNT_SENSORS
+        )
+        async_add_worker_entities(
+            pool, WORKER_SENSORS, WorkerSensorEntity, async_add_entities
+        )
 
 
 def _new_sensors(coordinator: MinerCoordinator, added: set[str]) -> list[SensorEntity]:
@@ -388,7 +366,7 @@ def _new_sensors(coordinator: MinerCoordinator, added: set[str]) -> list[SensorE
     kind = coordinator.config_entry.data.get(CONF_KIND, KIND_WHATSMINER)
     new: list[SensorEntity] = []
     for description in SENSORS:
-        if description.key not in added and _reported(description, data):
+        if description.key not in added and description.reported(data):
             added.add(description.key)
             new.append(MinerSensorEntity(coordinator, description))
     if ENERGY_SENSOR.key not in added and data.status.power_w is not None:
@@ -396,13 +374,10 @@ def _new_sensors(coordinator: MinerCoordinator, added: set[str]) -> list[SensorE
         new.append(MinerEnergySensorEntity(coordinator, ENERGY_SENSOR))
     for board in data.status.boards:
         for board_description in BOARD_SENSORS:
-            if (
-                board_description.kinds is not None
-                and kind not in board_description.kinds
-            ):
+            if board_description.kinds and kind not in board_description.kinds:
                 continue
             key = f"board_{board.index}_{board_description.key}"
-            if key not in added and board_description.value_fn(board) is not None:
+            if key not in added and board_description.reported(board):
                 added.add(key)
                 new.append(
                     MinerBoardSensorEntity(coordinator, board_description, board.index)
@@ -410,109 +385,65 @@ def _new_sensors(coordinator: MinerCoordinator, added: set[str]) -> list[SensorE
     return new
 
 
-class MinerSensorEntity(MinerEntity, SensorEntity):
-    """A sensor of the whole miner."""
+class MinerHubSensor[S](SensorEntity):
+    """A sensor whose value and attributes come from its description's source."""
 
-    entity_description: MinerSensorEntityDescription
+    entity_description: MinerHubSensorEntityDescription[S]
+
+    def _source(self) -> S | None:
+        """What the description reads; None while it is not reported."""
+        raise NotImplementedError
 
     @property
     @override
-    def native_value(self) -> StateType | datetime:
+    def native_value(self) -> SensorValue:
         """The value of the last poll."""
-        return self.entity_description.value_fn(self.coordinator.data)
+        source = self._source()
+        return None if source is None else self.entity_description.value_fn(source)
 
     @property
     @override
     def extra_state_attributes(self) -> dict[str, Any] | None:
-        """Details of the value, where the sensor has any (the error codes)."""
-        if (attributes_fn := self.entity_description.attributes_fn) is None:
+        """Details of the value, where the sensor has any (errors, a payment)."""
+        attributes_fn = self.entity_description.attributes_fn
+        if attributes_fn is None or (source := self._source()) is None:
             return None
-        return attributes_fn(self.coordinator.data)
+        return attributes_fn(source)
 
 
-class MinerEnergySensorEntity(MinerEntity, RestoreSensor):
-    """Energy estimated from the reported power: left Riemann sum between polls.
+class MinerSensorEntity(MinerEntity, MinerHubSensor[MinerData]):
+    """A sensor of the whole miner."""
 
-    At each successful poll the power of the previous poll is multiplied by the
-    time since that poll. A failed poll forgets the previous sample, so the time
-    the miner was unreachable adds nothing; after a restart of Home Assistant the
-    total is restored and the first poll only records a sample.
-    """
-
-    _attr_native_value: float = 0.0
-
-    def __init__(
-        self, coordinator: MinerCoordinator, description: SensorEntityDescription
-    ) -> None:
-        """Start at zero; restored when added."""
-        super().__init__(coordinator, description)
-        self._sample: tuple[float, datetime] | None = None  # (W, when)
-        self._sampled_data: MinerData | None = None
-
-    @override
-    async def async_added_to_hass(self) -> None:
-        """Restore the total, then take the current poll as the first sample."""
-        await super().async_added_to_hass()
-        last = await self.async_get_last_sensor_data()
-        if (
-            last is not None
-            and last.native_unit_of_measurement == UnitOfEnergy.KILO_WATT_HOUR
-            and isinstance(total := last.native_value, int | float | Decimal)
-            and total >= 0
-        ):
-            self._attr_native_value = float(total)
-        self._integrate()
-
-    @callback
-    @override
-    def _handle_coordinator_update(self) -> None:
-        """Add the energy since the previous successful poll."""
-        self._integrate()
-        super()._handle_coordinator_update()
-
-    def _integrate(self) -> None:
-        coordinator = self.coordinator
-        if not coordinator.last_update_success:
-            self._sample = None  # nothing is counted across an outage
-            self._sampled_data = None
-            return
-        data = coordinator.data
-        if data is self._sampled_data:
-            return  # listeners told again about the same poll
-        now = dt_util.utcnow()
-        if self._sample is not None:
-            previous_w, since = self._sample
-            hours = max(0.0, (now - since).total_seconds() / _SECONDS_PER_HOUR)
-            self._attr_native_value += previous_w * hours / _WATTS_PER_KILOWATT
-        power_w = data.status.power_w
-        self._sampled_data = data
-        self._sample = None if power_w is None else (power_w, now)
+    def _source(self) -> MinerData:
+        return self.coordinator.data
 
 
-class MinerBoardSensorEntity(MinerEntity, SensorEntity):
-    """A sensor of one hashboard."""
+class MinerBoardSensorEntity(MinerBoardEntity, MinerHubSensor[HashboardStatus]):
+    """A sensor of one hashboard; unknown while the miner does not list it."""
 
-    entity_description: MinerBoardSensorEntityDescription
+    def _source(self) -> HashboardStatus | None:
+        return self.board
+
+
+class PoolSensorEntity(PoolAccountEntity, MinerHubSensor[PoolData]):
+    """A sensor of the account; a MONETARY one is in the account's coin."""
 
     def __init__(
         self,
-        coordinator: MinerCoordinator,
-        description: MinerBoardSensorEntityDescription,
-        board_index: int,
+        coordinator: PoolCoordinator,
+        description: MinerHubSensorEntityDescription[PoolData],
     ) -> None:
-        """One entity per board present at setup, numbered from 1 in its name."""
+        """Amounts are in the account's coin (BTC for a bitcoin account)."""
         super().__init__(coordinator, description)
-        self._board_index = board_index
-        self._attr_unique_id = (
-            f"{coordinator.info.mac}_board_{board_index}_{description.key}"
-        )
-        self._attr_translation_placeholders = {"board": str(board_index + 1)}
+        if description.device_class is SensorDeviceClass.MONETARY:
+            self._attr_native_unit_of_measurement = coordinator.coin.upper()
 
-    @property
-    @override
-    def native_value(self) -> StateType:
-        """The board's value; unknown while the miner does not list the board."""
-        for board in self.coordinator.data.status.boards:
-            if board.index == self._board_index:
-                return self.entity_description.value_fn(board)
-        return None
+    def _source(self) -> PoolData:
+        return self.coordinator.data
+
+
+class WorkerSensorEntity(PoolWorkerEntity, MinerHubSensor[Worker]):
+    """A sensor of one worker."""
+
+    def _source(self) -> Worker | None:
+        return self._worker

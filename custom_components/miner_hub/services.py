@@ -20,7 +20,7 @@ import probatio
 
 from .const import CONF_KIND, DOMAIN, KIND_SPIDERPOOL
 from .coordinator import MinerCoordinator
-from .number import async_value_accepted
+from .helpers import translated
 from .pool_coordinator import PoolCoordinator
 from .protocol.models import Capability, PoolConfig, PowerPercentMode
 from .protocol.validation import InvalidPool
@@ -103,14 +103,6 @@ SET_MINIMUM_PAYMENT_SCHEMA: Final = probatio.Schema(
 )
 
 
-def _validation_error(key: str, **placeholders: str) -> ServiceValidationError:
-    return ServiceValidationError(
-        translation_domain=DOMAIN,
-        translation_key=key,
-        translation_placeholders=placeholders,
-    )
-
-
 @callback
 def _async_coordinator(call: ServiceCall, capability: Capability) -> MinerCoordinator:
     """The coordinator of the miner a call targets, if it can run the action."""
@@ -119,16 +111,20 @@ def _async_coordinator(call: ServiceCall, capability: Capability) -> MinerCoordi
         call.hass, device_id, domain=DOMAIN
     )
     if device is None or entry is None:
-        raise _validation_error("device_not_found", device_id=device_id)
+        raise translated(
+            ServiceValidationError, "device_not_found", device_id=device_id
+        )
     name = device.name_by_user or device.name or entry.title
     if entry.state is not ConfigEntryState.LOADED:
-        raise _validation_error("entry_not_loaded", name=name)
+        raise translated(ServiceValidationError, "entry_not_loaded", name=name)
     coordinator: object = entry.runtime_data
     if not isinstance(coordinator, MinerCoordinator):
         # An entry of another kind (a pool account) owns this device.
-        raise _validation_error("device_not_found", device_id=device_id)
+        raise translated(
+            ServiceValidationError, "device_not_found", device_id=device_id
+        )
     if capability not in coordinator.miner.capabilities:
-        raise _validation_error("not_supported_by_miner", name=name)
+        raise translated(ServiceValidationError, "not_supported_by_miner", name=name)
     return coordinator
 
 
@@ -146,13 +142,15 @@ def _async_pool_coordinator(call: ServiceCall) -> PoolCoordinator:
         # The account's device, not one of its workers.
         or (DOMAIN, entry.entry_id) not in device.identifiers
     ):
-        raise _validation_error("pool_account_not_found", device_id=device_id)
+        raise translated(
+            ServiceValidationError, "pool_account_not_found", device_id=device_id
+        )
     coordinator: object = getattr(entry, "runtime_data", None)
     if entry.state is not ConfigEntryState.LOADED or not isinstance(
         coordinator, PoolCoordinator
     ):
         name = device.name_by_user or device.name or entry.title
-        raise _validation_error("pool_account_not_loaded", name=name)
+        raise translated(ServiceValidationError, "pool_account_not_loaded", name=name)
     return coordinator
 
 
@@ -172,35 +170,32 @@ async def _async_set_pools(call: ServiceCall) -> None:
             )
         except InvalidPool as err:
             # Never echo the password; the URL and worker are not secret.
-            raise _validation_error(
-                f"invalid_pool_{err.field}", slot=str(slot), url=url, worker=worker
+            raise translated(
+                ServiceValidationError,
+                f"invalid_pool_{err.field}",
+                slot=str(slot),
+                url=url,
+                worker=worker,
             ) from err
-    await coordinator.async_command(lambda miner: miner.set_pools(pools))
+    await coordinator.async_set_pools(pools)
 
 
 async def _async_set_power_percent(call: ServiceCall) -> None:
     coordinator = _async_coordinator(call, Capability.POWER_PERCENT)
     percent: int = call.data[ATTR_PERCENT]
     mode = PowerPercentMode(call.data[ATTR_MODE])
-    await coordinator.async_command(
-        lambda miner: miner.set_power_percent(percent, mode)
-    )
-    async_value_accepted(coordinator, "power_percent", percent)
+    await coordinator.async_set_power_percent(percent, mode)
 
 
 async def _async_pre_power_on(call: ServiceCall) -> ServiceResponse:
     coordinator = _async_coordinator(call, Capability.PRE_POWER_ON)
-    status = await coordinator.async_command(lambda miner: miner.pre_power_on())
+    status = await coordinator.async_pre_power_on()
     return {"complete": status.complete, "message": status.message}
 
 
 async def _async_set_minimum_payment(call: ServiceCall) -> None:
     coordinator = _async_pool_coordinator(call)
-    amount: Decimal = call.data[ATTR_AMOUNT]
-    coin, subaccount = coordinator.coin, coordinator.subaccount
-    await coordinator.async_command(
-        lambda client: client.update_minimum_payment(coin, subaccount, amount)
-    )
+    await coordinator.async_set_minimum_payment(call.data[ATTR_AMOUNT])
 
 
 @callback

@@ -10,9 +10,9 @@ from homeassistant.components.switch import SwitchEntity, SwitchEntityDescriptio
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import MinerData, MinerHubConfigEntry
-from .entity import MinerEntity, miner_coordinator, supported
-from .protocol.miner import Miner
+from . import MinerHubConfigEntry
+from .coordinator import MinerCoordinator, MinerData
+from .entity import MinerEntity, async_add_controls
 from .protocol.models import Capability
 
 PARALLEL_UPDATES = 1
@@ -24,7 +24,7 @@ class MinerSwitchEntityDescription(SwitchEntityDescription):
 
     capability: Capability
     value_fn: Callable[[MinerData], bool | None]
-    set_fn: Callable[[Miner, bool], Awaitable[None]]
+    set_fn: Callable[[MinerCoordinator, bool], Awaitable[None]]
 
 
 SWITCHES: tuple[MinerSwitchEntityDescription, ...] = (
@@ -33,7 +33,7 @@ SWITCHES: tuple[MinerSwitchEntityDescription, ...] = (
         translation_key="mining",
         capability=Capability.MINING_SWITCH,
         value_fn=lambda data: data.status.mining,
-        set_fn=lambda miner, on: miner.set_mining(on),
+        set_fn=lambda coordinator, on: coordinator.async_set_mining(on),
     ),
 )
 
@@ -44,12 +44,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the switches the miner supports."""
-    if (coordinator := miner_coordinator(entry)) is None:
-        return  # pool accounts have no controls
-    async_add_entities(
-        MinerSwitch(coordinator, description)
-        for description in supported(coordinator, SWITCHES)
-    )
+    async_add_controls(entry, async_add_entities, SWITCHES, MinerSwitch)
 
 
 class MinerSwitch(MinerEntity, SwitchEntity):
@@ -69,9 +64,9 @@ class MinerSwitch(MinerEntity, SwitchEntity):
     @override
     async def async_turn_on(self, **kwargs: Any) -> None:
         """Switch on; the refresh after the command shows the result."""
-        await self.coordinator.async_command(self.entity_description.set_fn, True)
+        await self.entity_description.set_fn(self.coordinator, True)
 
     @override
     async def async_turn_off(self, **kwargs: Any) -> None:
         """Switch off; the refresh after the command shows the result."""
-        await self.coordinator.async_command(self.entity_description.set_fn, False)
+        await self.entity_description.set_fn(self.coordinator, False)

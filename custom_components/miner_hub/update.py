@@ -26,9 +26,10 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.event import async_call_later
 
+from . import MinerHubConfigEntry
 from .const import LOGGER
-from .coordinator import MinerHubConfigEntry
 from .entity import MinerEntity, miner_coordinator
+from .helpers import OutcomeUnknownError
 from .protocol.models import Capability
 
 # Installing is an action; one at a time.
@@ -142,14 +143,13 @@ class MinerFirmwareUpdateEntity(MinerEntity, UpdateEntity):
             )
         self._begin(release.version)
         try:
-            await self.coordinator.async_command(
-                lambda miner: miner.install_firmware(release)
-            )
-        except HomeAssistantError as err:
-            if err.translation_key != "no_reply":
-                self._end()
+            await self.coordinator.async_install_firmware(release)
+        except OutcomeUnknownError:
             # Without a reply the update may run all the same: keep watching
             # until the miner shows it or the time is up.
+            raise
+        except HomeAssistantError:
+            self._end()
             raise
 
     def _begin(self, version: str) -> None:

@@ -57,10 +57,10 @@ from custom_components.miner_hub.const import (
     SLOW_READ_INTERVAL,
 )
 from custom_components.miner_hub.coordinator import MinerCoordinator
-from custom_components.miner_hub.protocol.dragonmint.miner import DragonMintMiner
+from custom_components.miner_hub.protocol.dragonmint.adapter import DragonMintMiner
 from custom_components.miner_hub.protocol.models import AutoTuneMode
-from custom_components.miner_hub.protocol.whatsminer.miner import WhatsminerV2Miner
-from custom_components.miner_hub.protocol.whatsminer.miner_v3 import (
+from custom_components.miner_hub.protocol.whatsminer.v2.adapter import WhatsminerV2Miner
+from custom_components.miner_hub.protocol.whatsminer.v3.adapter import (
     WhatsminerV3Miner,
 )
 

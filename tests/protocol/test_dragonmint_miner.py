@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 
-from custom_components.miner_hub.protocol.dragonmint.miner import DragonMintMiner
+from custom_components.miner_hub.protocol.dragonmint.adapter import DragonMintMiner
 from custom_components.miner_hub.protocol.errors import (
     AuthFailed,
     CommandRejected,

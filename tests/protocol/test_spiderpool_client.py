@@ -20,9 +20,10 @@ from custom_components.miner_hub.protocol.errors import (
     RequestTimeout,
     ServiceNotRunning,
 )
-from custom_components.miner_hub.protocol.spiderpool.client import (
+from custom_components.miner_hub.protocol.gate import Gate
+from custom_components.miner_hub.protocol.spiderpool.client import SpiderpoolClient
+from custom_components.miner_hub.protocol.spiderpool.crypto import (
     InvalidPrivateKey,
-    SpiderpoolClient,
     load_private_key,
     sign,
 )
@@ -55,7 +56,9 @@ def make_client(
     key: str | None = None,
     access_key: str | None = None,
     min_interval: float = 0.0,
+    gate: Gate | None = None,
 ) -> SpiderpoolClient:
+    """A client of the account; clients given the same gate share its spacing."""
     return SpiderpoolClient(
         session,
         access_key or pool.access_key,
@@ -64,6 +67,7 @@ def make_client(
         min_interval=min_interval,
         request_timeout=2,
         clock=pool.time,  # the emulator's clock: its freshness window
+        gate=gate,
     )
 
 
@@ -317,10 +321,10 @@ async def test_rate_limit_backs_off(
 
 
 async def test_calls_to_one_account_are_spaced(
-    session: aiohttp.ClientSession, pool: SpiderpoolEmulator
+    session: aiohttp.ClientSession, pool: SpiderpoolEmulator, gate: Gate
 ) -> None:
-    first = make_client(session, pool, min_interval=0.3)
-    second = make_client(session, pool, min_interval=0.3)
+    first = make_client(session, pool, min_interval=0.3, gate=gate)
+    second = make_client(session, pool, min_interval=0.3, gate=gate)
     loop_time = __import__("asyncio").get_running_loop().time
     started = loop_time()
     await first.get_minimum_payment(COIN, SUBACCOUNT)

@@ -21,7 +21,7 @@ from custom_components.miner_hub.protocol.errors import (
     WriteApiDisabled,
 )
 from custom_components.miner_hub.protocol.models import MinerError
-from custom_components.miner_hub.protocol.whatsminer import parse
+from custom_components.miner_hub.protocol.whatsminer.v2 import parse
 from tests.strategies import records
 
 # Manual 2.0.4 §3.1 summary (cgminer family, MH/s).

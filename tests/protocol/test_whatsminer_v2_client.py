@@ -23,11 +23,13 @@ from custom_components.miner_hub.protocol.errors import (
     UnsupportedCommand,
     WriteApiDisabled,
 )
+from custom_components.miner_hub.protocol.gate import Gate
 from custom_components.miner_hub.protocol.models import PowerMode, PowerPercentMode
-from custom_components.miner_hub.protocol.whatsminer.models import HeatMode
-from custom_components.miner_hub.protocol.whatsminer.v2 import (
-    WhatsminerV2Client,
-    _json_object_end,
+from custom_components.miner_hub.protocol.whatsminer.v2.client import WhatsminerV2Client
+from custom_components.miner_hub.protocol.whatsminer.v2.models import HeatMode
+from custom_components.miner_hub.protocol.whatsminer.v2.transfer import (
+    _read_log,
+    json_object_end as _json_object_end,
 )
 from tests.emulators import WhatsminerV2Emulator
 
@@ -59,17 +61,27 @@ def make_client(
     miner: WhatsminerV2Emulator,
     clock: FakeClock | None = None,
     password: str | None = PASSWORD,
+    *,
+    gate: Gate | None = None,
     **kwargs: float,
 ) -> WhatsminerV2Client:
+    """A client of ``miner``; clients given the same gate share its lock and token."""
     options: dict[str, float] = {"connect_timeout": 1.0, "read_timeout": 1.0} | kwargs
     return WhatsminerV2Client(
-        miner.host, miner.port, password, clock=clock or FakeClock(), **options
+        miner.host,
+        miner.port,
+        password,
+        gate=gate,
+        clock=clock or FakeClock(),
+        **options,
     )
 
 
 @pytest.fixture
-def client(miner: WhatsminerV2Emulator, clock: FakeClock) -> WhatsminerV2Client:
-    return make_client(miner, clock)
+def client(
+    miner: WhatsminerV2Emulator, clock: FakeClock, gate: Gate
+) -> WhatsminerV2Client:
+    return make_client(miner, clock, gate=gate)
 
 
 def last(miner: WhatsminerV2Emulator) -> tuple[str, dict[str, object], bool]:
@@ -317,10 +329,10 @@ async def test_btminer_down_is_a_connection_failure(
 
 
 async def test_requests_to_one_miner_never_run_in_parallel(
-    miner: WhatsminerV2Emulator,
+    miner: WhatsminerV2Emulator, gate: Gate
 ) -> None:
     miner.faults.latency = 0.02
-    first, second = make_client(miner), make_client(miner)
+    first, second = make_client(miner, gate=gate), make_client(miner, gate=gate)
     await asyncio.gather(
         *(first.summary() for _ in range(4)),
         *(second.get_version() for _ in range(4)),
@@ -425,14 +437,14 @@ async def test_download_logs_closed_before_the_header(
 ) -> None:
     miner.faults.no_reply_commands = {"download_logs"}
     with pytest.raises(NoReply, match="closed before the header"):
-        await client.download_logs()
+        await client.system.download_logs()
 
 
 async def test_download_log_header_without_length(client: WhatsminerV2Client) -> None:
     reader = asyncio.StreamReader()
     reply = {"STATUS": "S", "Code": 131, "Msg": {"logfilelen": "x"}}
     with pytest.raises(ParseError, match="no log length"):
-        await client._read_log(reader, reply, b"")
+        await _read_log(client.transport, reader, reply, b"")
 
 
 @pytest.mark.parametrize(
@@ -466,11 +478,14 @@ async def test_write_gets_a_token_then_sends_an_encrypted_command(
 
 
 async def test_token_is_reused_across_connections_and_clients(
-    client: WhatsminerV2Client, miner: WhatsminerV2Emulator, clock: FakeClock
+    client: WhatsminerV2Client,
+    miner: WhatsminerV2Emulator,
+    clock: FakeClock,
+    gate: Gate,
 ) -> None:
     await client.power_off()
     await client.power_on()
-    await make_client(miner, clock).set_led_auto()
+    await make_client(miner, clock, gate=gate).set_led_auto()
     assert miner.tokens_issued == 1
     assert miner.commands() == ["get_token", "power_off", "power_on", "set_led"]
     assert client.token_age == 0
@@ -702,11 +717,11 @@ async def test_every_write_reaches_the_miner(
     assert state.fast_boot is True
     await client.set_web_pools(False)
     assert state.web_pools is False
-    await client.set_hostname("rig-7")
+    await client.system.set_hostname("rig-7")
     assert state.hostname == "rig-7"
-    await client.set_zone("CET-1CEST", "Europe/Berlin")
+    await client.system.set_zone("CET-1CEST", "Europe/Berlin")
     assert (state.timezone, state.zonename) == ("CET-1CEST", "Europe/Berlin")
-    await client.load_log("192.168.2.20", 514, "udp")
+    await client.system.load_log("192.168.2.20", 514, "udp")
     assert state.log_server == ("192.168.2.20", "514", "udp")
     await client.set_power_percent(80, PowerPercentMode.FAST)
     assert (state.power_percent, last(miner)[0]) == (80, "set_power_pct")
@@ -728,11 +743,11 @@ async def test_every_write_reaches_the_miner(
     assert state.heat_mode == "heating"
     await client.set_btminer_init(False)
     assert state.btminer_init is False
-    await client.set_customer_message("msg3", "rack 4")
-    assert await client.get_customer_message() == {"msg3": "rack 4"}
+    await client.system.set_customer_message("msg3", "rack 4")
+    assert await client.system.get_customer_message() == {"msg3": "rack 4"}
     await client.set_power_limit(3200)
     assert state.power_limit_w == 3200
-    await client.set_network_static(
+    await client.system.set_network_static(
         "192.168.2.50", "255.255.255.0", "192.168.2.1", ["1.1.1.1", "8.8.8.8"], "rig-7"
     )
     assert last(miner)[1] == {
@@ -749,7 +764,7 @@ async def test_every_write_reaches_the_miner(
 async def test_network_dhcp(
     client: WhatsminerV2Client, miner: WhatsminerV2Emulator
 ) -> None:
-    await client.set_network_dhcp()
+    await client.system.set_network_dhcp()
     assert last(miner)[:2] == ("net_config", {"param": "dhcp"})
     assert miner.state.proto == "dhcp"
 
@@ -757,7 +772,7 @@ async def test_network_dhcp(
 async def test_factory_reset(
     client: WhatsminerV2Client, miner: WhatsminerV2Emulator
 ) -> None:
-    await client.factory_reset()
+    await client.system.factory_reset()
     assert miner.state.password == "admin"
     assert miner.state.write_api_enabled is False
 
@@ -765,7 +780,7 @@ async def test_factory_reset(
 async def test_password_change_switches_to_the_new_password(
     client: WhatsminerV2Client, miner: WhatsminerV2Emulator
 ) -> None:
-    await client.update_password("n3w_pass")
+    await client.system.update_password("n3w_pass")
     assert last(miner)[1] == {"old": PASSWORD, "new": "n3w_pass"}
     assert miner.state.password == "n3w_pass"
     assert client.token_age is None
@@ -791,14 +806,14 @@ async def test_download_logs(
 ) -> None:
     miner.faults.download_logs_mode = mode  # type: ignore[assignment]
     miner.state.log_text = b"boot ok\n" * 500
-    assert await client.download_logs() == b"boot ok\n" * 500
+    assert await client.system.download_logs() == b"boot ok\n" * 500
 
 
 async def test_update_firmware(
     client: WhatsminerV2Client, miner: WhatsminerV2Emulator
 ) -> None:
     image = bytes(range(256)) * 64
-    result = await client.update_firmware(image)
+    result = await client.system.update_firmware(image)
     assert result.replied
     assert miner.state.firmware_images == [image]
 
@@ -810,7 +825,7 @@ async def test_interrupted_transfer_is_an_unknown_outcome(
     await client.power_on()
     miner.faults.hang_commands = {"download_logs"}
     with pytest.raises(NoReply, match="download_logs"):
-        await client.download_logs()
+        await client.system.download_logs()
 
 
 # --- validation before sending -------------------------------------------
@@ -827,17 +842,17 @@ async def test_interrupted_transfer_is_an_unknown_outcome(
         (lambda c: c.set_led("red", period_ms=100, duration_ms=200), "duration_ms"),
         (lambda c: c.set_led("red", period_ms=0, duration_ms=0), "period_ms"),
         (lambda c: c.set_power_mode("turbo"), "turbo"),
-        (lambda c: c.update_password("toolongpassword"), "1-8 letters"),
-        (lambda c: c.update_password("bad pw"), "1-8 letters"),
-        (lambda c: c.set_network_static("1.2.3", "255.0.0.0", "1.1.1.1", ["1.1.1.1"], "h"), "ip"),
-        (lambda c: c.set_network_static("1.2.3.4", "255.0.0.0", "1.1.1.1", [], "h"), "dns"),
-        (lambda c: c.set_network_static("1.2.3.4", "255.0.0.0", "1.1.1.1", ["1.1.1.1"], "-h"), "hostname"),
+        (lambda c: c.system.update_password("toolongpassword"), "1-8 letters"),
+        (lambda c: c.system.update_password("bad pw"), "1-8 letters"),
+        (lambda c: c.system.set_network_static("1.2.3", "255.0.0.0", "1.1.1.1", ["1.1.1.1"], "h"), "ip"),
+        (lambda c: c.system.set_network_static("1.2.3.4", "255.0.0.0", "1.1.1.1", [], "h"), "dns"),
+        (lambda c: c.system.set_network_static("1.2.3.4", "255.0.0.0", "1.1.1.1", ["1.1.1.1"], "-h"), "hostname"),
         (lambda c: c.set_target_frequency(101), "-100 to 100"),
         (lambda c: c.set_target_frequency(True), "-100 to 100"),
-        (lambda c: c.set_hostname("a" * 64), "hostname"),
-        (lambda c: c.set_zone("", "Europe/Berlin"), "required"),
-        (lambda c: c.load_log("10.0.0.1", 70000, "udp"), "port"),
-        (lambda c: c.load_log("10.0.0.1", 514, "http"), "tcp or udp"),
+        (lambda c: c.system.set_hostname("a" * 64), "hostname"),
+        (lambda c: c.system.set_zone("", "Europe/Berlin"), "required"),
+        (lambda c: c.system.load_log("10.0.0.1", 70000, "udp"), "port"),
+        (lambda c: c.system.load_log("10.0.0.1", 514, "http"), "tcp or udp"),
         (lambda c: c.set_power_percent(101), "0 to 100"),
         (lambda c: c.set_power_percent(-1, PowerPercentMode.FAST), "0 to 100"),
         (lambda c: c.set_power(-5), "power"),
@@ -846,9 +861,9 @@ async def test_interrupted_transfer_is_an_unknown_outcome(
         (lambda c: c.set_power_limit(3000.5), "power_limit"),
         (lambda c: c.set_upfreq_speed(10), "0 to 9"),
         (lambda c: c.set_heat_mode("freezing"), "freezing"),
-        (lambda c: c.set_customer_message("msg10", "x"), "CustomerSn"),
-        (lambda c: c.set_customer_message("msg1", "x" * 128), "at most 127"),
-        (lambda c: c.update_firmware(b""), "empty"),
+        (lambda c: c.system.set_customer_message("msg10", "x"), "CustomerSn"),
+        (lambda c: c.system.set_customer_message("msg1", "x" * 128), "at most 127"),
+        (lambda c: c.system.update_firmware(b""), "empty"),
     ],
 )  # fmt: skip
 async def test_invalid_parameters_are_rejected_before_sending(
@@ -868,9 +883,9 @@ async def test_secrets_stay_out_of_logs_repr_and_errors(
     caplog.set_level(logging.DEBUG)
     client = make_client(miner)
     await client.update_pools([("stratum+tcp://pool.example:3333", "me.1", "poolpass")])
-    token = client._session.token
+    token = client.transport._tokens.token
     assert token is not None
-    await client.update_password("n3w_pass")
+    await client.system.update_password("n3w_pass")
     wrong = make_client(miner, password="Wr0ng_pw")
     with pytest.raises(AuthFailed) as caught:
         await wrong.power_on()

@@ -15,7 +15,7 @@ from custom_components.miner_hub.protocol.models import (
     PowerPercentMode,
     WriteAccess,
 )
-from custom_components.miner_hub.protocol.whatsminer.miner import (
+from custom_components.miner_hub.protocol.whatsminer.v2.adapter import (
     WhatsminerV2Miner,
     _miner_status,
 )
@@ -199,7 +199,7 @@ async def test_diagnostics_hold_no_secret(
     diagnostics = miner.diagnostics()
     assert diagnostics["api"] == "whatsminer_v2"
     assert diagnostics["token_age_s"] is not None
-    token = miner.client._session.token
+    token = miner.client.transport._tokens.token
     assert token is not None
     assert token.sign not in str(diagnostics)
     assert PASSWORD not in str(diagnostics)

@@ -27,18 +27,18 @@ from custom_components.miner_hub.protocol.models import (
     PowerPercentMode,
     WriteAccess,
 )
+from custom_components.miner_hub.protocol.whatsminer.crypto import (
+    v3_encrypt_param as encrypt_param,
+    v3_token as token,
+)
 from custom_components.miner_hub.protocol.whatsminer.detect import (
     WhatsminerApi,
     detect_api,
     whatsminer,
 )
-from custom_components.miner_hub.protocol.whatsminer.miner import WhatsminerV2Miner
-from custom_components.miner_hub.protocol.whatsminer.miner_v3 import WhatsminerV3Miner
-from custom_components.miner_hub.protocol.whatsminer.v3 import (
-    WhatsminerV3Client,
-    encrypt_param,
-    token,
-)
+from custom_components.miner_hub.protocol.whatsminer.v2.adapter import WhatsminerV2Miner
+from custom_components.miner_hub.protocol.whatsminer.v3.adapter import WhatsminerV3Miner
+from custom_components.miner_hub.protocol.whatsminer.v3.client import WhatsminerV3Client
 from tests.emulators import WhatsminerV2Emulator, WhatsminerV3Emulator
 
 PASSWORD = "h0me_m1ner"
@@ -223,9 +223,9 @@ async def test_client_validation_and_codes(
         client.set_led("blink"),
         client.set_led([{"color": "blue"}]),
         client.set_pools([]),
-        client.change_password(""),
-        client.set_hostname(""),
-        client.set_timezone("", "x"),
+        client.system.change_password(""),
+        client.system.set_hostname(""),
+        client.system.set_timezone("", "x"),
         client.set_heat_mode("boil"),
         client.get_miner_status(["stats"]),
     ):
@@ -237,11 +237,11 @@ async def test_client_validation_and_codes(
         await client.set_fast_boot(True)
     v3.faults.rejected_commands = {"set.system.hostname"}
     with pytest.raises(CommandRejected):
-        await client.set_hostname("attic")
-    await client.set_timezone("CET-1CEST", "Europe/Berlin")
+        await client.system.set_hostname("attic")
+    await client.system.set_timezone("CET-1CEST", "Europe/Berlin")
     await client.set_heat_mode("heating")
     assert v3.state.heat_mode == "heating"
-    await client.set_network_dhcp()
+    await client.system.set_network_dhcp()
 
 
 async def test_password_change_and_history(
@@ -249,7 +249,7 @@ async def test_password_change_and_history(
 ) -> None:
     now = int(v3.now())
     assert isinstance(await miner.client.get_history(now - 3600, now), list)
-    await miner.client.change_password("n3wpass")
+    await miner.client.system.change_password("n3wpass")
     assert v3.received[-1].encrypted is True
     await miner.set_mining(False)  # the client uses the new password and salt
     assert v3.state.mining is False
@@ -410,14 +410,14 @@ async def test_write_closed_without_reply_is_unknown(
 
 async def test_history_skips_unreadable_records(miner: WhatsminerV3Miner) -> None:
     client = miner.client
-    original = client._read
+    original = client.transport.read
 
     async def fake_read(cmd: str, param: object = None) -> object:
         if cmd == "get.miner.history":
             return {"Data": "1700000000,95.1,3300 garbage,x 1700000060,96,3310"}
         return await original(cmd, param)
 
-    client._read = fake_read  # type: ignore[method-assign]
+    client.transport.read = fake_read  # type: ignore[method-assign]
     assert await client.get_history(0, 1) == [
         (1700000000, 95, 3300),
         (1700000060, 96, 3310),
@@ -427,7 +427,7 @@ async def test_history_skips_unreadable_records(miner: WhatsminerV3Miner) -> Non
 async def test_factory_reset(
     miner: WhatsminerV3Miner, v3: WhatsminerV3Emulator
 ) -> None:
-    await miner.client.factory_reset()
+    await miner.client.system.factory_reset()
     assert v3.received[-1].cmd == "set.system.factory_reset"
     assert v3.received[-1].token_ok
 

@@ -15,10 +15,18 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from custom_components.miner_hub.protocol.dragonmint import client as dragonmint
+from custom_components.miner_hub.protocol.dragonmint import parse as dragonmint
 from custom_components.miner_hub.protocol.errors import InvalidParameter, MinerHubError
-from custom_components.miner_hub.protocol.spiderpool import client as spiderpool
-from custom_components.miner_hub.protocol.whatsminer import v3
+from custom_components.miner_hub.protocol.gate import Gate
+from custom_components.miner_hub.protocol.spiderpool import (
+    client as spiderpool,
+    crypto as spiderpool_crypto,
+    parse as spiderpool_parse,
+)
+from custom_components.miner_hub.protocol.whatsminer.v3 import (
+    parse as v3,
+    transport as v3_transport,
+)
 from tests.emulators.spiderpool import VENDOR_DEMO_PRIVATE_KEY_B64
 from tests.strategies import JSON_VALUES, records
 
@@ -64,7 +72,7 @@ def test_whatsminer_v3_replies(msg: dict[str, Any], nested: dict[str, Any]) -> N
             lambda record=record: v3.summary_from(record),
             lambda record=record: v3.status_from(record),
             lambda record=record: v3.settings_from(record),
-            lambda record=record: v3._raise_for_code(record, "get.miner.status"),
+            lambda record=record: v3.raise_for_code(record, "get.miner.status"),
         )
 
 
@@ -79,9 +87,9 @@ def test_whatsminer_v3_frames(payload: bytes, with_header: bool) -> None:
         reader = asyncio.StreamReader()
         reader.feed_data(payload)
         reader.feed_eof()
-        client = v3.WhatsminerV3Client("127.0.0.1", 4433, "pw")
+        transport = v3_transport.V3Transport("127.0.0.1", 4433, "pw", "super", Gate())
         with contextlib.suppress(MinerHubError, asyncio.IncompleteReadError):
-            await client._read_frame(reader)
+            await transport._read_frame(reader)
 
     asyncio.run(read())
 
@@ -96,7 +104,7 @@ def test_dragonmint_replies(
             lambda body=body: dragonmint.summary_from(body),
             lambda body=body: dragonmint.overview_from(body),
             lambda body=body: dragonmint.autotune_from(body),
-            lambda body=body: dragonmint._reply_error(body, "summary"),
+            lambda body=body: dragonmint.reply_error(body, "summary"),
             lambda: dragonmint.chain_from(index, record),
             lambda: dragonmint.pool_from(index, record),
         )
@@ -106,8 +114,8 @@ def test_dragonmint_replies(
 @given(records(SPIDERPOOL_FIELDS))
 def test_spiderpool_records(record: dict[str, Any]) -> None:
     _typed_only(
-        lambda: spiderpool.worker_from(record),
-        lambda: spiderpool._series(record),
+        lambda: spiderpool_parse.worker_from(record),
+        lambda: spiderpool_parse.series_from(record),
     )
 
 
@@ -140,7 +148,7 @@ _KEY = base64.b64decode(VENDOR_DEMO_PRIVATE_KEY_B64)
 def test_malformed_private_keys(text: str) -> None:
     """A damaged key is rejected with InvalidPrivateKey, never anything else."""
     try:
-        key = spiderpool.load_private_key(text)
+        key = spiderpool_crypto.load_private_key(text)
     except InvalidParameter:
         return
     assert key.has_private()

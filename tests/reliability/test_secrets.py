@@ -32,7 +32,6 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr
 import pytest
 
-from custom_components.miner_hub.config_flow import SECTION_ADVANCED
 from custom_components.miner_hub.const import (
     CONF_ACCESS_KEY,
     CONF_COIN,
@@ -47,6 +46,7 @@ from custom_components.miner_hub.const import (
 from custom_components.miner_hub.diagnostics import (
     async_get_config_entry_diagnostics,
 )
+from custom_components.miner_hub.forms import SECTION_ADVANCED
 from tests.conftest import (
     DRAGONMINT_PASSWORD,
     MINER_PASSWORD,

@@ -56,6 +56,11 @@ def as_str(value: Any) -> str | None:
     return text or None
 
 
+def as_alive(status: str | None) -> bool | None:
+    """Cgminer's ``"Alive"`` / ``"Dead"`` as a boolean; None when not reported."""
+    return None if status is None else status.lower() == "alive"
+
+
 def scaled(value: float | None, factor: float) -> float | None:
     """``value * factor``, keeping None."""
     return None if value is None else value * factor

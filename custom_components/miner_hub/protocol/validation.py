@@ -1,5 +1,8 @@
 """Checks of what is sent to a device, before anything is sent.
 
+Numbers must be integers in the range the firmware takes, texts short enough,
+addresses IPv4 where the firmware knows nothing else.
+
 A host is an IP address or a DNS name; a pool is a stratum URL with a port, a
 worker name without blanks, and a password without control characters. Firmware
 takes much else without complaint and then cannot mine (a pool URL with a blank,
@@ -68,6 +71,34 @@ def _is_ipv6(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def int_in_range(name: str, value: int, low: int, high: int) -> int:
+    """``value`` when it is an integer (not a bool) from ``low`` to ``high``."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or not low <= value <= high
+    ):
+        raise InvalidParameter(f"{name} must be an integer from {low} to {high}")
+    return value
+
+
+def text_up_to(name: str, value: str, max_length: int) -> str:
+    """``value`` when it is text of at most ``max_length`` characters."""
+    if not isinstance(value, str) or len(value) > max_length:
+        raise InvalidParameter(
+            f"{name} must be text of at most {max_length} characters"
+        )
+    return value
+
+
+def ipv4_address(name: str, value: str) -> str:
+    """``value`` as a dotted IPv4 address, when it is one."""
+    try:
+        return str(ipaddress.IPv4Address(value))
+    except ValueError as err:
+        raise InvalidParameter(f"{name} must be an IPv4 address") from err
 
 
 def check_pool(url: str, worker: str, password: str) -> None:

@@ -13,6 +13,7 @@ from typing import Any, Final
 import aiohttp
 
 from ..errors import CommandRejected, ParseError, ServiceNotRunning
+from ..fields import as_alive
 from ..miner import Miner
 from ..models import (
     AutoTuneMode,
@@ -27,7 +28,12 @@ from ..models import (
     normalize_mac,
 )
 from .client import DEFAULT_PORT, DEFAULT_USERNAME, DragonMintClient
-from .models import Chain, Overview, Pool, Summary
+from .models import (
+    DragonMintChain,
+    DragonMintOverview,
+    DragonMintPool,
+    DragonMintSummary,
+)
 
 _DRAGONMINT_TYPE: Final = "T1"
 _DRAGONMINT_TITLE: Final = "DragonMint"
@@ -47,18 +53,18 @@ def _total[N: (int, float)](values: Sequence[N | None]) -> N | None:
     return sum(known[1:], start=known[0]) if known else None
 
 
-def _board(chain: Chain) -> HashboardStatus:
+def _board(chain: DragonMintChain) -> HashboardStatus:
     return HashboardStatus(
         index=chain.index,
         hashrate_ths=chain.hashrate_ths,
         temperature_c=chain.temperature_c,
         chip_temp_max_c=None,
         chip_temp_avg_c=None,
-        alive=None if chain.status is None else chain.status.lower() == "alive",
+        alive=as_alive(chain.status),
     )
 
 
-def _pool(pool: Pool) -> PoolStatus | None:
+def _pool(pool: DragonMintPool) -> PoolStatus | None:
     if not pool.url:
         return None
     return PoolStatus(
@@ -66,7 +72,7 @@ def _pool(pool: Pool) -> PoolStatus | None:
         url=pool.url,
         user=pool.user,
         active=bool(pool.stratum_active),
-        alive=None if pool.status is None else pool.status.lower() == "alive",
+        alive=as_alive(pool.status),
         priority=pool.priority,
         accepted=pool.accepted,
         rejected=pool.rejected,
@@ -74,7 +80,9 @@ def _pool(pool: Pool) -> PoolStatus | None:
 
 
 def _status(
-    summary: Summary | None, overview: Overview, autotune: AutoTuneMode | None
+    summary: DragonMintSummary | None,
+    overview: DragonMintOverview,
+    autotune: AutoTuneMode | None,
 ) -> MinerStatus:
     """The poll's status; ``summary`` None while cgminer restarts (all unknown)."""
     chains = summary.chains if summary else ()
@@ -182,7 +190,7 @@ class DragonMintMiner(Miner):
         then says "unknown", never 0 and never the previous values.
         """
         try:
-            summary: Summary | None = await self.client.summary()
+            summary: DragonMintSummary | None = await self.client.summary()
         except ServiceNotRunning:
             summary = None
         overview = await self.client.overview()

@@ -3,14 +3,13 @@
 HTTP Basic on every call (the vendor's recommendation: no token to renew, no
 clock or reboot problems). Writes are form-encoded: the firmware reads only
 form fields, and a JSON ``updatePools`` silently saves an empty pool list.
-Application errors arrive as HTTP 200 with ``"success": false``.
+The replies are decoded in ``parse.py``.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterable, Mapping
-import ipaddress
+from collections.abc import AsyncIterator, Iterable
 import json
 import logging
 import re
@@ -20,27 +19,32 @@ import aiohttp
 from yarl import URL
 
 from ..errors import (
-    AuthFailed,
     CommandRejected,
     ConnectionFailed,
     InvalidParameter,
     NoReply,
     ParseError,
     RequestTimeout,
-    ServiceNotRunning,
 )
-from ..fields import Fields, as_bool, as_str, scaled
+from ..fields import Fields, as_str
 from ..models import AutoTuneMode
+from ..validation import ipv4_address
 from .models import (
-    AutoTune,
-    AutoTuneStatus,
-    Chain,
-    FirmwareRelease,
-    Network,
-    Overview,
-    Pool,
-    SavedPool,
-    Summary,
+    DragonMintAutoTune,
+    DragonMintAutoTuneStatus,
+    DragonMintLatestFirmware,
+    DragonMintNetwork,
+    DragonMintOverview,
+    DragonMintSavedPool,
+    DragonMintSummary,
+)
+from .parse import (
+    autotune_from,
+    network_from,
+    overview_from,
+    raise_for_http,
+    reply_error,
+    summary_from,
 )
 
 _LOGGER = logging.getLogger(__name__)
@@ -51,145 +55,9 @@ DEFAULT_USERNAME: Final = "admin"
 DEFAULT_TIMEOUT: Final = 30.0
 type Form = Iterable[tuple[str, str]]
 
-_INVALID_REQUEST: Final = "invalid request"
 _MISSING_CONFIGURATION: Final = "missing configuration"
-_MHS_TO_THS: Final = 1e-6
-_HS_TO_THS: Final = 1e-12
-_UPTIME = re.compile(
-    r"up\s+(?:(?P<days>\d+)\s+days?,?\s*)?"
-    r"(?:(?P<hours>\d+):(?P<minutes>\d+)|(?P<only_minutes>\d+)\s+min)"
-)
 _INNOSILICON_LEVELS: Final = frozenset("01234")
 _TITLE = re.compile(r"<title>([^<]*)</title>", re.IGNORECASE)
-
-
-def _reply_error(reply: Mapping[str, Any], action: str) -> Exception | None:
-    """The typed error of a ``"success": false`` reply, or None on success."""
-    if reply.get("success") is not False:
-        return None
-    message = reply.get("message")
-    if reply.get("token") == "expired":
-        return AuthFailed("the miner rejected the token", command=action)
-    if message is None:
-        return ServiceNotRunning(f"{action}: cgminer is not ready")
-    if message == _INVALID_REQUEST:
-        # A known route answers this only for missing or wrong credentials.
-        return AuthFailed("the miner rejected the credentials", command=action)
-    return CommandRejected(str(message), command=action)
-
-
-def _index(reported: int | None, position: int) -> int:
-    return position if reported is None else reported
-
-
-def chain_from(index: int, record: Mapping[str, Any]) -> Chain:
-    """Build a Chain; see the module docstring for the hashrate fields."""
-    fields = Fields(record)
-    if (hs := fields.number("Hash Rate H")) is not None:
-        recent: float | None = hs * _HS_TO_THS
-    else:
-        recent = scaled(fields.number("MHS 5m", "MHS 1m", "MHS av"), _MHS_TO_THS)
-    return Chain(
-        index=_index(fields.integer("ID", "ASC"), index),
-        status=fields.text("Status"),
-        temperature_c=fields.number("Temperature", "TempMAX"),
-        hashrate_ths=recent,
-        hashrate_average_ths=scaled(fields.number("MHS av"), _MHS_TO_THS),
-        accepted=fields.integer("Accepted"),
-        rejected=fields.integer("Rejected"),
-        hardware_errors=fields.integer("Hardware Errors"),
-        elapsed_s=fields.integer("Device Elapsed"),
-    )
-
-
-def pool_from(index: int, record: Mapping[str, Any]) -> Pool:
-    """Build a Pool from a cgminer pool object."""
-    fields = Fields(record)
-    return Pool(
-        index=_index(fields.integer("POOL"), index),
-        url=fields.text("URL"),
-        user=fields.text("User"),
-        status=fields.text("Status"),
-        priority=fields.integer("Priority"),
-        stratum_active=fields.flag("Stratum Active"),
-        accepted=fields.integer("Accepted"),
-        rejected=fields.integer("Rejected"),
-    )
-
-
-def _records(reply: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
-    records = reply.get(key)
-    if not isinstance(records, list):
-        # The backend answers {"success": false} when DEVS/POOLS are not lists.
-        raise ServiceNotRunning(f"summary: cgminer is not ready ({key})")
-    return [record for record in records if isinstance(record, dict)]
-
-
-def summary_from(reply: Mapping[str, Any]) -> Summary:
-    """Build a Summary from ``/api/summary``."""
-    hardware = reply.get("HARDWARE")
-    fan_duty = (
-        Fields(hardware).integer("Fan duty") if isinstance(hardware, dict) else None
-    )
-    return Summary(
-        chains=tuple(chain_from(i, r) for i, r in enumerate(_records(reply, "DEVS"))),
-        pools=tuple(pool_from(i, r) for i, r in enumerate(_records(reply, "POOLS"))),
-        fan_duty_pct=fan_duty,
-        tuning=as_bool(reply.get("tuning")),
-    )
-
-
-def _uptime(status: str | None) -> int | None:
-    """Seconds from an ``uptime`` line: ``15:38:31 up 2 days, 3:04, load ...``."""
-    match = _UPTIME.search(status or "")
-    if match is None:
-        return None
-    days = int(match["days"] or 0)
-    if match["only_minutes"] is not None:
-        hours, minutes = 0, int(match["only_minutes"])
-    else:
-        hours, minutes = int(match["hours"]), int(match["minutes"])
-    return ((days * 24 + hours) * 60 + minutes) * 60
-
-
-def network_from(record: Mapping[str, Any]) -> Network:
-    """Build Network from ``/api/network`` or ``overview.network``."""
-    fields = Fields(record)
-    dns = tuple(server for key in ("dns1", "dns2") if (server := fields.text(key)))
-    return Network(
-        dhcp=fields.text("dhcp") == "dhcp",
-        ip=fields.text("ipaddress"),
-        netmask=fields.text("netmask"),
-        gateway=fields.text("gateway"),
-        dns=dns,
-    )
-
-
-def overview_from(reply: Mapping[str, Any]) -> Overview:
-    """Build Overview from ``/api/overview``."""
-    version = reply.get("version")
-    hardware = reply.get("hardware")
-    network = reply.get("network")
-    versions = Fields(version if isinstance(version, dict) else {})
-    status = Fields(hardware).text("status") if isinstance(hardware, dict) else None
-    return Overview(
-        type=as_str(reply.get("type")),
-        mac=versions.text("ethaddr"),
-        firmware_version=versions.text("platform_v"),
-        hardware_version=versions.text("hwver"),
-        build_date=versions.text("build_date"),
-        uptime_s=_uptime(status),
-        network=network_from(network) if isinstance(network, dict) else None,
-    )
-
-
-def autotune_from(reply: Mapping[str, Any]) -> AutoTune:
-    """The mode is a string on T1 and ``{"mode", "level"}`` on Innosilicon."""
-    mode = reply.get("autoTuneMode")
-    if isinstance(mode, dict):
-        fields = Fields(mode)
-        return AutoTune(mode=fields.text("mode"), level=fields.text("level"))
-    return AutoTune(mode=as_str(mode), level=None)
 
 
 def _validated_mode(mode: str) -> str:
@@ -198,13 +66,6 @@ def _validated_mode(mode: str) -> str:
     except ValueError as err:
         choices = ", ".join(AutoTuneMode)
         raise InvalidParameter(f"autotune mode must be one of {choices}") from err
-
-
-def _ip(name: str, value: str) -> str:
-    try:
-        return str(ipaddress.IPv4Address(value))
-    except ValueError as err:
-        raise InvalidParameter(f"{name} must be an IPv4 address") from err
 
 
 class DragonMintClient:
@@ -281,7 +142,7 @@ class DragonMintClient:
     ) -> dict[str, Any]:
         """POST ``/api/<action>`` and return the reply, raising its typed error."""
         reply = await self._json(f"/api/{action}", form, write=write)
-        if (error := _reply_error(reply, action)) is not None:
+        if (error := reply_error(reply, action)) is not None:
             raise error
         return reply
 
@@ -290,7 +151,7 @@ class DragonMintClient:
     ) -> dict[str, Any]:
         _LOGGER.debug("%s: %s", self, path)
         status, body = await self._request(path, form, write=write)
-        _raise_for_http(status, path)
+        raise_for_http(status, path)
         try:
             reply = json.loads(body)
         except ValueError as err:
@@ -301,15 +162,15 @@ class DragonMintClient:
 
     # --- reads --------------------------------------------------------------
 
-    async def summary(self) -> Summary:
+    async def summary(self) -> DragonMintSummary:
         """Chains, pools and fan duty (ServiceNotRunning while cgminer restarts)."""
         return summary_from(await self._call("summary"))
 
-    async def overview(self) -> Overview:
+    async def overview(self) -> DragonMintOverview:
         """Type, firmware, MAC, network and uptime."""
         return overview_from(await self._call("overview"))
 
-    async def pools(self) -> tuple[SavedPool, ...]:
+    async def pools(self) -> tuple[DragonMintSavedPool, ...]:
         """The saved pool configuration (independent of cgminer running)."""
         try:
             reply = await self._call("pools")
@@ -319,7 +180,7 @@ class DragonMintClient:
             raise
         pools = reply.get("pools")
         return tuple(
-            SavedPool(
+            DragonMintSavedPool(
                 str(pool.get("url", "")),
                 str(pool.get("user", "")),
                 str(pool.get("pass", "")),
@@ -328,7 +189,7 @@ class DragonMintClient:
             if isinstance(pool, dict)
         )
 
-    async def network(self) -> Network:
+    async def network(self) -> DragonMintNetwork:
         """The network settings."""
         return network_from(await self._call("network"))
 
@@ -354,15 +215,15 @@ class DragonMintClient:
         """Whether the web API answers (used after reboots and upgrades)."""
         await self._call("ping")
 
-    async def get_autotune(self) -> AutoTune:
+    async def get_autotune(self) -> DragonMintAutoTune:
         """The auto-tune profile."""
         return autotune_from(await self._call("getAutoTune"))
 
-    async def get_autotune_status(self) -> AutoTuneStatus:
+    async def get_autotune_status(self) -> DragonMintAutoTuneStatus:
         """Whether cgminer runs and tunes, and in which mode."""
         reply = await self._call("getAutoTuneStatus")
         fields = Fields(reply)
-        return AutoTuneStatus(
+        return DragonMintAutoTuneStatus(
             running=bool(fields.flag("isRunning")),
             tuning=bool(fields.flag("isTuning")),
             mode=fields.text("mode"),
@@ -374,10 +235,10 @@ class DragonMintClient:
         reply = await self._call("getDebugStats")
         return {key: value for key, value in reply.items() if key != "success"}
 
-    async def get_latest_firmware_version(self) -> FirmwareRelease:
+    async def get_latest_firmware_version(self) -> DragonMintLatestFirmware:
         """The newest firmware the vendor offers for this miner."""
         fields = Fields(await self._call("getLatestFirmwareVersion"))
-        return FirmwareRelease(
+        return DragonMintLatestFirmware(
             version=fields.text("version"),
             version_date=fields.text("versionDate"),
             url=fields.text("url"),
@@ -397,7 +258,7 @@ class DragonMintClient:
             async with self._session.get(
                 url, headers=self._headers, timeout=None
             ) as response:
-                _raise_for_http(response.status, "/stream/logs")
+                raise_for_http(response.status, "/stream/logs")
                 while True:
                     async with asyncio.timeout(line_timeout):
                         line = await response.content.readline()
@@ -471,11 +332,11 @@ class DragonMintClient:
             "updateNetwork",
             [
                 ("dhcp", "static"),
-                ("ipaddress", _ip("ip", ip)),
-                ("netmask", _ip("netmask", netmask)),
-                ("gateway", _ip("gateway", gateway)),
-                ("dns[]", _ip("dns", dns[0])),
-                ("dns[]", _ip("dns", dns[1])),
+                ("ipaddress", ipv4_address("ip", ip)),
+                ("netmask", ipv4_address("netmask", netmask)),
+                ("gateway", ipv4_address("gateway", gateway)),
+                ("dns[]", ipv4_address("dns", dns[0])),
+                ("dns[]", ipv4_address("dns", dns[1])),
             ],
             write=True,
         )
@@ -514,16 +375,4 @@ class DragonMintClient:
         if not url.startswith(("http://", "https://")):
             raise InvalidParameter("the firmware url must be http or https")
         status, _ = await self._request("/upgrade/download", [("url", url)], write=True)
-        _raise_for_http(status, "/upgrade/download")
-
-
-def _raise_for_http(status: int, path: str) -> None:
-    """Nginx answers 401 for non-admins on /stream and /upgrade, 5xx when PHP hangs."""
-    if status == 401:
-        raise AuthFailed("the miner requires the admin account", command=path)
-    if status >= 500:
-        raise ServiceNotRunning(
-            f"{path}: the miner's web service failed (HTTP {status})"
-        )
-    if status != 200:
-        raise ParseError(f"{path}: unexpected HTTP status {status}")
+        raise_for_http(status, "/upgrade/download")

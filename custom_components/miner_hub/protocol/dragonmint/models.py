@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True, slots=True)
-class Chain:
+class DragonMintChain:
     """One hashboard (``DEVS[i]``)."""
 
     index: int
@@ -26,7 +26,7 @@ class Chain:
 
 
 @dataclass(frozen=True, slots=True)
-class Pool:
+class DragonMintPool:
     """One live pool of cgminer (``POOLS[i]``)."""
 
     index: int
@@ -40,17 +40,17 @@ class Pool:
 
 
 @dataclass(frozen=True, slots=True)
-class Summary:
+class DragonMintSummary:
     """``/api/summary``: chains, pools and fan duty."""
 
-    chains: tuple[Chain, ...]
-    pools: tuple[Pool, ...]
+    chains: tuple[DragonMintChain, ...]
+    pools: tuple[DragonMintPool, ...]
     fan_duty_pct: int | None
     tuning: bool | None
 
 
 @dataclass(frozen=True, slots=True)
-class Network:
+class DragonMintNetwork:
     """``/api/network`` and ``overview.network``."""
 
     dhcp: bool
@@ -61,7 +61,7 @@ class Network:
 
 
 @dataclass(frozen=True, slots=True)
-class Overview:
+class DragonMintOverview:
     """``/api/overview``: type, versions, MAC, uptime."""
 
     type: str | None
@@ -70,11 +70,11 @@ class Overview:
     hardware_version: str | None  # controller board, e.g. g19
     build_date: str | None
     uptime_s: int | None  # parsed from the ``uptime`` line in hardware.status
-    network: Network | None
+    network: DragonMintNetwork | None
 
 
 @dataclass(frozen=True, slots=True)
-class SavedPool:
+class DragonMintSavedPool:
     """A pool of the saved configuration (``/api/pools``)."""
 
     url: str
@@ -83,7 +83,7 @@ class SavedPool:
 
 
 @dataclass(frozen=True, slots=True)
-class AutoTune:
+class DragonMintAutoTune:
     """``/api/getAutoTune`` (a string on T1, an object on Innosilicon)."""
 
     mode: str | None
@@ -91,7 +91,7 @@ class AutoTune:
 
 
 @dataclass(frozen=True, slots=True)
-class AutoTuneStatus:
+class DragonMintAutoTuneStatus:
     """``/api/getAutoTuneStatus``."""
 
     running: bool
@@ -101,7 +101,7 @@ class AutoTuneStatus:
 
 
 @dataclass(frozen=True, slots=True)
-class FirmwareRelease:
+class DragonMintLatestFirmware:
     """``/api/getLatestFirmwareVersion``."""
 
     version: str | None

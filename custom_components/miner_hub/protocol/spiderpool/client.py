@@ -4,29 +4,24 @@ Every request is a POST of ``{"dataJson", "accessKey", "timestamp", "sign"}``:
 ``sign`` is base64 of the RSA PKCS#1 v1.5 / MD5 signature of the UTF-8 bytes of
 ``dataJson + "|" + timestamp``, computed over exactly the string that is sent.
 Calls to one account are spaced at least a second apart; a rate-limit answer
-makes the client wait before it calls again.
+makes the client wait before it calls again. The spacing is kept in the gate,
+so every client of one account shares it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
 import json
 import logging
-import re
 import time
 from typing import Any, Final
-import weakref
 
 import aiohttp
-from Crypto.Hash import MD5
 from Crypto.PublicKey import RSA
-from Crypto.Signature import pkcs1_15
 from yarl import URL
 
 from ..errors import (
@@ -43,6 +38,8 @@ from ..errors import (
     UnsupportedCommand,
 )
 from ..fields import Fields, as_float
+from ..gate import Gate
+from .crypto import load_private_key, sign
 from .models import (
     HashrateRecord,
     HashrateSeries,
@@ -50,7 +47,16 @@ from .models import (
     ProfitInfo,
     SubaccountInfo,
     Worker,
-    WorkerStatus,
+)
+from .parse import (
+    decimal,
+    hashrate_record_from,
+    live_hashrates_from,
+    payment_from,
+    profit_info_from,
+    series_from,
+    subaccount_info_from,
+    worker_from,
 )
 
 _LOGGER = logging.getLogger(__name__)
@@ -62,17 +68,19 @@ MIN_CALL_INTERVAL: Final = 1.0
 DEFAULT_RATE_LIMIT_BACKOFF: Final = 60.0
 _PAGE_SIZE: Final = 10
 _MAX_PAGES: Final = 200
-_HS_TO_THS: Final = 1e-12
 # Codes that mean "your request is wrong", not "who are you".
 _PARAMETER_CODES: Final = frozenset({"INVALID_PARAM", "SUBACCOUNT_EXIST"})
 _SUBACCOUNT_MISSING: Final = "The subaccount does not exist"
 _SERVER_ERROR: Final = "500"
 _RATE_LIMIT_HINTS: Final = ("TOO_MANY", "RATE_LIMIT", "LIMIT")
-_PEM_ARMOUR = re.compile(r"-----(BEGIN|END)[^-]*-----")
 
 
-class InvalidPrivateKey(InvalidParameter):
-    """The private key is not an RSA private key in a form we read."""
+@dataclass(slots=True)
+class AccountPace:
+    """The spacing of one account's calls, shared through the gate."""
+
+    last_call: float = float("-inf")
+    backoff_until: float = float("-inf")
 
 
 def _wall_clock() -> float:
@@ -81,103 +89,6 @@ def _wall_clock() -> float:
 
 def _monotonic_clock() -> float:
     return time.monotonic()
-
-
-def load_private_key(text: str) -> RSA.RsaKey:
-    """Read the console's bare base64 PKCS#8 key, or a PEM; reject anything else."""
-    body = re.sub(r"\s+", "", _PEM_ARMOUR.sub("", text or ""))
-    try:
-        key = RSA.import_key(base64.b64decode(body, validate=True))
-    except (binascii.Error, ValueError, IndexError, TypeError) as err:
-        raise InvalidPrivateKey("the private key is not a valid RSA key") from err
-    if not key.has_private():
-        raise InvalidPrivateKey("this is a public key; the private key is needed")
-    return key
-
-
-def sign(key: RSA.RsaKey, data_json: str, timestamp_ms: int) -> str:
-    """base64(RSA PKCS#1 v1.5 (MD5) over ``dataJson|timestamp``)."""
-    digest = MD5.new(f"{data_json}|{timestamp_ms}".encode())  # noqa: S303 (the API's scheme)
-    return base64.b64encode(pkcs1_15.new(key).sign(digest)).decode("ascii")
-
-
-def _ths(value: Any) -> float | None:
-    number = as_float(value)
-    return None if number is None else number * _HS_TO_THS
-
-
-def _decimal(value: Any) -> Decimal | None:
-    if value is None or isinstance(value, bool) or value == "":
-        return None
-    try:
-        number = Decimal(str(value))
-    except InvalidOperation:
-        return None
-    return number if number.is_finite() else None
-
-
-def _from_ms(value: Any) -> datetime | None:
-    number = as_float(value)
-    return None if number is None else _from_s(number / 1000)
-
-
-def _from_s(value: Any) -> datetime | None:
-    """A UTC time from Unix seconds; None when not a time a datetime can hold."""
-    number = as_float(value)
-    if number is None:
-        return None
-    try:
-        return datetime.fromtimestamp(number, UTC)
-    except OverflowError, OSError, ValueError:
-        return None
-
-
-def _status(value: Any) -> WorkerStatus | None:
-    text = str(value).lower() if value is not None else ""
-    if text == "online":  # the sp/worker/list spelling
-        return WorkerStatus.ACTIVE
-    if text == "offline":
-        return WorkerStatus.INACTIVE
-    try:
-        return WorkerStatus(text)
-    except ValueError:
-        return None
-
-
-def worker_from(record: Mapping[str, Any]) -> Worker:
-    """A worker from the documented detail or from the sp worker list."""
-    fields = Fields(record)
-    return Worker(
-        name=fields.text("workerName") or "",
-        hashrate_ths=_ths(fields.raw("realtimeHashrate", "hashRate")),
-        hashrate_24h_ths=_ths(fields.raw("avgHashrate1440", "hashRate24h")),
-        reject_rate=fields.number("avgRejectrate1440", "rejectRate"),
-        status=_status(fields.raw("status")),
-        last_share=_from_s(fields.raw("lastShareTime")),
-    )
-
-
-def _series(data: Mapping[str, Any]) -> HashrateSeries:
-    values = data.get("hashrates")
-    return HashrateSeries(
-        start=_from_ms(data.get("startTime")),
-        interval_s=Fields(data).integer("timeInterval"),
-        values_ths=tuple(_ths(v) for v in values) if isinstance(values, list) else (),
-    )
-
-
-@dataclass(slots=True)
-class _AccountPace:
-    """Shared by every client of one access key: spacing and back-off."""
-
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    last_call: float = float("-inf")
-    backoff_until: float = float("-inf")
-
-
-_PACES: weakref.WeakKeyDictionary[
-    asyncio.AbstractEventLoop, dict[str, _AccountPace]
-] = weakref.WeakKeyDictionary()
 
 
 class SpiderpoolClient:
@@ -194,6 +105,7 @@ class SpiderpoolClient:
         min_interval: float | None = None,
         clock: Callable[[], float] | None = None,
         monotonic: Callable[[], float] | None = None,
+        gate: Gate | None = None,
     ) -> None:
         """Parse the key once; nothing is sent until a method is called."""
         self._session = session
@@ -210,6 +122,9 @@ class SpiderpoolClient:
         self._monotonic = monotonic or _monotonic_clock
         self._missing_paths: set[str] = set()  # documented, but 404 here
         self.last_error_code: str | None = None  # for diagnostics
+        gate = gate or Gate()
+        self._lock = gate.lock(("spiderpool", self.access_key))
+        self._pace = gate.state(AccountPace, ("spiderpool", self.access_key))
 
     def __repr__(self) -> str:
         """Name the service, never the keys."""
@@ -219,10 +134,6 @@ class SpiderpoolClient:
     def base_url(self) -> str:
         """The API's address."""
         return str(self._base)
-
-    def _pace(self) -> _AccountPace:
-        paces = _PACES.setdefault(asyncio.get_running_loop(), {})
-        return paces.setdefault(self.access_key, _AccountPace())
 
     # --- transport ----------------------------------------------------------
 
@@ -241,8 +152,8 @@ class SpiderpoolClient:
         """POST a signed request; return ``data`` of a success reply."""
         if path in self._missing_paths:
             raise UnsupportedCommand(f"{path}: not offered by the pool", command=path)
-        pace = self._pace()
-        async with pace.lock:
+        pace = self._pace
+        async with self._lock:
             now = self._monotonic()
             if now < pace.backoff_until:
                 wait = pace.backoff_until - now
@@ -367,33 +278,14 @@ class SpiderpoolClient:
         rows = data if isinstance(data, list) else [data]
         for row in rows:
             if isinstance(row, dict) and row.get("subaccount") in (subaccount, None):
-                fields = Fields(row)
-                return SubaccountInfo(
-                    coin=fields.text("coin") or coin,
-                    subaccount=subaccount,
-                    wallet_address=fields.text("walletAddress"),
-                    hashrate_ths=_ths(fields.raw("realtimeHashrate")),
-                    hashrate_24h_ths=_ths(fields.raw("avgHashrate1440")),
-                    active_workers=fields.integer("activeWorkerNum"),
-                    inactive_workers=fields.integer("inactiveWorkerNum"),
-                )
+                return subaccount_info_from(row, coin, subaccount)
         raise NotFound(_SUBACCOUNT_MISSING, command="getSubaccountInfo")
 
     async def _live_hashrates(self, coin: str, subaccount: str) -> SubaccountInfo:
         params = {"coin": coin, "subaccount": subaccount}
         real = await self._call("/v2/sp/hashrate/subaccount/realHashRate", params)
         full = await self._call("/v2/sp/hashrate/subaccount/fullHashRate", params)
-        return SubaccountInfo(
-            coin=coin,
-            subaccount=subaccount,
-            wallet_address=None,
-            hashrate_ths=_ths(real.get("hashRate")) if isinstance(real, dict) else None,
-            hashrate_24h_ths=_ths(full.get("hashRateDay"))
-            if isinstance(full, dict)
-            else None,
-            active_workers=None,
-            inactive_workers=None,
-        )
+        return live_hashrates_from(real, full, coin, subaccount)
 
     async def get_profit_info(self, coin: str, subaccount: str) -> ProfitInfo:
         """Yesterday's, unpaid and total profit, and today's estimate."""
@@ -403,12 +295,7 @@ class SpiderpoolClient:
         )
         if not isinstance(data, dict):
             raise ParseError("getSubaccountProfitInfo: no data")
-        return ProfitInfo(
-            yesterday=_decimal(data.get("yesterdayProfit")),
-            unpaid=_decimal(data.get("unpaidProfit")),
-            total=_decimal(data.get("totalProfit")),
-            today_estimate=_decimal(data.get("dayEstimateProfit")),
-        )
+        return profit_info_from(data)
 
     async def get_workers(self, coin: str, subaccount: str) -> tuple[Worker, ...]:
         """Every worker (documented detail; the paged sp list where it is missing)."""
@@ -435,7 +322,7 @@ class SpiderpoolClient:
             "/v2/subaccount/getSubaccountHashrateDetailInfo",
             {"coin": coin, "subaccount": subaccount, "mode": mode},
         )
-        return _series(data if isinstance(data, dict) else {})
+        return series_from(data if isinstance(data, dict) else {})
 
     async def get_worker_hashrate_detail(
         self, coin: str, subaccount: str, worker: str, mode: str = "hourly"
@@ -445,7 +332,7 @@ class SpiderpoolClient:
             "/v2/worker/getSubaccountWorkerHashrateDetailInfo",
             {"coin": coin, "subaccount": subaccount, "worker": worker, "mode": mode},
         )
-        return _series(data if isinstance(data, dict) else {})
+        return series_from(data if isinstance(data, dict) else {})
 
     async def get_payments(
         self, coin: str, subaccount: str, since: datetime, until: datetime
@@ -463,14 +350,7 @@ class SpiderpoolClient:
             page_key="pageNumber",
         )
         payments = [
-            Payment(
-                time=when,
-                address=Fields(r).text("paymentAddress"),
-                amount=_decimal(r.get("paymentMoney")),
-                tx_id=Fields(r).text("txId"),
-            )
-            for r in records
-            if (when := _from_ms(r.get("paymentDate"))) is not None
+            payment for r in records if (payment := payment_from(r)) is not None
         ]
         # The server's ordering is undocumented.
         return tuple(sorted(payments, key=lambda payment: payment.time, reverse=True))
@@ -484,7 +364,7 @@ class SpiderpoolClient:
             )
         except UnsupportedCommand:
             return None
-        return _decimal(data.get("minimumPayment")) if isinstance(data, dict) else None
+        return decimal(data.get("minimumPayment")) if isinstance(data, dict) else None
 
     async def get_hashrate(
         self, coin: str, subaccount: str, mode: str, since: datetime
@@ -502,16 +382,7 @@ class SpiderpoolClient:
                 "startTimestamp": int(since.timestamp()),
             },
         )
-        return tuple(
-            HashrateRecord(
-                time=_from_s(r.get("timestamp")),
-                accepted_ths=_ths(r.get("shareAcceptHashRate")),
-                rejected_ths=_ths(r.get("shareRejectHashRate")),
-                reject_rate=as_float(r.get("rejectRate")),
-            )
-            for r in data or ()
-            if isinstance(r, dict)
-        )
+        return tuple(hashrate_record_from(r) for r in data or () if isinstance(r, dict))
 
     # --- writes -------------------------------------------------------------
 

@@ -1,8 +1,11 @@
-"""Whatsminer API v2 cryptography: md5-crypt, token derivation and AES-256-ECB.
+"""Whatsminer cryptography: API v2's md5-crypt tokens and API v3's SHA-256 ones.
 
-Python 3.13 removed the ``crypt`` module and passlib is unmaintained, so md5-crypt
-(the ``$1$`` scheme of ``openssl passwd -1``) is implemented here; the tests pin it
-to the real ``openssl`` binary and to captured firmware vectors.
+API v2 derives a write token with md5-crypt and encrypts whole requests with
+AES-256-ECB (zero padding). Python 3.13 removed the ``crypt`` module and passlib is
+unmaintained, so md5-crypt (the ``$1$`` scheme of ``openssl passwd -1``) is
+implemented here; the tests pin it to the real ``openssl`` binary and to captured
+firmware vectors. API v3 signs each write with SHA-256 and encrypts the parameters
+of two commands with AES-256-ECB (PKCS#7 padding) under that digest.
 """
 
 from __future__ import annotations
@@ -12,8 +15,11 @@ import binascii
 from dataclasses import dataclass, field
 from functools import partial
 import hashlib
+import json
+from typing import Any
 
 from Crypto.Cipher import AES
+from Crypto.Util.Padding import pad
 
 from ..errors import ParseError
 
@@ -123,3 +129,16 @@ def _strip_padding(plaintext: bytes) -> bytes:
     if 1 <= pad <= _BLOCK and plaintext.endswith(bytes([pad]) * pad):
         return plaintext[:-pad]
     return plaintext.rstrip(b"\0")
+
+
+def v3_token(cmd: str, password: str, salt: str, ts: int) -> tuple[str, bytes]:
+    """API v3: the 8-character token and the SHA-256 digest (the AES key)."""
+    digest = hashlib.sha256(f"{cmd}{password}{salt}{ts}".encode()).digest()
+    return base64.b64encode(digest).decode("ascii")[:8], digest
+
+
+def v3_encrypt_param(digest: bytes, param: Any) -> str:
+    """API v3: base64(AES-256-ECB(PKCS#7(compact JSON))) with the command's digest."""
+    plaintext = json.dumps(param, separators=(",", ":")).encode()
+    cipher = AES.new(digest, AES.MODE_ECB)
+    return base64.b64encode(cipher.encrypt(pad(plaintext, _BLOCK))).decode("ascii")

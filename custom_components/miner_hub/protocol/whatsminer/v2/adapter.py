@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import fields
-from typing import Any, Final
+from typing import Any
 
-from ..errors import (
+from ...errors import (
     ParseError,
     ServiceNotRunning,
     UnsupportedCommand,
     WriteApiDisabled,
 )
-from ..miner import Miner
-from ..models import (
+from ...fields import as_alive
+from ...gate import Gate
+from ...models import (
     Capability,
     HashboardStatus,
     MinerError,
@@ -28,41 +29,22 @@ from ..models import (
     WriteAccess,
     normalize_mac,
 )
-from .models import (
-    Hashboard,
-    MinerStatus as BtminerStatus,
-    NetworkInfo,
-    Pool,
-    Readings,
-    Summary,
+from ..common import (
+    CONTROLS,
+    IDENTIFY_COLOR,
+    IDENTIFY_ON_MS,
+    IDENTIFY_PERIOD_MS,
+    MANUFACTURER,
+    WhatsminerMiner,
+    power_mode,
+    recent,
 )
-from .v2 import DEFAULT_PORT, WhatsminerV2Client
-
-MANUFACTURER: Final = "MicroBT"
-# adjust_power_limit accepts "0".."99999"; 99999 resets the limit (Manual 2.2 §3.26).
-POWER_LIMIT_RANGE_W: Final = (0, 99999)
-# The LED pattern of "identify": red, half a second on per second.
-_IDENTIFY_PERIOD_MS: Final = 1000
-_IDENTIFY_ON_MS: Final = 500
+from .client import WhatsminerV2Client
+from .models import V2Hashboard, V2NetworkInfo, V2Pool, V2Readings, V2Status, V2Summary
+from .transport import DEFAULT_PORT
 
 
-def _power_mode(*names: str | None) -> PowerMode | None:
-    for name in names:
-        if name and name.lower() in PowerMode._value2member_map_:
-            return PowerMode(name.lower())
-    return None
-
-
-def _recent(*windows: float | None) -> float | None:
-    """The first reported hashrate window: sensors show a recent rate.
-
-    ``MHS av`` averages since btminer started and barely moves hours later, so
-    it is only the last resort.
-    """
-    return next((value for value in windows if value is not None), None)
-
-
-def _efficiency(summary: Summary) -> float | None:
+def _efficiency(summary: V2Summary) -> float | None:
     if summary.power_rate_j_per_th is not None:
         return summary.power_rate_j_per_th
     if summary.power_w is not None and summary.hashrate_ths:
@@ -70,7 +52,7 @@ def _efficiency(summary: Summary) -> float | None:
     return None
 
 
-def _shares(summary: Summary, pools: tuple[Pool, ...], field: str) -> int | None:
+def _shares(summary: V2Summary, pools: tuple[V2Pool, ...], field: str) -> int | None:
     value: int | None = getattr(summary, field)
     if value is not None:
         return value
@@ -78,7 +60,7 @@ def _shares(summary: Summary, pools: tuple[Pool, ...], field: str) -> int | None
     return sum(counts) if counts else None
 
 
-def _pool_status(index: int, pool: Pool) -> PoolStatus | None:
+def _pool_status(index: int, pool: V2Pool) -> PoolStatus | None:
     if not pool.url:
         return None
     return PoolStatus(
@@ -86,27 +68,27 @@ def _pool_status(index: int, pool: Pool) -> PoolStatus | None:
         url=pool.url,
         user=pool.user,
         active=bool(pool.stratum_active),
-        alive=None if pool.status is None else pool.status.lower() == "alive",
+        alive=as_alive(pool.status),
         priority=pool.priority,
         accepted=pool.accepted,
         rejected=pool.rejected,
     )
 
 
-def _board_status(index: int, board: Hashboard) -> HashboardStatus:
+def _board_status(index: int, board: V2Hashboard) -> HashboardStatus:
     return HashboardStatus(
         index=board.slot if board.slot is not None else index,
-        hashrate_ths=_recent(
+        hashrate_ths=recent(
             board.hashrate_5m_ths, board.hashrate_1m_ths, board.hashrate_ths
         ),
         temperature_c=board.temperature_c,
         chip_temp_max_c=board.chip_temp_max_c,
         chip_temp_avg_c=board.chip_temp_avg_c,
-        alive=None if board.status is None else board.status.lower() == "alive",
+        alive=as_alive(board.status),
     )
 
 
-def _idle_status(status: BtminerStatus) -> MinerStatus:
+def _idle_status(status: V2Status) -> MinerStatus:
     """A miner whose btminer is stopped: no hashrate, nothing else known."""
     return MinerStatus(
         mining=False,
@@ -121,7 +103,7 @@ def _idle_status(status: BtminerStatus) -> MinerStatus:
         chip_temp_avg_c=None,
         fan_speed_in_rpm=None,
         fan_speed_out_rpm=None,
-        power_mode=_power_mode(status.power_mode),
+        power_mode=power_mode(status.power_mode),
         uptime_s=None,
         mining_elapsed_s=None,
         accepted_shares=None,
@@ -132,12 +114,12 @@ def _idle_status(status: BtminerStatus) -> MinerStatus:
     )
 
 
-def _miner_status(status: BtminerStatus, readings: Readings) -> MinerStatus:
+def _miner_status(status: V2Status, readings: V2Readings) -> MinerStatus:
     summary = readings.summary
     if summary is None:  # pragma: no cover - read() always returns a summary
         raise ParseError("summary: no data")
     pools = readings.pools or ()
-    hashrate = _recent(
+    hashrate = recent(
         summary.hashrate_5m_ths, summary.hashrate_1m_ths, summary.hashrate_ths
     )
     mining = not status.mining_off if status.mining_off is not None else bool(hashrate)
@@ -156,7 +138,7 @@ def _miner_status(status: BtminerStatus, readings: Readings) -> MinerStatus:
         chip_temp_avg_c=summary.chip_temp_avg_c,
         fan_speed_in_rpm=summary.fan_speed_in_rpm,
         fan_speed_out_rpm=summary.fan_speed_out_rpm,
-        power_mode=_power_mode(status.power_mode, summary.power_mode),
+        power_mode=power_mode(status.power_mode, summary.power_mode),
         uptime_s=summary.uptime_s,
         mining_elapsed_s=summary.elapsed_s,
         accepted_shares=_shares(summary, pools, "accepted"),
@@ -174,22 +156,10 @@ def _miner_status(status: BtminerStatus, readings: Readings) -> MinerStatus:
     )
 
 
-class WhatsminerV2Miner(Miner):
+class WhatsminerV2Miner(WhatsminerMiner[WhatsminerV2Client]):
     """A Whatsminer on API v2 (TCP 4028)."""
 
-    capabilities = frozenset(
-        {
-            Capability.MINING_SWITCH,
-            Capability.POWER_PERCENT,
-            Capability.POWER_LIMIT,
-            Capability.POWER_MODE,
-            Capability.REBOOT,
-            Capability.RESTART_MINING,
-            Capability.IDENTIFY,
-            Capability.POOLS,
-            Capability.PRE_POWER_ON,
-        }
-    )
+    capabilities = CONTROLS | {Capability.PRE_POWER_ON}
 
     def __init__(
         self,
@@ -198,24 +168,11 @@ class WhatsminerV2Miner(Miner):
         password: str | None = None,
         *,
         client: WhatsminerV2Client | None = None,
+        gate: Gate | None = None,
     ) -> None:
-        """Wrap a client (built here unless one is given)."""
-        self.client = client or WhatsminerV2Client(host, port, password)
+        """Wrap a client (built here, with ``gate``, unless one is given)."""
+        super().__init__(client or WhatsminerV2Client(host, port, password, gate=gate))
         self._fast_power_percent_only = False
-
-    def __repr__(self) -> str:
-        """Name the miner, never the password."""
-        return f"WhatsminerV2Miner({self.client.host!r}, {self.client.port})"
-
-    @property
-    def host(self) -> str:
-        """Address of the miner."""
-        return self.client.host
-
-    @property
-    def power_limit_range_w(self) -> tuple[int, int]:
-        """What ``adjust_power_limit`` accepts."""
-        return POWER_LIMIT_RANGE_W
 
     async def read_info(self) -> MinerInfo:
         """``get_version`` and ``get_miner_info`` (``devdetails`` for old firmware)."""
@@ -223,7 +180,7 @@ class WhatsminerV2Miner(Miner):
         try:
             network = await self.client.get_miner_info()
         except UnsupportedCommand:
-            network = NetworkInfo(*(None,) * len(fields(NetworkInfo)))
+            network = V2NetworkInfo(*(None,) * len(fields(V2NetworkInfo)))
         mac = normalize_mac(network.mac or "")
         if mac is None:  # many firmwares also put the MAC in summary
             mac = normalize_mac((await self.client.summary()).mac or "")
@@ -333,7 +290,9 @@ class WhatsminerV2Miner(Miner):
         """Flash the red LED, or give the LEDs back to the firmware."""
         if on:
             await self.client.set_led(
-                "red", period_ms=_IDENTIFY_PERIOD_MS, duration_ms=_IDENTIFY_ON_MS
+                IDENTIFY_COLOR,
+                period_ms=IDENTIFY_PERIOD_MS,
+                duration_ms=IDENTIFY_ON_MS,
             )
         else:
             await self.client.set_led_auto()

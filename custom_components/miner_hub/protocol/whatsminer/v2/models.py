@@ -13,7 +13,7 @@ from enum import StrEnum
 import re
 from typing import Any
 
-from ..models import MinerError
+from ...models import MinerError
 
 _FIRMWARE_DATE = re.compile(r"^(\d{4})(\d{2})(\d{2})")
 
@@ -26,7 +26,7 @@ class HeatMode(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class Summary:
+class V2Summary:
     """``summary``: totals of the miner."""
 
     elapsed_s: int | None
@@ -64,7 +64,7 @@ class Summary:
 
 
 @dataclass(frozen=True, slots=True)
-class Pool:
+class V2Pool:
     """One entry of ``pools``."""
 
     index: int | None
@@ -84,7 +84,7 @@ class Pool:
 
 
 @dataclass(frozen=True, slots=True)
-class Hashboard:
+class V2Hashboard:
     """One entry of ``edevs`` / ``devs``."""
 
     slot: int | None
@@ -111,7 +111,7 @@ class Hashboard:
 
 
 @dataclass(frozen=True, slots=True)
-class DeviceDetails:
+class V2DeviceDetails:
     """One entry of ``devdetails``."""
 
     index: int | None
@@ -121,7 +121,7 @@ class DeviceDetails:
 
 
 @dataclass(frozen=True, slots=True)
-class PowerSupply:
+class V2PowerSupply:
     """``get_psu``; currents and voltages converted from 1 mA / 10 mV units."""
 
     name: str | None
@@ -139,7 +139,7 @@ class PowerSupply:
 
 
 @dataclass(frozen=True, slots=True)
-class Version:
+class V2Version:
     """``get_version``."""
 
     api_version: str | None
@@ -161,7 +161,7 @@ class Version:
 
 
 @dataclass(frozen=True, slots=True)
-class MinerStatus:
+class V2Status:
     """``status``: whether btminer runs, and the configured power settings."""
 
     mining_off: bool | None
@@ -173,7 +173,7 @@ class MinerStatus:
 
 
 @dataclass(frozen=True, slots=True)
-class NetworkInfo:
+class V2NetworkInfo:
     """``get_miner_info``: only the selected fields are filled."""
 
     ip: str | None
@@ -212,10 +212,10 @@ class WriteResult:
 
 
 @dataclass(frozen=True, slots=True)
-class Readings:
+class V2Readings:
     """The cgminer-family reads of one joined request (``summary+pools+edevs``)."""
 
-    summary: Summary | None = None
-    pools: tuple[Pool, ...] | None = None
-    hashboards: tuple[Hashboard, ...] | None = None
-    device_details: tuple[DeviceDetails, ...] | None = None
+    summary: V2Summary | None = None
+    pools: tuple[V2Pool, ...] | None = None
+    hashboards: tuple[V2Hashboard, ...] | None = None
+    device_details: tuple[V2DeviceDetails, ...] | None = None

@@ -12,7 +12,7 @@ import json
 import re
 from typing import Any, Final
 
-from ..errors import (
+from ...errors import (
     AuthFailed,
     CommandRejected,
     DeviceError,
@@ -22,19 +22,19 @@ from ..errors import (
     UnsupportedCommand,
     WriteApiDisabled,
 )
-from ..fields import Fields, as_int, as_str, scaled
-from ..models import MinerError, PrePowerOnStatus
+from ...fields import Fields, as_int, as_str, scaled
+from ...models import MinerError, PrePowerOnStatus
 from .models import (
-    DeviceDetails,
-    Hashboard,
-    MinerStatus,
-    NetworkInfo,
-    Pool,
-    PowerSupply,
-    Readings,
-    Summary,
     TokenChallenge,
-    Version,
+    V2DeviceDetails,
+    V2Hashboard,
+    V2NetworkInfo,
+    V2Pool,
+    V2PowerSupply,
+    V2Readings,
+    V2Status,
+    V2Summary,
+    V2Version,
 )
 
 type Reply = dict[str, Any]
@@ -179,7 +179,7 @@ def _summary_errors(fields: Fields) -> tuple[MinerError, ...]:
     return tuple(MinerError(code) for code in codes if code is not None)
 
 
-def summary_from(record: Mapping[str, Any]) -> Summary:
+def summary_from(record: Mapping[str, Any]) -> V2Summary:
     """Build a Summary from ``SUMMARY[0]`` (or the v2-compat ``Msg``)."""
     fields = Fields(record)
     power = fields.number("Power")
@@ -188,7 +188,7 @@ def summary_from(record: Mapping[str, Any]) -> Summary:
     if expected is None and power and power_rate:
         expected = power / power_rate
     factor = hashrate_factor(fields, expected)
-    return Summary(
+    return V2Summary(
         elapsed_s=fields.integer("Elapsed"),
         hashrate_ths=scaled(fields.number("MHS av"), factor),
         hashrate_5s_ths=scaled(fields.number("MHS 5s"), factor),
@@ -224,10 +224,10 @@ def summary_from(record: Mapping[str, Any]) -> Summary:
     )
 
 
-def pool_from(record: Mapping[str, Any]) -> Pool:
+def pool_from(record: Mapping[str, Any]) -> V2Pool:
     """Build a Pool from one ``POOLS`` entry."""
     fields = Fields(record)
-    return Pool(
+    return V2Pool(
         index=fields.integer("POOL"),
         url=fields.text("URL"),
         user=fields.text("User"),
@@ -245,12 +245,12 @@ def pool_from(record: Mapping[str, Any]) -> Pool:
     )
 
 
-def hashboard_from(record: Mapping[str, Any]) -> Hashboard:
+def hashboard_from(record: Mapping[str, Any]) -> V2Hashboard:
     """Build a Hashboard from one ``DEVS`` entry."""
     fields = Fields(record)
     factory = _factory_ths(fields)
     factor = hashrate_factor(fields, factory)
-    return Hashboard(
+    return V2Hashboard(
         slot=fields.integer("Slot", "ASC"),
         enabled=fields.flag("Enabled"),
         status=fields.text("Status"),
@@ -275,10 +275,10 @@ def hashboard_from(record: Mapping[str, Any]) -> Hashboard:
     )
 
 
-def device_details_from(record: Mapping[str, Any]) -> DeviceDetails:
+def device_details_from(record: Mapping[str, Any]) -> V2DeviceDetails:
     """Build DeviceDetails from one ``DEVDETAILS`` entry."""
     fields = Fields(record)
-    return DeviceDetails(
+    return V2DeviceDetails(
         index=fields.integer("DEVDETAILS", "ID"),
         name=fields.text("Name"),
         driver=fields.text("Driver"),
@@ -286,12 +286,12 @@ def device_details_from(record: Mapping[str, Any]) -> DeviceDetails:
     )
 
 
-def power_supply_from(message: Mapping[str, Any]) -> PowerSupply:
+def power_supply_from(message: Mapping[str, Any]) -> V2PowerSupply:
     """Build PowerSupply from ``get_psu`` (``iin`` in mA, ``vin`` in 10 mV)."""
     fields = Fields(message)
     current_ma = fields.number("iin")
     voltage_10mv = fields.number("vin")
-    return PowerSupply(
+    return V2PowerSupply(
         name=fields.text("name"),
         model=fields.text("model"),
         hardware_version=fields.text("hw_version"),
@@ -307,13 +307,13 @@ def power_supply_from(message: Mapping[str, Any]) -> PowerSupply:
     )
 
 
-def version_from(message: Mapping[str, Any]) -> Version:
+def version_from(message: Mapping[str, Any]) -> V2Version:
     """Build Version from ``get_version`` (old daemons prefix ``whatsminer v``)."""
     fields = Fields(message)
     api_version = fields.text("api_ver")
     if api_version is not None:
         api_version = api_version.removeprefix("whatsminer v").strip()
-    return Version(
+    return V2Version(
         api_version=api_version,
         firmware_version=fields.text("fw_ver"),
         platform=fields.text("platform"),
@@ -322,11 +322,11 @@ def version_from(message: Mapping[str, Any]) -> Version:
     )
 
 
-def status_from(reply: Reply) -> MinerStatus:
+def status_from(reply: Reply) -> V2Status:
     """Build MinerStatus from ``status`` in its bare (old) or flat (new) shape."""
     message = reply.get("Msg")
     fields = Fields(message if isinstance(message, dict) else reply)
-    return MinerStatus(
+    return V2Status(
         mining_off=fields.flag("btmineroff", "mineroff"),
         mining_off_reason=fields.text("mineroff_reason"),
         firmware_version=fields.text("Firmware Version", "FirmwareVersion"),
@@ -336,10 +336,10 @@ def status_from(reply: Reply) -> MinerStatus:
     )
 
 
-def network_info_from(message: Mapping[str, Any]) -> NetworkInfo:
+def network_info_from(message: Mapping[str, Any]) -> V2NetworkInfo:
     """Build NetworkInfo from ``get_miner_info``."""
     fields = Fields(message)
-    return NetworkInfo(
+    return V2NetworkInfo(
         ip=fields.text("ip"),
         proto=fields.text("proto"),
         netmask=fields.text("netmask"),
@@ -417,7 +417,7 @@ _BUILDERS: Final[dict[str, Callable[[Mapping[str, Any]], Any]]] = {
 }
 
 
-def readings_from(replies: Mapping[str, Reply]) -> Readings:
+def readings_from(replies: Mapping[str, Reply]) -> V2Readings:
     """Build Readings from one reply per cgminer-family command."""
     values: dict[str, Any] = {}
     for command, reply in replies.items():
@@ -432,7 +432,7 @@ def readings_from(replies: Mapping[str, Reply]) -> Readings:
             values[field] = built[0]
         else:
             values[field] = built
-    return Readings(**values)
+    return V2Readings(**values)
 
 
 def split_joined(reply: Reply, commands: list[str]) -> dict[str, Reply]:

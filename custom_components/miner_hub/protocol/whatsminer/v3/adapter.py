@@ -6,10 +6,9 @@ from collections.abc import Awaitable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Final
 
-from ..errors import AuthFailed, MinerHubError, ParseError, WriteApiDisabled
-from ..miner import Miner
-from ..models import (
-    Capability,
+from ...errors import AuthFailed, MinerHubError, ParseError, WriteApiDisabled
+from ...gate import Gate
+from ...models import (
     HashboardStatus,
     MinerError,
     MinerInfo,
@@ -22,37 +21,36 @@ from ..models import (
     WriteAccess,
     normalize_mac,
 )
-from .miner import MANUFACTURER, POWER_LIMIT_RANGE_W
-from .v3 import DEFAULT_ACCOUNT, DEFAULT_PORT, WhatsminerV3Client
-from .v3_models import (
-    DeviceInfo,
-    Hashboard,
-    MinerSettings,
-    MinerStatus as V3Status,
-    Pool,
+from ..common import (
+    IDENTIFY_COLOR,
+    IDENTIFY_ON_MS,
+    IDENTIFY_PERIOD_MS,
+    MANUFACTURER,
+    WhatsminerMiner,
+    power_mode,
+    recent,
 )
+from .client import WhatsminerV3Client
+from .models import V3DeviceInfo, V3Hashboard, V3Pool, V3Settings, V3Status
+from .transport import DEFAULT_ACCOUNT, DEFAULT_PORT
 
-# The LED pattern of "identify": red, half a second on per second.
-_IDENTIFY: Final = [{"color": "red", "period": 1000, "duration": 500, "start": 0}]
-
-
-def _power_mode(name: str | None) -> PowerMode | None:
-    try:
-        return PowerMode(name.lower()) if name else None
-    except ValueError:
-        return None
-
-
-def _recent(*windows: float | None) -> float | None:
-    return next((value for value in windows if value is not None), None)
+# The LED pattern of "identify", as API v3 takes it: a list of steps.
+_IDENTIFY: Final = [
+    {
+        "color": IDENTIFY_COLOR,
+        "period": IDENTIFY_PERIOD_MS,
+        "duration": IDENTIFY_ON_MS,
+        "start": 0,
+    }
+]
 
 
 def _board(
-    position: int, board: Hashboard, temperature: float | None
+    position: int, board: V3Hashboard, temperature: float | None
 ) -> HashboardStatus:
     return HashboardStatus(
         index=board.index if board.index is not None else position,
-        hashrate_ths=_recent(board.hashrate_realtime_ths, board.hashrate_ths),
+        hashrate_ths=recent(board.hashrate_realtime_ths, board.hashrate_ths),
         temperature_c=temperature,
         chip_temp_max_c=board.chip_temp_max_c,
         chip_temp_avg_c=board.chip_temp_avg_c,
@@ -60,7 +58,7 @@ def _board(
     )
 
 
-def _pool(position: int, pool: Pool) -> PoolStatus | None:
+def _pool(position: int, pool: V3Pool) -> PoolStatus | None:
     if not pool.url:
         return None
     return PoolStatus(
@@ -75,7 +73,7 @@ def _pool(position: int, pool: Pool) -> PoolStatus | None:
     )
 
 
-def _status(info: DeviceInfo, status: V3Status, settings: MinerSettings) -> MinerStatus:
+def _status(info: V3DeviceInfo, status: V3Status, settings: V3Settings) -> MinerStatus:
     summary = status.summary
     if summary is None:
         raise ParseError("get.miner.status: no summary")
@@ -83,7 +81,7 @@ def _status(info: DeviceInfo, status: V3Status, settings: MinerSettings) -> Mine
     temperatures = summary.board_temperatures_c
     return MinerStatus(
         mining=info.working,
-        hashrate_ths=_recent(summary.hashrate_1m_ths, summary.hashrate_ths),
+        hashrate_ths=recent(summary.hashrate_1m_ths, summary.hashrate_ths),
         factory_hashrate_ths=summary.factory_hashrate_ths,
         power_w=summary.power_w,
         power_limit_w=settings.power_limit_w or summary.power_limit_w,
@@ -94,7 +92,7 @@ def _status(info: DeviceInfo, status: V3Status, settings: MinerSettings) -> Mine
         chip_temp_avg_c=summary.chip_temp_avg_c,
         fan_speed_in_rpm=summary.fan_speed_in_rpm,
         fan_speed_out_rpm=summary.fan_speed_out_rpm,
-        power_mode=_power_mode(settings.power_mode),
+        power_mode=power_mode(settings.power_mode),
         uptime_s=summary.uptime_s,
         mining_elapsed_s=summary.elapsed_s,
         accepted_shares=None,
@@ -117,21 +115,8 @@ def _status(info: DeviceInfo, status: V3Status, settings: MinerSettings) -> Mine
     )
 
 
-class WhatsminerV3Miner(Miner):
+class WhatsminerV3Miner(WhatsminerMiner[WhatsminerV3Client]):
     """A Whatsminer on API v3 (TCP 4433)."""
-
-    capabilities = frozenset(
-        {
-            Capability.MINING_SWITCH,
-            Capability.POWER_PERCENT,
-            Capability.POWER_LIMIT,
-            Capability.POWER_MODE,
-            Capability.REBOOT,
-            Capability.RESTART_MINING,
-            Capability.IDENTIFY,
-            Capability.POOLS,
-        }
-    )
 
     def __init__(
         self,
@@ -141,23 +126,12 @@ class WhatsminerV3Miner(Miner):
         account: str = DEFAULT_ACCOUNT,
         *,
         client: WhatsminerV3Client | None = None,
+        gate: Gate | None = None,
     ) -> None:
-        """Wrap a client (built here unless one is given)."""
-        self.client = client or WhatsminerV3Client(host, port, password, account)
-
-    def __repr__(self) -> str:
-        """Name the miner, never the password."""
-        return f"WhatsminerV3Miner({self.client.host!r}, {self.client.port})"
-
-    @property
-    def host(self) -> str:
-        """Address of the miner."""
-        return self.client.host
-
-    @property
-    def power_limit_range_w(self) -> tuple[int, int]:
-        """What ``set.miner.power_limit`` accepts."""
-        return POWER_LIMIT_RANGE_W
+        """Wrap a client (built here, with ``gate``, unless one is given)."""
+        super().__init__(
+            client or WhatsminerV3Client(host, port, password, account, gate=gate)
+        )
 
     async def read_info(self) -> MinerInfo:
         """``get.device.info``: every section (it also carries the salt)."""

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..models import MinerError
+from ...models import MinerError
 
 
 @dataclass(frozen=True, slots=True)
-class DeviceInfo:
+class V3DeviceInfo:
     """``get.device.info``: the sections a miner reports (missing ones are None)."""
 
     mac: str | None
@@ -33,7 +33,7 @@ class DeviceInfo:
 
 
 @dataclass(frozen=True, slots=True)
-class Summary:
+class V3Summary:
     """``get.miner.status`` ``summary``."""
 
     elapsed_s: int | None
@@ -59,7 +59,7 @@ class Summary:
 
 
 @dataclass(frozen=True, slots=True)
-class Pool:
+class V3Pool:
     """``get.miner.status`` ``pools`` (v3 has no share counters)."""
 
     url: str | None
@@ -70,7 +70,7 @@ class Pool:
 
 
 @dataclass(frozen=True, slots=True)
-class Hashboard:
+class V3Hashboard:
     """``get.miner.status`` ``edevs``."""
 
     index: int | None
@@ -86,16 +86,16 @@ class Hashboard:
 
 
 @dataclass(frozen=True, slots=True)
-class MinerStatus:
+class V3Status:
     """The sections of one ``get.miner.status`` request."""
 
-    summary: Summary | None
-    pools: tuple[Pool, ...] | None
-    hashboards: tuple[Hashboard, ...] | None
+    summary: V3Summary | None
+    pools: tuple[V3Pool, ...] | None
+    hashboards: tuple[V3Hashboard, ...] | None
 
 
 @dataclass(frozen=True, slots=True)
-class MinerSettings:
+class V3Settings:
     """``get.miner.setting``: what the miner is set to (v2 cannot read these)."""
 
     power_percent: int | None
