@@ -23,9 +23,8 @@ from .entity import (
     PoolWorkerEntity,
     async_add_reported_entities,
     async_add_worker_entities,
-    miner_coordinator,
-    pool_coordinator,
 )
+from .pool_coordinator import PoolCoordinator
 from .protocol.spiderpool.models import Worker
 
 # The coordinator fetches the data; entities only read it.
@@ -74,14 +73,18 @@ async def async_setup_entry(
     entry: MinerHubConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """A miner's binary sensors (as it reports them), or every worker's."""
-    if (coordinator := miner_coordinator(entry)) is not None:
+    """Every pool worker's binary sensors, or a miner's (as it reports them)."""
+    coordinator = entry.runtime_data
+    if isinstance(coordinator, PoolCoordinator):
+        async_add_worker_entities(
+            coordinator,
+            WORKER_BINARY_SENSORS,
+            WorkerBinarySensorEntity,
+            async_add_entities,
+        )
+    else:
         async_add_reported_entities(
             coordinator, async_add_entities, partial(_new_binary_sensors, coordinator)
-        )
-    elif (pool := pool_coordinator(entry)) is not None:
-        async_add_worker_entities(
-            pool, WORKER_BINARY_SENSORS, WorkerBinarySensorEntity, async_add_entities
         )
 
 

@@ -18,7 +18,7 @@ from homeassistant.helpers.event import async_call_later
 from . import MinerHubConfigEntry
 from .const import IDENTIFY_DURATION, LOGGER
 from .coordinator import MinerCoordinator
-from .entity import MinerEntity, async_add_controls
+from .entity import MinerControlEntityDescription, MinerEntity, async_add_controls
 from .helpers import OutcomeUnknownError
 from .protocol.models import Capability
 
@@ -29,17 +29,23 @@ PARALLEL_UPDATES = 1
 
 
 @dataclass(frozen=True, kw_only=True)
-class MinerButtonEntityDescription(ButtonEntityDescription):
-    """A button of a miner.
+class MinerButtonEntityDescription(
+    MinerControlEntityDescription, ButtonEntityDescription
+):
+    """A button of a miner: one command."""
 
-    With ``release_fn`` the press has an effect for ``release_after``, then
-    ``release_fn`` ends it (another press starts the time again).
+    press_fn: Callable[[MinerCoordinator], Awaitable[None]]
+
+
+@dataclass(frozen=True, kw_only=True)
+class MinerTimedButtonEntityDescription(MinerButtonEntityDescription):
+    """A press with an effect that ``release_fn`` ends after ``release_after``.
+
+    Another press starts the time again.
     """
 
-    capability: Capability
-    press_fn: Callable[[MinerCoordinator], Awaitable[None]]
-    release_fn: ReleaseFn | None = None
-    release_after: timedelta = IDENTIFY_DURATION
+    release_fn: ReleaseFn
+    release_after: timedelta
 
 
 BUTTONS: tuple[MinerButtonEntityDescription, ...] = (
@@ -58,7 +64,7 @@ BUTTONS: tuple[MinerButtonEntityDescription, ...] = (
         capability=Capability.RESTART_MINING,
         press_fn=lambda coordinator: coordinator.async_restart_mining(),
     ),
-    MinerButtonEntityDescription(
+    MinerTimedButtonEntityDescription(
         key="identify",
         translation_key="identify",
         device_class=ButtonDeviceClass.IDENTIFY,
@@ -93,9 +99,9 @@ async def async_setup_entry(
     def button(
         coordinator: MinerCoordinator, description: MinerButtonEntityDescription
     ) -> MinerButton:
-        if description.release_fn is None:
-            return MinerButton(coordinator, description)
-        return MinerTimedButton(coordinator, description, description.release_fn)
+        if isinstance(description, MinerTimedButtonEntityDescription):
+            return MinerTimedButton(coordinator, description)
+        return MinerButton(coordinator, description)
 
     async_add_controls(entry, async_add_entities, BUTTONS, button)
 
@@ -114,17 +120,8 @@ class MinerButton(MinerEntity, ButtonEntity):
 class MinerTimedButton(MinerButton):
     """A button whose effect ``release_fn`` ends after ``release_after``."""
 
+    entity_description: MinerTimedButtonEntityDescription
     _release_timer: CALLBACK_TYPE | None = None
-
-    def __init__(
-        self,
-        coordinator: MinerCoordinator,
-        description: MinerButtonEntityDescription,
-        release_fn: ReleaseFn,
-    ) -> None:
-        """Attach the button to the miner."""
-        super().__init__(coordinator, description)
-        self._release_fn = release_fn
 
     @override
     async def async_press(self) -> None:
@@ -155,8 +152,11 @@ class MinerTimedButton(MinerButton):
 
     async def _async_release(self, _now: datetime) -> None:
         self._release_timer = None
+        await self._release(refresh=True)
+
+    async def _release(self, *, refresh: bool) -> None:
         try:
-            await self._release_fn(self.coordinator, True)
+            await self.entity_description.release_fn(self.coordinator, refresh)
         except HomeAssistantError as err:
             LOGGER.warning("%s: could not end the press: %s", self.entity_id, err)
 
@@ -164,9 +164,5 @@ class MinerTimedButton(MinerButton):
     async def async_will_remove_from_hass(self) -> None:
         """End a pending effect now rather than leave it on for good."""
         await super().async_will_remove_from_hass()
-        if not self._cancel_release():
-            return
-        try:
-            await self._release_fn(self.coordinator, False)
-        except HomeAssistantError as err:
-            LOGGER.warning("%s: could not end the press: %s", self.entity_id, err)
+        if self._cancel_release():
+            await self._release(refresh=False)

@@ -9,9 +9,10 @@ once the pool has not listed it for ``WORKER_GONE_AFTER`` (stale devices).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
 from functools import partial
-from typing import Protocol, override
+from typing import override
 
 from homeassistant.core import callback
 from homeassistant.helpers import device_registry as dr
@@ -38,13 +39,18 @@ WORKER_MODEL = "Mining pool worker"
 POOL_CONSOLE_URL = "https://www.spiderpool.com"
 
 
-class ControlDescription(Protocol):
-    """An entity description of a control: it needs a capability of the miner."""
+@dataclass(frozen=True, kw_only=True)
+class MinerControlEntityDescription(EntityDescription):
+    """A control of a miner: it exists when the miner has the capability."""
 
-    @property
-    def capability(self) -> Capability:
-        """What the miner must support for the entity to exist."""
-        ...
+    capability: Capability
+
+
+@dataclass(frozen=True, kw_only=True)
+class MinerSettingEntityDescription[V](MinerControlEntityDescription):
+    """A control that sets a value of the miner (through its coordinator)."""
+
+    set_fn: Callable[[MinerCoordinator, V], Awaitable[None]]
 
 
 def miner_coordinator(entry: MinerHubConfigEntry) -> MinerCoordinator | None:
@@ -60,7 +66,7 @@ def pool_coordinator(entry: MinerHubConfigEntry) -> PoolCoordinator | None:
 
 
 @callback
-def async_add_controls[D: ControlDescription](
+def async_add_controls[D: MinerControlEntityDescription](
     entry: MinerHubConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
     descriptions: Iterable[D],

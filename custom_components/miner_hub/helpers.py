@@ -29,6 +29,7 @@ from .const import (
     KIND_DRAGONMINT,
 )
 from .protocol.dragonmint.adapter import DragonMintMiner
+from .protocol.dragonmint.client import DragonMintClient
 from .protocol.errors import (
     AuthFailed,
     CommandRejected,
@@ -81,11 +82,13 @@ def create_miner(hass: HomeAssistant, data: Mapping[str, Any]) -> Miner:
     """The protocol adapter of a miner entry's data."""
     if data.get(CONF_KIND) == KIND_DRAGONMINT:
         return DragonMintMiner(
-            async_get_clientsession(hass),
-            data[CONF_HOST],
-            data[CONF_PORT],
-            data[CONF_USERNAME],
-            data[CONF_PASSWORD],
+            DragonMintClient(
+                async_get_clientsession(hass),
+                data[CONF_HOST],
+                data[CONF_PORT],
+                data[CONF_USERNAME],
+                data[CONF_PASSWORD],
+            )
         )
     return whatsminer(
         WhatsminerApi(data.get(CONF_API, WhatsminerApi.V2)),

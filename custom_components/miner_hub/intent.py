@@ -15,7 +15,7 @@ replace an exception's message with a generic one (and log a traceback).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Final, override
+from typing import Any, ClassVar, Final, override
 
 from homeassistant.components.homeassistant.exposed_entities import (
     async_should_expose,
@@ -194,10 +194,8 @@ class MinerIntentHandler(intent.IntentHandler):
     unsupported: str = ""
     response_type = intent.IntentResponseType.ACTION_DONE
 
-    @property
-    def extra_slots(self) -> dict[Any, Any]:
-        """Slots besides the miner's name."""
-        return {}
+    # Slots besides the miner's name.
+    extra_slots: ClassVar[dict[Any, Any]] = {}
 
     @property
     @override
@@ -268,15 +266,11 @@ class SetPowerPercentHandler(MinerIntentHandler):
     capability = Capability.POWER_PERCENT
     unsupported = "Sorry, {name} cannot set its power percent"
 
-    @property
-    @override
-    def extra_slots(self) -> dict[Any, Any]:
-        """The percentage."""
-        return {
-            probatio.Required(
-                SLOT_PERCENT, description="Power percentage, from 0 to 100"
-            ): probatio.All(probatio.Coerce(int), probatio.Range(min=0, max=100))
-        }
+    extra_slots: ClassVar[dict[Any, Any]] = {
+        probatio.Required(
+            SLOT_PERCENT, description="Power percentage, from 0 to 100"
+        ): probatio.All(probatio.Coerce(int), probatio.Range(min=0, max=100))
+    }
 
     @override
     async def async_handle_miner(self, miner: MinerTarget, slots: Slots) -> str:
@@ -297,15 +291,11 @@ class SetMiningHandler(MinerIntentHandler):
     capability = Capability.MINING_SWITCH
     unsupported = "Sorry, {name} cannot pause and resume mining"
 
-    @property
-    @override
-    def extra_slots(self) -> dict[Any, Any]:
-        """Whether to mine."""
-        return {
-            probatio.Required(
-                SLOT_MINING, description="True to resume mining, false to pause it"
-            ): cv.boolean
-        }
+    extra_slots: ClassVar[dict[Any, Any]] = {
+        probatio.Required(
+            SLOT_MINING, description="True to resume mining, false to pause it"
+        ): cv.boolean
+    }
 
     @override
     async def async_handle_miner(self, miner: MinerTarget, slots: Slots) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import override
 
@@ -19,19 +19,19 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import MinerHubConfigEntry
 from .coordinator import MinerCoordinator
-from .entity import MinerEntity, async_add_controls
+from .entity import MinerEntity, MinerSettingEntityDescription, async_add_controls
 from .protocol.models import Capability
 
 PARALLEL_UPDATES = 1
 
 
 @dataclass(frozen=True, kw_only=True)
-class MinerNumberEntityDescription(NumberEntityDescription):
-    """A number of a miner: its value, how to set it, and its range."""
+class MinerNumberEntityDescription(
+    MinerSettingEntityDescription[int], NumberEntityDescription
+):
+    """A number of a miner: its value and, where the firmware decides, its range."""
 
-    capability: Capability
     value_fn: Callable[[MinerCoordinator], float | None]
-    set_fn: Callable[[MinerCoordinator, int], Awaitable[None]]
     range_fn: Callable[[MinerCoordinator], tuple[int, int]] | None = None
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, override
 
@@ -11,20 +11,20 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import MinerHubConfigEntry
-from .coordinator import MinerCoordinator, MinerData
-from .entity import MinerEntity, async_add_controls
+from .coordinator import MinerData
+from .entity import MinerEntity, MinerSettingEntityDescription, async_add_controls
 from .protocol.models import Capability
 
 PARALLEL_UPDATES = 1
 
 
 @dataclass(frozen=True, kw_only=True)
-class MinerSwitchEntityDescription(SwitchEntityDescription):
+class MinerSwitchEntityDescription(
+    MinerSettingEntityDescription[bool], SwitchEntityDescription
+):
     """A switch of a miner."""
 
-    capability: Capability
     value_fn: Callable[[MinerData], bool | None]
-    set_fn: Callable[[MinerCoordinator, bool], Awaitable[None]]
 
 
 SWITCHES: tuple[MinerSwitchEntityDescription, ...] = (

@@ -8,6 +8,7 @@ import aiohttp
 import pytest
 
 from custom_components.miner_hub.protocol.dragonmint.adapter import DragonMintMiner
+from custom_components.miner_hub.protocol.dragonmint.client import DragonMintClient
 from custom_components.miner_hub.protocol.errors import (
     AuthFailed,
     CommandRejected,
@@ -36,7 +37,9 @@ async def emulator(socket_enabled: None) -> AsyncIterator[DragonMintEmulator]:
 async def miner(emulator: DragonMintEmulator) -> AsyncIterator[DragonMintMiner]:
     async with aiohttp.ClientSession() as session:
         yield DragonMintMiner(
-            session, emulator.host, emulator.port, "admin", "dragonadmin"
+            DragonMintClient(
+                session, emulator.host, emulator.port, "admin", "dragonadmin"
+            )
         )
 
 
@@ -62,7 +65,7 @@ async def test_innosilicon_identity(socket_enabled: None) -> None:
     ):
         inno.state.miner_type = "T2"
         info = await DragonMintMiner(
-            session, inno.host, inno.port, "admin", "admin"
+            DragonMintClient(session, inno.host, inno.port, "admin", "admin")
         ).read_info()
         assert (info.manufacturer, info.model) == ("Innosilicon", "T2")
 
@@ -75,7 +78,9 @@ async def test_innosilicon_t1_is_told_apart_by_its_web_title(
         aiohttp.ClientSession() as session,
     ):
         assert inno.state.miner_type == "T1"
-        miner = DragonMintMiner(session, inno.host, inno.port, "admin", "admin")
+        miner = DragonMintMiner(
+            DragonMintClient(session, inno.host, inno.port, "admin", "admin")
+        )
         info = await miner.read_info()
         assert (info.manufacturer, info.model) == ("Innosilicon", "T1")
         assert miner.web_url == inno.url
@@ -85,7 +90,9 @@ async def test_web_url_without_the_default_port(
     socket_enabled: None, miner: DragonMintMiner
 ) -> None:
     async with aiohttp.ClientSession() as session:
-        standard = DragonMintMiner(session, "192.0.2.7", 80, "admin", "x")
+        standard = DragonMintMiner(
+            DragonMintClient(session, "192.0.2.7", 80, "admin", "x")
+        )
         assert standard.web_url == "http://192.0.2.7"
     assert miner.web_url.endswith(f":{miner.client.port}")
 
@@ -161,11 +168,15 @@ async def test_check_access_needs_the_admin_account(
 ) -> None:
     async with aiohttp.ClientSession() as session:
         admin = DragonMintMiner(
-            session, emulator.host, emulator.port, "admin", "dragonadmin"
+            DragonMintClient(
+                session, emulator.host, emulator.port, "admin", "dragonadmin"
+            )
         )
         assert await admin.check_access() is WriteAccess.ENABLED
         guest = DragonMintMiner(
-            session, emulator.host, emulator.port, "guest", "dragonguest"
+            DragonMintClient(
+                session, emulator.host, emulator.port, "guest", "dragonguest"
+            )
         )
         await guest.read_info()  # guests may read
         with pytest.raises(AuthFailed):
@@ -209,7 +220,9 @@ async def test_firmware(miner: DragonMintMiner, emulator: DragonMintEmulator) ->
 async def test_firmware_check_needs_admin(emulator: DragonMintEmulator) -> None:
     async with aiohttp.ClientSession() as session:
         guest = DragonMintMiner(
-            session, emulator.host, emulator.port, "guest", "dragonguest"
+            DragonMintClient(
+                session, emulator.host, emulator.port, "guest", "dragonguest"
+            )
         )
         with pytest.raises(AuthFailed):
             await guest.latest_firmware()

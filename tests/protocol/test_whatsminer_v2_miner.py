@@ -19,6 +19,7 @@ from custom_components.miner_hub.protocol.whatsminer.v2.adapter import (
     WhatsminerV2Miner,
     _miner_status,
 )
+from custom_components.miner_hub.protocol.whatsminer.v2.client import WhatsminerV2Client
 from tests.emulators import WhatsminerV2Emulator
 
 PASSWORD = "s3cr3t_pw"
@@ -34,7 +35,9 @@ async def emulator(socket_enabled: None) -> AsyncIterator[WhatsminerV2Emulator]:
 
 @pytest.fixture
 def miner(emulator: WhatsminerV2Emulator) -> WhatsminerV2Miner:
-    miner = WhatsminerV2Miner(emulator.host, emulator.port, PASSWORD)
+    miner = WhatsminerV2Miner(
+        WhatsminerV2Client(emulator.host, emulator.port, PASSWORD)
+    )
     miner.client.read_timeout = 1
     return miner
 
@@ -58,7 +61,9 @@ async def test_read_info(
 
 async def test_read_info_of_old_firmware_uses_devdetails(socket_enabled: None) -> None:
     async with WhatsminerV2Emulator(password=PASSWORD, profile="2.0.4") as emulator:
-        miner = WhatsminerV2Miner(emulator.host, emulator.port, PASSWORD)
+        miner = WhatsminerV2Miner(
+            WhatsminerV2Client(emulator.host, emulator.port, PASSWORD)
+        )
         info = await miner.read_info()
         assert info.model == emulator.state.model.name
         assert "devdetails" in emulator.commands()
@@ -143,7 +148,9 @@ async def test_check_access(
     async with WhatsminerV2Emulator(password=PASSWORD, profile=profile) as emulator:
         emulator.state.write_api_enabled = write_api
         emulator.faults.switch_gates_encrypted_reads = gates_reads
-        miner = WhatsminerV2Miner(emulator.host, emulator.port, PASSWORD)
+        miner = WhatsminerV2Miner(
+            WhatsminerV2Client(emulator.host, emulator.port, PASSWORD)
+        )
         assert await miner.check_access() is expected
 
 
@@ -175,7 +182,9 @@ async def test_power_percent_falls_back_once_on_old_firmware(
     socket_enabled: None,
 ) -> None:
     async with WhatsminerV2Emulator(password=PASSWORD, profile="2.0.4") as emulator:
-        miner = WhatsminerV2Miner(emulator.host, emulator.port, PASSWORD)
+        miner = WhatsminerV2Miner(
+            WhatsminerV2Client(emulator.host, emulator.port, PASSWORD)
+        )
         await miner.set_power_percent(80)
         await miner.set_power_percent(70)
         assert emulator.commands() == [
@@ -187,7 +196,9 @@ async def test_power_percent_falls_back_once_on_old_firmware(
 
 async def test_pre_power_on(socket_enabled: None) -> None:
     async with WhatsminerV2Emulator(password=PASSWORD, profile="2.0.4") as emulator:
-        miner = WhatsminerV2Miner(emulator.host, emulator.port, PASSWORD)
+        miner = WhatsminerV2Miner(
+            WhatsminerV2Client(emulator.host, emulator.port, PASSWORD)
+        )
         await miner.set_mining(False)
         assert (await miner.pre_power_on()).complete is False
 

@@ -37,6 +37,7 @@ from custom_components.miner_hub.protocol.whatsminer.detect import (
     whatsminer,
 )
 from custom_components.miner_hub.protocol.whatsminer.v2.adapter import WhatsminerV2Miner
+from custom_components.miner_hub.protocol.whatsminer.v2.client import WhatsminerV2Client
 from custom_components.miner_hub.protocol.whatsminer.v3.adapter import WhatsminerV3Miner
 from custom_components.miner_hub.protocol.whatsminer.v3.client import WhatsminerV3Client
 from tests.emulators import WhatsminerV2Emulator, WhatsminerV3Emulator
@@ -54,7 +55,7 @@ async def v3(socket_enabled: None) -> AsyncIterator[WhatsminerV3Emulator]:
 
 @pytest.fixture
 def miner(v3: WhatsminerV3Emulator) -> WhatsminerV3Miner:
-    miner = WhatsminerV3Miner(v3.host, v3.port, PASSWORD)
+    miner = WhatsminerV3Miner(WhatsminerV3Client(v3.host, v3.port, PASSWORD))
     miner.client.read_timeout = 1
     return miner
 
@@ -183,7 +184,7 @@ async def test_unknown_outcome_is_reported_not_retried(
 async def test_wrong_credentials(
     v3: WhatsminerV3Emulator, account: str, password: str, error: type[Exception]
 ) -> None:
-    miner = WhatsminerV3Miner(v3.host, v3.port, password, account)
+    miner = WhatsminerV3Miner(WhatsminerV3Client(v3.host, v3.port, password, account))
     with pytest.raises(error):
         await miner.set_mining(False)
     assert v3.state.mining is True
@@ -206,7 +207,7 @@ async def test_check_access(miner: WhatsminerV3Miner, v3: WhatsminerV3Emulator) 
     assert v3.received[-1].param == "auto"
     v3.state.write_api_enabled = False
     assert await miner.check_access() is WriteAccess.DISABLED
-    wrong = WhatsminerV3Miner(v3.host, v3.port, "wrong")
+    wrong = WhatsminerV3Miner(WhatsminerV3Client(v3.host, v3.port, "wrong"))
     v3.state.write_api_enabled = True
     with pytest.raises(AuthFailed):
         await wrong.check_access()
@@ -303,7 +304,7 @@ async def test_detects_v3_and_its_reduced_v2(v3: WhatsminerV3Emulator) -> None:
     miner = whatsminer(WhatsminerApi.V3, v3.host, v3.v2.port, PASSWORD, v3_port=v3.port)
     assert isinstance(miner, WhatsminerV3Miner)
     # The v2 API on 4028 answers reads, refuses writes: v3 is the one to use.
-    legacy = WhatsminerV2Miner(v3.host, v3.v2.port, PASSWORD)
+    legacy = WhatsminerV2Miner(WhatsminerV2Client(v3.host, v3.v2.port, PASSWORD))
     assert (await legacy.read_info()).mac == "c6:07:20:00:33:44"
 
 
@@ -439,7 +440,7 @@ async def test_poll_shares_a_connection_the_miner_keeps_open(
     socket_enabled: None,
 ) -> None:
     async with WhatsminerV3Emulator(password=PASSWORD, keep_alive=True) as v3:
-        miner = WhatsminerV3Miner(v3.host, v3.port, PASSWORD)
+        miner = WhatsminerV3Miner(WhatsminerV3Client(v3.host, v3.port, PASSWORD))
         for _ in range(2):
             await miner.read_status()
         assert v3.connections_total == 2  # one per poll, for three reads each
@@ -464,7 +465,7 @@ async def test_a_whole_poll_shares_the_connection_the_miner_keeps_open(
 ) -> None:
     """The slow reads of a poll ride on its connection too (batches nest)."""
     async with WhatsminerV3Emulator(password=PASSWORD, keep_alive=True) as v3:
-        miner = WhatsminerV3Miner(v3.host, v3.port, PASSWORD)
+        miner = WhatsminerV3Miner(WhatsminerV3Client(v3.host, v3.port, PASSWORD))
         async with miner.reads():
             await miner.read_status()  # its own batch, inside the poll's
             assert await miner.read_power_supply() is not None
@@ -625,7 +626,7 @@ async def test_refused_write_with_an_unreadable_switch_is_the_password(
     v3: WhatsminerV3Emulator,
 ) -> None:
     """-4 while the API switch cannot be read: the password is what is known."""
-    miner = WhatsminerV3Miner(v3.host, v3.port, "not-the-password")
+    miner = WhatsminerV3Miner(WhatsminerV3Client(v3.host, v3.port, "not-the-password"))
     await miner.read_info()  # caches the salt
     with (
         patch.object(

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 import re
 
+from .fields import as_alive
 from .validation import check_pool
 
 
@@ -109,6 +110,20 @@ class HashboardStatus:
     alive: bool | None
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CgminerPool:
+    """A pool as cgminer reports it (Whatsminer API v2 and DragonMint build on it)."""
+
+    index: int | None  # POOL
+    url: str | None  # empty for an unused slot
+    user: str | None  # the worker
+    status: str | None  # Alive / Dead
+    priority: int | None
+    stratum_active: bool | None  # the pool the miner hashes for now
+    accepted: int | None
+    rejected: int | None
+
+
 @dataclass(frozen=True, slots=True)
 class PoolStatus:
     """One configured pool."""
@@ -121,6 +136,22 @@ class PoolStatus:
     priority: int | None
     accepted: int | None
     rejected: int | None
+
+    @classmethod
+    def from_cgminer(cls, position: int, pool: CgminerPool) -> PoolStatus | None:
+        """A pool cgminer lists at ``position``; None for an unused slot."""
+        if not pool.url:
+            return None
+        return cls(
+            index=position if pool.index is None else pool.index,
+            url=pool.url,
+            user=pool.user,
+            active=bool(pool.stratum_active),
+            alive=as_alive(pool.status),
+            priority=pool.priority,
+            accepted=pool.accepted,
+            rejected=pool.rejected,
+        )
 
 
 @dataclass(frozen=True, slots=True)

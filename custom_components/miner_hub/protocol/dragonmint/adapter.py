@@ -10,11 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Final
 
-import aiohttp
-
 from ..errors import CommandRejected, ParseError, ServiceNotRunning
 from ..fields import as_alive
-from ..miner import Miner
+from ..miner import ClientMiner
 from ..models import (
     AutoTuneMode,
     Capability,
@@ -27,11 +25,10 @@ from ..models import (
     WriteAccess,
     normalize_mac,
 )
-from .client import DEFAULT_PORT, DEFAULT_USERNAME, DragonMintClient
+from .client import DEFAULT_PORT, DragonMintClient
 from .models import (
     DragonMintChain,
     DragonMintOverview,
-    DragonMintPool,
     DragonMintSummary,
 )
 
@@ -61,21 +58,6 @@ def _board(chain: DragonMintChain) -> HashboardStatus:
         chip_temp_max_c=None,
         chip_temp_avg_c=None,
         alive=as_alive(chain.status),
-    )
-
-
-def _pool(pool: DragonMintPool) -> PoolStatus | None:
-    if not pool.url:
-        return None
-    return PoolStatus(
-        index=pool.index,
-        url=pool.url,
-        user=pool.user,
-        active=bool(pool.stratum_active),
-        alive=as_alive(pool.status),
-        priority=pool.priority,
-        accepted=pool.accepted,
-        rejected=pool.rejected,
     )
 
 
@@ -111,8 +93,8 @@ def _status(
         hash_stable=None,
         pools=tuple(
             status
-            for pool in (summary.pools if summary else ())
-            if (status := _pool(pool)) is not None
+            for position, pool in enumerate(summary.pools if summary else ())
+            if (status := PoolStatus.from_cgminer(position, pool)) is not None
         ),
         boards=tuple(_board(chain) for chain in chains),
         fan_duty_pct=summary.fan_duty_pct if summary else None,
@@ -121,7 +103,7 @@ def _status(
     )
 
 
-class DragonMintMiner(Miner):
+class DragonMintMiner(ClientMiner[DragonMintClient]):
     """A DragonMint T1 (or Innosilicon) miner on its HTTP firmware API."""
 
     capabilities = frozenset(
@@ -134,26 +116,6 @@ class DragonMintMiner(Miner):
             Capability.FIRMWARE_UPDATE,
         }
     )
-
-    def __init__(
-        self,
-        session: aiohttp.ClientSession,
-        host: str,
-        port: int = DEFAULT_PORT,
-        username: str = DEFAULT_USERNAME,
-        password: str = "",
-    ) -> None:
-        """Use Home Assistant's shared HTTP session."""
-        self.client = DragonMintClient(session, host, port, username, password)
-
-    def __repr__(self) -> str:
-        """Name the miner, never the password."""
-        return f"DragonMintMiner({self.client.host!r}, {self.client.port})"
-
-    @property
-    def host(self) -> str:
-        """Address of the miner."""
-        return self.client.host
 
     @property
     def web_url(self) -> str:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..models import CgminerPool
+
 
 @dataclass(frozen=True, slots=True)
 class DragonMintChain:
@@ -25,18 +27,9 @@ class DragonMintChain:
     elapsed_s: int | None
 
 
-@dataclass(frozen=True, slots=True)
-class DragonMintPool:
-    """One live pool of cgminer (``POOLS[i]``)."""
-
-    index: int
-    url: str | None
-    user: str | None
-    status: str | None
-    priority: int | None
-    stratum_active: bool | None
-    accepted: int | None
-    rejected: int | None
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DragonMintPool(CgminerPool):
+    """One live pool of cgminer (``POOLS[i]``); ``index`` is always known."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,15 +39,8 @@ from ..errors import (
 )
 from ..fields import Fields, as_float
 from ..gate import Gate
+from . import models
 from .crypto import load_private_key, sign
-from .models import (
-    HashrateRecord,
-    HashrateSeries,
-    Payment,
-    ProfitInfo,
-    SubaccountInfo,
-    Worker,
-)
 from .parse import (
     decimal,
     hashrate_record_from,
@@ -263,7 +256,9 @@ class SpiderpoolClient:
 
     # --- reads --------------------------------------------------------------
 
-    async def get_subaccount_info(self, coin: str, subaccount: str) -> SubaccountInfo:
+    async def get_subaccount_info(
+        self, coin: str, subaccount: str
+    ) -> models.SubaccountInfo:
         """Hashrate now and over 24 h, worker counts, wallet.
 
         ``getSubaccountInfo`` is documented but not seen live; where it is
@@ -281,13 +276,15 @@ class SpiderpoolClient:
                 return subaccount_info_from(row, coin, subaccount)
         raise NotFound(_SUBACCOUNT_MISSING, command="getSubaccountInfo")
 
-    async def _live_hashrates(self, coin: str, subaccount: str) -> SubaccountInfo:
+    async def _live_hashrates(
+        self, coin: str, subaccount: str
+    ) -> models.SubaccountInfo:
         params = {"coin": coin, "subaccount": subaccount}
         real = await self._call("/v2/sp/hashrate/subaccount/realHashRate", params)
         full = await self._call("/v2/sp/hashrate/subaccount/fullHashRate", params)
         return live_hashrates_from(real, full, coin, subaccount)
 
-    async def get_profit_info(self, coin: str, subaccount: str) -> ProfitInfo:
+    async def get_profit_info(self, coin: str, subaccount: str) -> models.ProfitInfo:
         """Yesterday's, unpaid and total profit, and today's estimate."""
         data = await self._call(
             "/v2/subaccount/getSubaccountProfitInfo",
@@ -297,7 +294,9 @@ class SpiderpoolClient:
             raise ParseError("getSubaccountProfitInfo: no data")
         return profit_info_from(data)
 
-    async def get_workers(self, coin: str, subaccount: str) -> tuple[Worker, ...]:
+    async def get_workers(
+        self, coin: str, subaccount: str
+    ) -> tuple[models.Worker, ...]:
         """Every worker (documented detail; the paged sp list where it is missing)."""
         params = {"coin": coin, "subaccount": subaccount}
         try:
@@ -316,7 +315,7 @@ class SpiderpoolClient:
 
     async def get_hashrate_detail(
         self, coin: str, subaccount: str, mode: str = "hourly"
-    ) -> HashrateSeries:
+    ) -> models.HashrateSeries:
         """The 24-hour (``hourly``) or 30-day (``daily``) chart."""
         data = await self._call(
             "/v2/subaccount/getSubaccountHashrateDetailInfo",
@@ -326,7 +325,7 @@ class SpiderpoolClient:
 
     async def get_worker_hashrate_detail(
         self, coin: str, subaccount: str, worker: str, mode: str = "hourly"
-    ) -> HashrateSeries:
+    ) -> models.HashrateSeries:
         """One worker's chart."""
         data = await self._call(
             "/v2/worker/getSubaccountWorkerHashrateDetailInfo",
@@ -336,7 +335,7 @@ class SpiderpoolClient:
 
     async def get_payments(
         self, coin: str, subaccount: str, since: datetime, until: datetime
-    ) -> tuple[Payment, ...]:
+    ) -> tuple[models.Payment, ...]:
         """Payouts in a time window, newest first, from every page."""
         records = await self._pages(
             "/v2/subaccount/getSubaccountPaymentRecord",
@@ -368,7 +367,7 @@ class SpiderpoolClient:
 
     async def get_hashrate(
         self, coin: str, subaccount: str, mode: str, since: datetime
-    ) -> tuple[HashrateRecord, ...]:
+    ) -> tuple[models.HashrateRecord, ...]:
         """Accepted and rejected share rates per ``day`` or ``hour``."""
         if mode not in ("day", "hour"):
             raise InvalidParameter("mode must be day or hour")

@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Final, Protocol
+from dataclasses import dataclass
+from typing import Final
 
-from ..miner import Miner
+from ..miner import Addressed, ClientMiner
 from ..models import Capability, PowerMode
 
 MANUFACTURER: Final = "MicroBT"
 # adjust_power_limit / set.miner.power_limit accept 0..99999; 99999 resets it.
 POWER_LIMIT_RANGE_W: Final = (0, 99999)
+
+
+@dataclass(frozen=True, slots=True)
+class LedFlash:
+    """An LED pattern: ``on_ms`` lit in every ``period_ms``."""
+
+    color: str
+    period_ms: int
+    on_ms: int
+
+
 # The LED pattern of "identify": red, half a second on per second.
-IDENTIFY_COLOR: Final = "red"
-IDENTIFY_PERIOD_MS: Final = 1000
-IDENTIFY_ON_MS: Final = 500
+IDENTIFY_FLASH: Final = LedFlash("red", period_ms=1000, on_ms=500)
 # The controls both APIs offer (API v2 adds pre-heating).
 CONTROLS: Final = frozenset(
     {
@@ -27,18 +37,6 @@ CONTROLS: Final = frozenset(
         Capability.POOLS,
     }
 )
-
-
-class WhatsminerClient(Protocol):
-    """What the adapters need of either API's client to name the miner."""
-
-    @property
-    def host(self) -> str:
-        """Address of the miner."""
-
-    @property
-    def port(self) -> int:
-        """The API's port."""
 
 
 def power_mode(*names: str | None) -> PowerMode | None:
@@ -58,23 +56,10 @@ def recent(*windows: float | None) -> float | None:
     return next((value for value in windows if value is not None), None)
 
 
-class WhatsminerMiner[C: WhatsminerClient](Miner):
+class WhatsminerMiner[C: Addressed](ClientMiner[C]):
     """A Whatsminer on one API, through that API's client."""
 
     capabilities = CONTROLS
-
-    def __init__(self, client: C) -> None:
-        """Talk to the miner through ``client``."""
-        self.client = client
-
-    def __repr__(self) -> str:
-        """Name the miner, never the password."""
-        return f"{type(self).__name__}({self.client.host!r}, {self.client.port})"
-
-    @property
-    def host(self) -> str:
-        """Address of the miner."""
-        return self.client.host
 
     @property
     def power_limit_range_w(self) -> tuple[int, int]:

@@ -42,8 +42,10 @@ def whatsminer(
     """The adapter for a known API generation (``port`` is the v2 port)."""
     if api is WhatsminerApi.V3:
         port_v3 = V3_PORT if v3_port is None else v3_port
-        return WhatsminerV3Miner(host, port_v3, password, account, gate=gate)
-    return WhatsminerV2Miner(host, port, password, gate=gate)
+        return WhatsminerV3Miner(
+            WhatsminerV3Client(host, port_v3, password, account, gate=gate)
+        )
+    return WhatsminerV2Miner(WhatsminerV2Client(host, port, password, gate=gate))
 
 
 async def detect_api(
@@ -61,7 +63,7 @@ async def detect_api(
         read_timeout=PROBE_TIMEOUT,
     )
     try:
-        await WhatsminerV3Miner(host, client=v3_client).read_info()
+        await WhatsminerV3Miner(v3_client).read_info()
     except MinerHubError:
         pass
     else:

@@ -13,7 +13,6 @@ from ...errors import (
     WriteApiDisabled,
 )
 from ...fields import as_alive
-from ...gate import Gate
 from ...models import (
     Capability,
     HashboardStatus,
@@ -31,9 +30,7 @@ from ...models import (
 )
 from ..common import (
     CONTROLS,
-    IDENTIFY_COLOR,
-    IDENTIFY_ON_MS,
-    IDENTIFY_PERIOD_MS,
+    IDENTIFY_FLASH,
     MANUFACTURER,
     WhatsminerMiner,
     power_mode,
@@ -41,7 +38,6 @@ from ..common import (
 )
 from .client import WhatsminerV2Client
 from .models import V2Hashboard, V2NetworkInfo, V2Pool, V2Readings, V2Status, V2Summary
-from .transport import DEFAULT_PORT
 
 
 def _efficiency(summary: V2Summary) -> float | None:
@@ -58,21 +54,6 @@ def _shares(summary: V2Summary, pools: tuple[V2Pool, ...], field: str) -> int | 
         return value
     counts = [count for pool in pools if (count := getattr(pool, field)) is not None]
     return sum(counts) if counts else None
-
-
-def _pool_status(index: int, pool: V2Pool) -> PoolStatus | None:
-    if not pool.url:
-        return None
-    return PoolStatus(
-        index=pool.index if pool.index is not None else index,
-        url=pool.url,
-        user=pool.user,
-        active=bool(pool.stratum_active),
-        alive=as_alive(pool.status),
-        priority=pool.priority,
-        accepted=pool.accepted,
-        rejected=pool.rejected,
-    )
 
 
 def _board_status(index: int, board: V2Hashboard) -> HashboardStatus:
@@ -147,7 +128,7 @@ def _miner_status(status: V2Status, readings: V2Readings) -> MinerStatus:
         pools=tuple(
             pool
             for index, raw_pool in enumerate(pools)
-            if (pool := _pool_status(index, raw_pool)) is not None
+            if (pool := PoolStatus.from_cgminer(index, raw_pool)) is not None
         ),
         boards=tuple(
             _board_status(index, board)
@@ -161,17 +142,9 @@ class WhatsminerV2Miner(WhatsminerMiner[WhatsminerV2Client]):
 
     capabilities = CONTROLS | {Capability.PRE_POWER_ON}
 
-    def __init__(
-        self,
-        host: str,
-        port: int = DEFAULT_PORT,
-        password: str | None = None,
-        *,
-        client: WhatsminerV2Client | None = None,
-        gate: Gate | None = None,
-    ) -> None:
-        """Wrap a client (built here, with ``gate``, unless one is given)."""
-        super().__init__(client or WhatsminerV2Client(host, port, password, gate=gate))
+    def __init__(self, client: WhatsminerV2Client) -> None:
+        """Talk to the miner through ``client``."""
+        super().__init__(client)
         self._fast_power_percent_only = False
 
     async def read_info(self) -> MinerInfo:
@@ -290,9 +263,9 @@ class WhatsminerV2Miner(WhatsminerMiner[WhatsminerV2Client]):
         """Flash the red LED, or give the LEDs back to the firmware."""
         if on:
             await self.client.set_led(
-                IDENTIFY_COLOR,
-                period_ms=IDENTIFY_PERIOD_MS,
-                duration_ms=IDENTIFY_ON_MS,
+                IDENTIFY_FLASH.color,
+                period_ms=IDENTIFY_FLASH.period_ms,
+                duration_ms=IDENTIFY_FLASH.on_ms,
             )
         else:
             await self.client.set_led_auto()

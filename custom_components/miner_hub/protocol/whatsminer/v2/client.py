@@ -6,10 +6,9 @@ a token (``transport.py``). Every value is checked before anything is sent.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 import logging
-import time
-from typing import Any, Final
+from typing import Any, Final, Unpack
 
 from ...errors import (
     DeviceError,
@@ -20,31 +19,12 @@ from ...errors import (
 )
 from ...gate import Gate
 from ...models import MinerError, PowerMode, PowerPercentMode, PrePowerOnStatus
+from ...tcp import TcpClient, TcpOptions
 from ...validation import int_in_range, text_up_to
-from . import parse
-from .models import (
-    HeatMode,
-    TokenChallenge,
-    V2DeviceDetails,
-    V2Hashboard,
-    V2NetworkInfo,
-    V2Pool,
-    V2PowerSupply,
-    V2Readings,
-    V2Status,
-    V2Summary,
-    V2Version,
-    WriteResult,
-)
+from . import models, parse
+from .models import HeatMode, WriteResult
 from .system import V2System
-from .transport import (
-    DEFAULT_CONNECT_TIMEOUT,
-    DEFAULT_PORT,
-    DEFAULT_READ_TIMEOUT,
-    TOKEN_LIFETIME,
-    TOKEN_LIMIT_BACKOFF,
-    V2Transport,
-)
+from .transport import DEFAULT_PORT, V2Transport
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -72,7 +52,7 @@ def _in_range(name: str, value: int, low: int, high: int) -> str:
     return str(int_in_range(name, value, low, high))
 
 
-class WhatsminerV2Client:
+class WhatsminerV2Client(TcpClient[V2Transport]):
     """Client for one Whatsminer miner's API v2.
 
     Pass the ``gate`` every client of your miners shares (see ``gate.py``): it
@@ -86,49 +66,12 @@ class WhatsminerV2Client:
         password: str | None = None,
         *,
         gate: Gate | None = None,
-        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
-        read_timeout: float = DEFAULT_READ_TIMEOUT,
-        token_lifetime: float = TOKEN_LIFETIME,
-        token_limit_backoff: float = TOKEN_LIMIT_BACKOFF,
-        clock: Callable[[], float] = time.monotonic,
+        **options: Unpack[TcpOptions],
     ) -> None:
         """Create a client; nothing is sent until a method is called."""
-        self.transport = V2Transport(
-            host,
-            port,
-            password,
-            gate or Gate(),
-            connect_timeout=connect_timeout,
-            read_timeout=read_timeout,
-            token_lifetime=token_lifetime,
-            token_limit_backoff=token_limit_backoff,
-            clock=clock,
-        )
+        self.transport = V2Transport(host, port, password, gate or Gate(), **options)
         self.system = V2System(self.transport)
         self._join_limit = _MAX_JOIN
-
-    def __repr__(self) -> str:
-        """Name the miner, never the password."""
-        return f"WhatsminerV2Client(host={self.host!r}, port={self.port})"
-
-    @property
-    def host(self) -> str:
-        """Address of the miner."""
-        return self.transport.host
-
-    @property
-    def port(self) -> int:
-        """The API v2 port."""
-        return self.transport.port
-
-    @property
-    def read_timeout(self) -> float:
-        """Seconds a reply may take."""
-        return self.transport.read_timeout
-
-    @read_timeout.setter
-    def read_timeout(self, seconds: float) -> None:
-        self.transport.read_timeout = seconds
 
     @property
     def join_limit(self) -> int:
@@ -151,7 +94,7 @@ class WhatsminerV2Client:
         parse.raise_for_status(reply, command)
         return parse.message_object(reply, command)
 
-    async def read(self, *commands: str) -> V2Readings:
+    async def read(self, *commands: str) -> models.V2Readings:
         """Read cgminer-family commands, joined into as few requests as possible.
 
         ``read("summary", "pools", "edevs")`` costs one connection where the
@@ -185,44 +128,44 @@ class WhatsminerV2Client:
         except (DeviceError, ParseError) as err:
             raise _JoinRefused from err
 
-    async def summary(self) -> V2Summary:
+    async def summary(self) -> models.V2Summary:
         """``summary``: hashrate, power, temperatures and fans."""
         summary = (await self.read("summary")).summary
         if summary is None:
             raise ParseError("summary: no data")
         return summary
 
-    async def pools(self) -> tuple[V2Pool, ...]:
+    async def pools(self) -> tuple[models.V2Pool, ...]:
         """``pools``: the configured pools and their share counters."""
         return (await self.read("pools")).pools or ()
 
-    async def edevs(self) -> tuple[V2Hashboard, ...]:
+    async def edevs(self) -> tuple[models.V2Hashboard, ...]:
         """``edevs``: one entry per hashboard."""
         return (await self.read("edevs")).hashboards or ()
 
-    async def devs(self) -> tuple[V2Hashboard, ...]:
+    async def devs(self) -> tuple[models.V2Hashboard, ...]:
         """``devs`` (deprecated alias of ``edevs`` on newer firmware)."""
         return (await self.read("devs")).hashboards or ()
 
-    async def devdetails(self) -> tuple[V2DeviceDetails, ...]:
+    async def devdetails(self) -> tuple[models.V2DeviceDetails, ...]:
         """``devdetails``: the model name per hashboard."""
         return (await self.read("devdetails")).device_details or ()
 
-    async def get_psu(self) -> V2PowerSupply:
+    async def get_psu(self) -> models.V2PowerSupply:
         """``get_psu``: the power supply."""
         return parse.power_supply_from(await self._read_message("get_psu"))
 
-    async def get_version(self) -> V2Version:
+    async def get_version(self) -> models.V2Version:
         """``get_version``: API and firmware versions."""
         return parse.version_from(await self._read_message("get_version"))
 
-    async def get_token(self) -> TokenChallenge:
+    async def get_token(self) -> models.TokenChallenge:
         """``get_token`` (plaintext): the inputs of a write token."""
         reply = await self.transport.read("get_token")
         parse.raise_for_status(reply, "get_token")
         return parse.token_challenge_from(parse.message_object(reply, "get_token"))
 
-    async def status(self) -> V2Status:
+    async def status(self) -> models.V2Status:
         """``status``: whether btminer is running, and the power settings."""
         reply = await self.transport.read("status")
         parse.raise_for_status(reply, "status")
@@ -230,7 +173,7 @@ class WhatsminerV2Client:
 
     async def get_miner_info(
         self, fields: Iterable[str] | None = None
-    ) -> V2NetworkInfo:
+    ) -> models.V2NetworkInfo:
         """``get_miner_info`` for the selected fields (default: all of them)."""
         selected = list(fields or MINER_INFO_FIELDS)
         if unknown := set(selected) - set(MINER_INFO_FIELDS):

@@ -13,7 +13,7 @@ from enum import StrEnum
 import re
 from typing import Any
 
-from ...models import MinerError
+from ...models import CgminerPool, MinerError
 
 _FIRMWARE_DATE = re.compile(r"^(\d{4})(\d{2})(\d{2})")
 
@@ -25,17 +25,23 @@ class HeatMode(StrEnum):
     HEATING = "heating"
 
 
-@dataclass(frozen=True, slots=True)
-class V2Summary:
-    """``summary``: totals of the miner."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class V2Hashrates:
+    """The hashrates cgminer reports for a miner or one board, in TH/s."""
 
-    elapsed_s: int | None
-    hashrate_ths: float | None
+    hashrate_ths: float | None  # ``MHS av``: since mining (re)started
     hashrate_5s_ths: float | None
     hashrate_1m_ths: float | None
     hashrate_5m_ths: float | None
     hashrate_15m_ths: float | None
     hashrate_realtime_ths: float | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class V2Summary(V2Hashrates):
+    """``summary``: totals of the miner."""
+
+    elapsed_s: int | None
     target_hashrate_ths: float | None
     factory_hashrate_ths: float | None
     accepted: int | None
@@ -63,19 +69,11 @@ class V2Summary:
     errors: tuple[MinerError, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class V2Pool:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class V2Pool(CgminerPool):
     """One entry of ``pools``."""
 
-    index: int | None
-    url: str | None
-    user: str | None
-    status: str | None
-    priority: int | None
-    stratum_active: bool | None
     stratum_difficulty: float | None
-    accepted: int | None
-    rejected: int | None
     stale: int | None
     rejected_pct: float | None
     stale_pct: float | None
@@ -83,8 +81,8 @@ class V2Pool:
     block_height: int | None
 
 
-@dataclass(frozen=True, slots=True)
-class V2Hashboard:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class V2Hashboard(V2Hashrates):
     """One entry of ``edevs`` / ``devs``."""
 
     slot: int | None
@@ -92,12 +90,6 @@ class V2Hashboard:
     status: str | None
     temperature_c: float | None
     chip_frequency_mhz: float | None
-    hashrate_ths: float | None
-    hashrate_5s_ths: float | None
-    hashrate_1m_ths: float | None
-    hashrate_5m_ths: float | None
-    hashrate_15m_ths: float | None
-    hashrate_realtime_ths: float | None
     factory_hashrate_ths: float | None
     accepted: int | None
     rejected: int | None

@@ -24,6 +24,7 @@ from ...errors import (
 )
 from ...fields import Fields, as_int, as_str, scaled
 from ...models import MinerError, PrePowerOnStatus
+from .hashrates import factory_ths, hashrate_factor, hashrates
 from .models import (
     TokenChallenge,
     V2DeviceDetails,
@@ -56,7 +57,6 @@ _MISSING_COMMA_TEMP0 = re.compile(r'""temp0"')
 _BRACKET_ERROR_MAP = re.compile(
     r'("error_code"\s*:\s*)\[(\s*"[^"\[\]{}]*"\s*:[^\[\]{}]*)\]'
 )
-_MHS_TO_THS: Final = 1e-6
 
 
 class StaleToken(DeviceError):
@@ -149,29 +149,6 @@ def records(reply: Reply, key: str, command: str) -> list[Mapping[str, Any]]:
     return data
 
 
-_HASHRATE_KEYS = ("MHS av", "MHS 5s", "MHS 1m", "MHS 5m", "MHS 15m", "HS RT")
-
-
-def hashrate_factor(fields: Fields, expected_ths: float | None) -> float:
-    """Factor that converts this record's hashrates to TH/s.
-
-    Classic firmware reports MH/s; v2-compat firmware (2024-11 on) reports TH/s in
-    the same keys, and the sources disagree on which keys. A miner cannot hash at
-    three times its factory rate, so a larger number can only be MH/s. Without a
-    plausible factory rate (at least 1 TH/s) a number above 1000 is MH/s.
-    """
-    values = [abs(value) for value in map(fields.number, _HASHRATE_KEYS) if value]
-    if not values:
-        return _MHS_TO_THS
-    limit = 3 * expected_ths if expected_ths and expected_ths >= 1 else 1000
-    return _MHS_TO_THS if max(values) > limit else 1.0
-
-
-def _factory_ths(fields: Fields) -> float | None:
-    factory_ghs = fields.number("Factory GHS", "HS Factory")
-    return factory_ghs / 1000 if factory_ghs else None
-
-
 def _summary_errors(fields: Fields) -> tuple[MinerError, ...]:
     """Older firmware lists errors in ``Error Code Count`` / ``Error Code N``."""
     count = fields.integer("Error Code Count") or 0
@@ -184,20 +161,15 @@ def summary_from(record: Mapping[str, Any]) -> V2Summary:
     fields = Fields(record)
     power = fields.number("Power")
     power_rate = fields.number("Power Rate")
-    expected = _factory_ths(fields)
+    expected = factory_ths(fields)
     if expected is None and power and power_rate:
         expected = power / power_rate
     factor = hashrate_factor(fields, expected)
     return V2Summary(
+        **hashrates(fields, factor),
         elapsed_s=fields.integer("Elapsed"),
-        hashrate_ths=scaled(fields.number("MHS av"), factor),
-        hashrate_5s_ths=scaled(fields.number("MHS 5s"), factor),
-        hashrate_1m_ths=scaled(fields.number("MHS 1m"), factor),
-        hashrate_5m_ths=scaled(fields.number("MHS 5m"), factor),
-        hashrate_15m_ths=scaled(fields.number("MHS 15m"), factor),
-        hashrate_realtime_ths=scaled(fields.number("HS RT"), factor),
         target_hashrate_ths=scaled(fields.number("Target MHS"), factor),
-        factory_hashrate_ths=_factory_ths(fields),
+        factory_hashrate_ths=factory_ths(fields),
         accepted=fields.integer("Accepted"),
         rejected=fields.integer("Rejected"),
         temperature_c=fields.number("Temperature"),
@@ -248,20 +220,15 @@ def pool_from(record: Mapping[str, Any]) -> V2Pool:
 def hashboard_from(record: Mapping[str, Any]) -> V2Hashboard:
     """Build a Hashboard from one ``DEVS`` entry."""
     fields = Fields(record)
-    factory = _factory_ths(fields)
+    factory = factory_ths(fields)
     factor = hashrate_factor(fields, factory)
     return V2Hashboard(
+        **hashrates(fields, factor),
         slot=fields.integer("Slot", "ASC"),
         enabled=fields.flag("Enabled"),
         status=fields.text("Status"),
         temperature_c=fields.number("Temperature"),
         chip_frequency_mhz=fields.number("Chip Frequency"),
-        hashrate_ths=scaled(fields.number("MHS av"), factor),
-        hashrate_5s_ths=scaled(fields.number("MHS 5s"), factor),
-        hashrate_1m_ths=scaled(fields.number("MHS 1m"), factor),
-        hashrate_5m_ths=scaled(fields.number("MHS 5m"), factor),
-        hashrate_15m_ths=scaled(fields.number("MHS 15m"), factor),
-        hashrate_realtime_ths=scaled(fields.number("HS RT"), factor),
         factory_hashrate_ths=factory,
         accepted=fields.integer("Accepted"),
         rejected=fields.integer("Rejected"),

@@ -10,13 +10,13 @@ it issues.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from contextlib import suppress
 from dataclasses import dataclass
+from functools import cached_property
 import hashlib
 import json
 import logging
-import time
 from typing import Any, Final
 
 from ...errors import (
@@ -28,8 +28,7 @@ from ...errors import (
     RateLimited,
     RequestTimeout,
 )
-from ...gate import Gate
-from ...tcp import open_tcp
+from ...tcp import TcpTransport
 from ..crypto import Token, decrypt, encrypt
 from . import parse
 from .models import TokenChallenge, WriteResult
@@ -37,8 +36,6 @@ from .models import TokenChallenge, WriteResult
 _LOGGER = logging.getLogger(__name__)
 
 DEFAULT_PORT: Final = 4028
-DEFAULT_CONNECT_TIMEOUT: Final = 5.0
-DEFAULT_READ_TIMEOUT: Final = 10.0
 # The firmware expires a sign after 30 minutes; renew a little earlier.
 TOKEN_LIFETIME: Final = 25 * 60.0
 # After "token over max times" the miner refuses tokens for a while: don't hammer it.
@@ -74,38 +71,16 @@ def _fingerprint(password: str) -> str:
     return hashlib.sha256(password.encode()).hexdigest()
 
 
-class V2Transport:
+class V2Transport(TcpTransport):
     """Connections, the request lock, the token and encryption of one miner."""
 
-    def __init__(
-        self,
-        host: str,
-        port: int,
-        password: str | None,
-        gate: Gate,
-        *,
-        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
-        read_timeout: float = DEFAULT_READ_TIMEOUT,
-        token_lifetime: float = TOKEN_LIFETIME,
-        token_limit_backoff: float = TOKEN_LIMIT_BACKOFF,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        """Nothing is sent until a request is made."""
-        self.host = host
-        self.port = port
-        self.password = password
-        self.connect_timeout = connect_timeout
-        self.read_timeout = read_timeout
-        self.token_lifetime = token_lifetime
-        self.token_limit_backoff = token_limit_backoff
-        self._clock = clock
-        self._gate = gate
-        self.lock = gate.lock((host, port))
-        self._tokens = gate.state(TokenCache, (host, port))
+    token_lifetime = TOKEN_LIFETIME
+    token_limit_backoff = TOKEN_LIMIT_BACKOFF
 
-    def __repr__(self) -> str:
-        """Name the miner, never the password."""
-        return f"V2Transport(host={self.host!r}, port={self.port})"
+    @cached_property
+    def _tokens(self) -> TokenCache:
+        """The miner's token, shared through the gate with its other clients."""
+        return self._gate.state(TokenCache, (self.host, self.port))
 
     @property
     def token_age(self) -> float | None:
@@ -114,10 +89,6 @@ class V2Transport:
         return None if token is None else self._clock() - token.obtained_at
 
     # --- connections --------------------------------------------------------
-
-    async def open(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-        """A new connection; ConnectionFailed when none opens."""
-        return await open_tcp(self.host, self.port, self.connect_timeout)
 
     async def read_to_eof(self, reader: asyncio.StreamReader) -> bytes:
         """Read until the miner closes; on timeout keep what arrived, if anything."""
@@ -147,7 +118,7 @@ class V2Transport:
             with suppress(OSError, TimeoutError):
                 async with asyncio.timeout(1):
                     await writer.wait_closed()
-        await self._gate.take_turn()  # before the reply is decoded
+        await self.take_turn()  # before the reply is decoded
         return raw
 
     # --- plaintext reads ----------------------------------------------------

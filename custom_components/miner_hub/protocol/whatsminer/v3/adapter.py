@@ -6,25 +6,10 @@ from collections.abc import Awaitable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Final
 
+from ... import models
 from ...errors import AuthFailed, MinerHubError, ParseError, WriteApiDisabled
-from ...gate import Gate
-from ...models import (
-    HashboardStatus,
-    MinerError,
-    MinerInfo,
-    MinerStatus,
-    PoolConfig,
-    PoolStatus,
-    PowerMode,
-    PowerPercentMode,
-    PowerSupplyStatus,
-    WriteAccess,
-    normalize_mac,
-)
 from ..common import (
-    IDENTIFY_COLOR,
-    IDENTIFY_ON_MS,
-    IDENTIFY_PERIOD_MS,
+    IDENTIFY_FLASH,
     MANUFACTURER,
     WhatsminerMiner,
     power_mode,
@@ -32,14 +17,13 @@ from ..common import (
 )
 from .client import WhatsminerV3Client
 from .models import V3DeviceInfo, V3Hashboard, V3Pool, V3Settings, V3Status
-from .transport import DEFAULT_ACCOUNT, DEFAULT_PORT
 
 # The LED pattern of "identify", as API v3 takes it: a list of steps.
 _IDENTIFY: Final = [
     {
-        "color": IDENTIFY_COLOR,
-        "period": IDENTIFY_PERIOD_MS,
-        "duration": IDENTIFY_ON_MS,
+        "color": IDENTIFY_FLASH.color,
+        "period": IDENTIFY_FLASH.period_ms,
+        "duration": IDENTIFY_FLASH.on_ms,
         "start": 0,
     }
 ]
@@ -47,8 +31,8 @@ _IDENTIFY: Final = [
 
 def _board(
     position: int, board: V3Hashboard, temperature: float | None
-) -> HashboardStatus:
-    return HashboardStatus(
+) -> models.HashboardStatus:
+    return models.HashboardStatus(
         index=board.index if board.index is not None else position,
         hashrate_ths=recent(board.hashrate_realtime_ths, board.hashrate_ths),
         temperature_c=temperature,
@@ -58,10 +42,10 @@ def _board(
     )
 
 
-def _pool(position: int, pool: V3Pool) -> PoolStatus | None:
+def _pool(position: int, pool: V3Pool) -> models.PoolStatus | None:
     if not pool.url:
         return None
-    return PoolStatus(
+    return models.PoolStatus(
         index=pool.priority if pool.priority is not None else position,
         url=pool.url,
         user=pool.account,
@@ -73,13 +57,15 @@ def _pool(position: int, pool: V3Pool) -> PoolStatus | None:
     )
 
 
-def _status(info: V3DeviceInfo, status: V3Status, settings: V3Settings) -> MinerStatus:
+def _status(
+    info: V3DeviceInfo, status: V3Status, settings: V3Settings
+) -> models.MinerStatus:
     summary = status.summary
     if summary is None:
         raise ParseError("get.miner.status: no summary")
     boards = status.hashboards or ()
     temperatures = summary.board_temperatures_c
-    return MinerStatus(
+    return models.MinerStatus(
         mining=info.working,
         hashrate_ths=recent(summary.hashrate_1m_ths, summary.hashrate_ths),
         factory_hashrate_ths=summary.factory_hashrate_ths,
@@ -118,28 +104,13 @@ def _status(info: V3DeviceInfo, status: V3Status, settings: V3Settings) -> Miner
 class WhatsminerV3Miner(WhatsminerMiner[WhatsminerV3Client]):
     """A Whatsminer on API v3 (TCP 4433)."""
 
-    def __init__(
-        self,
-        host: str,
-        port: int = DEFAULT_PORT,
-        password: str | None = None,
-        account: str = DEFAULT_ACCOUNT,
-        *,
-        client: WhatsminerV3Client | None = None,
-        gate: Gate | None = None,
-    ) -> None:
-        """Wrap a client (built here, with ``gate``, unless one is given)."""
-        super().__init__(
-            client or WhatsminerV3Client(host, port, password, account, gate=gate)
-        )
-
-    async def read_info(self) -> MinerInfo:
+    async def read_info(self) -> models.MinerInfo:
         """``get.device.info``: every section (it also carries the salt)."""
         info = await self.client.get_device_info()
-        mac = normalize_mac(info.mac or "")
+        mac = models.normalize_mac(info.mac or "")
         if mac is None:
             raise ParseError("the miner reports no MAC address")
-        return MinerInfo(
+        return models.MinerInfo(
             mac=mac,
             manufacturer=MANUFACTURER,
             model=info.model.replace("_", "") if info.model else None,
@@ -150,7 +121,7 @@ class WhatsminerV3Miner(WhatsminerMiner[WhatsminerV3Client]):
             hostname=info.hostname,
         )
 
-    async def read_status(self) -> MinerStatus:
+    async def read_status(self) -> models.MinerStatus:
         """Whether btminer works, status (joined), settings: three reads.
 
         One connection where the miner keeps it open, else three.
@@ -165,10 +136,10 @@ class WhatsminerV3Miner(WhatsminerMiner[WhatsminerV3Client]):
         """One connection for the whole poll, where the miner keeps it open."""
         return self.client.batch()
 
-    async def read_power_supply(self) -> PowerSupplyStatus | None:
+    async def read_power_supply(self) -> models.PowerSupplyStatus | None:
         """``get.device.info`` power: model, serial and fan (no temperature)."""
         info = await self.client.get_device_info("power")
-        return PowerSupplyStatus(
+        return models.PowerSupplyStatus(
             temperature_c=None,
             fan_speed_rpm=info.psu_fan_speed_rpm,
             input_voltage_v=None,
@@ -178,11 +149,11 @@ class WhatsminerV3Miner(WhatsminerMiner[WhatsminerV3Client]):
             serial_number=info.psu_serial_number,
         )
 
-    async def read_errors(self) -> tuple[MinerError, ...]:
+    async def read_errors(self) -> tuple[models.MinerError, ...]:
         """``get.device.info`` error-code (absent when there are none)."""
         return (await self.client.get_device_info("error-code")).errors
 
-    async def check_access(self) -> WriteAccess:
+    async def check_access(self) -> models.WriteAccess:
         """The API switch is reported; the password only a write can prove.
 
         API v3 has no authenticated read, so the password is proven with
@@ -190,9 +161,9 @@ class WhatsminerV3Miner(WhatsminerMiner[WhatsminerV3Client]):
         """
         info = await self.client.get_device_info("system")
         if info.api_switch is False:
-            return WriteAccess.DISABLED
+            return models.WriteAccess.DISABLED
         await self.client.set_led("auto")
-        return WriteAccess.ENABLED
+        return models.WriteAccess.ENABLED
 
     async def _write(self, write: Awaitable[bool]) -> None:
         """Run a write; a refusal (-4) while the API switch is off is not the password.
@@ -223,7 +194,9 @@ class WhatsminerV3Miner(WhatsminerMiner[WhatsminerV3Client]):
         await self._write(self.client.set_service("start" if mining else "stop"))
 
     async def set_power_percent(
-        self, percent: int, mode: PowerPercentMode = PowerPercentMode.NORMAL
+        self,
+        percent: int,
+        mode: models.PowerPercentMode = models.PowerPercentMode.NORMAL,
     ) -> None:
         """``set.miner.power_percent`` (the state is read back from the settings)."""
         await self._write(self.client.set_power_percent(percent, mode))
@@ -232,7 +205,7 @@ class WhatsminerV3Miner(WhatsminerMiner[WhatsminerV3Client]):
         """``set.miner.power_limit``: mining restarts."""
         await self._write(self.client.set_power_limit(watts))
 
-    async def set_power_mode(self, mode: PowerMode) -> None:
+    async def set_power_mode(self, mode: models.PowerMode) -> None:
         """``set.miner.power_mode``: mining restarts."""
         await self._write(self.client.set_power_mode(mode))
 
@@ -248,7 +221,7 @@ class WhatsminerV3Miner(WhatsminerMiner[WhatsminerV3Client]):
         """Flash the red LED, or give the LED back to the firmware."""
         await self._write(self.client.set_led(_IDENTIFY if on else "auto"))
 
-    async def set_pools(self, pools: Sequence[PoolConfig]) -> None:
+    async def set_pools(self, pools: Sequence[models.PoolConfig]) -> None:
         """``set.miner.pools`` with encrypted parameters."""
         await self._write(
             self.client.set_pools((p.url, p.worker, p.password) for p in pools)

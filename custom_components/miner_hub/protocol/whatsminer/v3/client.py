@@ -6,33 +6,27 @@ checked before anything is sent.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 import logging
-import time
-from typing import Any, Final
+from typing import Any, Final, Unpack
 
 from ...errors import InvalidParameter, ParseError
 from ...gate import Gate
 from ...models import PowerMode, PowerPercentMode
+from ...tcp import TcpClient, TcpOptions
 from ...validation import int_in_range
 from .models import V3DeviceInfo, V3Settings, V3Status
 from .parse import device_info_from, settings_from, status_from
 from .system import V3System
-from .transport import (
-    DEFAULT_ACCOUNT,
-    DEFAULT_CONNECT_TIMEOUT,
-    DEFAULT_PORT,
-    DEFAULT_READ_TIMEOUT,
-    V3Transport,
-)
+from .transport import DEFAULT_ACCOUNT, DEFAULT_PORT, V3Transport
 
 _LOGGER = logging.getLogger(__name__)
 
 STATUS_SECTIONS: Final = ("summary", "pools", "edevs")
 
 
-class WhatsminerV3Client:
+class WhatsminerV3Client(TcpClient[V3Transport]):
     """Client for one Whatsminer miner's API v3.
 
     Pass the ``gate`` every client of your miners shares (see ``gate.py``): it
@@ -47,50 +41,18 @@ class WhatsminerV3Client:
         account: str = DEFAULT_ACCOUNT,
         *,
         gate: Gate | None = None,
-        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
-        read_timeout: float = DEFAULT_READ_TIMEOUT,
-        clock: Callable[[], float] = time.time,
+        **options: Unpack[TcpOptions],
     ) -> None:
         """Create a client; nothing is sent until a method is called."""
         self.transport = V3Transport(
-            host,
-            port,
-            password,
-            account,
-            gate or Gate(),
-            connect_timeout=connect_timeout,
-            read_timeout=read_timeout,
-            clock=clock,
+            host, port, password, account, gate or Gate(), **options
         )
         self.system = V3System(self.transport)
-
-    def __repr__(self) -> str:
-        """Name the miner, never the password."""
-        return f"WhatsminerV3Client(host={self.host!r}, port={self.port})"
-
-    @property
-    def host(self) -> str:
-        """Address of the miner."""
-        return self.transport.host
-
-    @property
-    def port(self) -> int:
-        """The API v3 port."""
-        return self.transport.port
 
     @property
     def account(self) -> str:
         """The account writes are signed for."""
         return self.transport.account
-
-    @property
-    def read_timeout(self) -> float:
-        """Seconds a reply may take."""
-        return self.transport.read_timeout
-
-    @read_timeout.setter
-    def read_timeout(self, seconds: float) -> None:
-        self.transport.read_timeout = seconds
 
     def batch(self) -> AbstractAsyncContextManager[None]:
         """Reads inside share one connection, where the miner keeps it open."""

@@ -15,13 +15,13 @@ refuse them.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 import json
 import logging
 import struct
 import time
-from typing import Any, Final
+from typing import Any, Final, Unpack
 
 from ...errors import (
     AuthFailed,
@@ -32,7 +32,7 @@ from ...errors import (
 )
 from ...fields import as_str
 from ...gate import Gate
-from ...tcp import open_tcp
+from ...tcp import TcpOptions, TcpTransport
 from ..crypto import v3_encrypt_param, v3_token
 from .parse import raise_for_code
 
@@ -40,15 +40,13 @@ _LOGGER = logging.getLogger(__name__)
 
 DEFAULT_PORT: Final = 4433
 DEFAULT_ACCOUNT: Final = "super"
-DEFAULT_CONNECT_TIMEOUT: Final = 5.0
-DEFAULT_READ_TIMEOUT: Final = 10.0
 MAX_FRAME: Final = 1 << 20  # mdk's limit; the firmware's own is unknown
 _HEADER = struct.Struct("<I")
 _ENCRYPTED_PARAMS: Final = frozenset({"set.miner.pools", "set.user.change_passwd"})
 _NO_REPLY_COMMANDS: Final = frozenset({"set.system.reboot"})
 
 
-class V3Transport:
+class V3Transport(TcpTransport):
     """Connections, the request lock, the salt and signing of one miner."""
 
     def __init__(
@@ -58,31 +56,18 @@ class V3Transport:
         password: str | None,
         account: str,
         gate: Gate,
-        *,
-        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
-        read_timeout: float = DEFAULT_READ_TIMEOUT,
-        clock: Callable[[], float] = time.time,
+        **options: Unpack[TcpOptions],
     ) -> None:
-        """Nothing is sent until a request is made."""
-        self.host = host
-        self.port = port
-        self.password = password
+        """Nothing is sent until a request is made; writes are signed by ``clock``."""
+        options.setdefault("clock", time.time)  # the wall clock: tokens carry it
+        super().__init__(host, port, password, gate, **options)
         self.account = account
-        self.connect_timeout = connect_timeout
-        self.read_timeout = read_timeout
-        self._clock = clock
-        self._gate = gate
-        self._lock = gate.lock((host, port))
         self._clock_offset = 0.0  # miner clock - our clock, from the last reply
         self.salt: str | None = None
         self._batch_depth = 0  # batch() may nest: the outermost closes
         self._reuse = True  # until the miner ignores a request on a kept connection
         # A connection the miner kept open after its reply, reused in a batch.
-        self._open: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
-
-    def __repr__(self) -> str:
-        """Name the miner, never the password."""
-        return f"V3Transport(host={self.host!r}, port={self.port})"
+        self._kept: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
 
     @asynccontextmanager
     async def batch(self) -> AsyncIterator[None]:
@@ -96,9 +81,9 @@ class V3Transport:
                 self._close_open()
 
     def _close_open(self) -> None:
-        if self._open is not None:
-            self._open[1].close()
-            self._open = None
+        if self._kept is not None:
+            self._kept[1].close()
+            self._kept = None
 
     async def _exchange(self, request: Mapping[str, Any]) -> dict[str, Any] | None:
         """Send one frame on a new connection; the reply, or None if none came.
@@ -107,7 +92,7 @@ class V3Transport:
         IncompleteReadError mean the request may have reached the miner.
         """
         self._close_open()
-        reader, writer = await open_tcp(self.host, self.port, self.connect_timeout)
+        reader, writer = await self.open()
         try:
             reply = await self._send(reader, writer, request)
         except BaseException:
@@ -124,14 +109,14 @@ class V3Transport:
     ) -> None:
         kept_open = reply is not None and not reader.at_eof()
         if self._batch_depth and self._reuse and kept_open:
-            self._open = (reader, writer)
+            self._kept = (reader, writer)
         else:
             writer.close()
 
     async def _exchange_read(self, request: Mapping[str, Any]) -> dict[str, Any] | None:
         """A read: on the connection kept open in a batch, else on a new one."""
-        if (kept := self._open) is not None:
-            self._open = None
+        if (kept := self._kept) is not None:
+            self._kept = None
             if (reply := await self._on_kept(kept, request)) is not None:
                 return reply
         return await self._exchange(request)
@@ -185,7 +170,7 @@ class V3Transport:
         if not 0 < length <= MAX_FRAME:
             raise ParseError(f"reply frame length {length} is out of range")
         body = await reader.readexactly(length)
-        await self._gate.take_turn()
+        await self.take_turn()
         try:
             reply = json.loads(body)
         except ValueError as err:
@@ -197,7 +182,7 @@ class V3Transport:
     async def read(self, cmd: str, param: Any = None) -> Any:
         """A read (no token): the reply's ``msg``."""
         _LOGGER.debug("%s: read %s", self, cmd)
-        async with self._lock:
+        async with self.lock:
             try:
                 reply = await self._exchange_read({"cmd": cmd, "param": param})
             except (TimeoutError, asyncio.IncompleteReadError) as err:
@@ -247,7 +232,7 @@ class V3Transport:
         for attempt in (1, 2):
             salt = await self._salt_value(refresh=attempt == 2)
             request = self._signed(cmd, param, salt)
-            async with self._lock:
+            async with self.lock:
                 try:
                     reply = await self._exchange(request)
                 except (TimeoutError, OSError, asyncio.IncompleteReadError) as err:
