@@ -1,4 +1,7 @@
-"""Base entities: a miner's, a pool account's and a pool worker's.
+"""Base entities of a miner, its boards, a pool account and its workers.
+
+Also the descriptions every control shares (the capability it needs, how it is
+set) and the adding of entities as devices report values and pools list workers.
 
 A pool account's device carries the account's hashrate, worker counts and
 earnings. Every worker the pool lists gets a device of its own, linked to the
