@@ -275,6 +275,24 @@ def pool_clock() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
+def no_governor_limits(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Changes reach the miner at once unless a test is marked ``governed``.
+
+    As for pool pacing: the governor has its own tests.
+    """
+    if request.node.get_closest_marker("governed") is not None:
+        yield
+        return
+    with patch.multiple(
+        "custom_components.miner_hub.governor",
+        DEFAULT_MIN_DISRUPTIVE_INTERVAL=0,
+        DEFAULT_MAX_DISRUPTIVE_CHANGES=1_000_000,
+        DEFAULT_MIN_POWER_PERCENT_INTERVAL=0,
+    ):
+        yield
+
+
+@pytest.fixture(autouse=True)
 def no_pool_call_spacing() -> Iterator[None]:
     """Tests do not wait a second between pool calls (pacing has its own tests)."""
     with patch(

@@ -126,6 +126,8 @@ async def _start(
     if isinstance(miner.faults, Faults):
         miner.faults.token_lifetime = math.inf
     freezer.move_to(local(day, hhmm))
+    # Up for an hour by then (the emulator started before the clock was moved).
+    miner.state.boot_time = dt_util.utcnow().timestamp() - 3600
     entry = await setup_integration(hass, miner.entry())
     return _device(hass, entry), Clock(hass, freezer, miner)
 
@@ -301,6 +303,8 @@ async def test_pause_by_power_percent(
     # The miner reboots (losing the percent) and answers again at 09:00.
     await miner.set_offline(True)
     assert await clock.at(0, "08:50") == []
+    miner.state.boot_time = dt_util.utcnow().timestamp()
+    miner.state.power_percent = 100  # the firmware's value after a boot
     await miner.set_offline(False)
     assert await clock.at(0, "09:00") == [miner.write("power_percent", 40)]
     assert await clock.at(0, "13:00") == [miner.write("power_percent", 100)]
@@ -468,15 +472,18 @@ async def test_price_after_an_outage(
     freezer: FrozenDateTimeFactory,
     any_whatsminer: EmulatedWhatsminer,
 ) -> None:
-    """A miner that answers again gets the current price level again."""
+    """A miner that boots again gets the current price level again."""
     miner = any_whatsminer
     device, clock = await _start(hass, freezer, miner, 0, "00:00")
     await _price_curtailment(hass, miners=[device])
     _price(hass, "0.30")
     assert await clock.at(0, "00:05") == [miner.write("power_percent", 50)]
 
+    # A power cut: the miner boots at full power.
     await miner.set_offline(True)
     assert await clock.at(0, "01:00") == []
+    miner.state.boot_time = dt_util.utcnow().timestamp()
+    miner.state.power_percent = 100
     await miner.set_offline(False)
     assert await clock.at(0, "01:30") == [miner.write("power_percent", 50)]
 

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 import socket
 import textwrap
-from typing import Any
+from typing import Any, Final
 from unittest.mock import patch
 
 from Crypto.PublicKey import RSA
@@ -37,17 +37,23 @@ from custom_components.miner_hub.const import (
     CONF_API,
     CONF_API_URL,
     CONF_COIN,
+    CONF_HEATER_FLOOR,
     CONF_KIND,
+    CONF_MAX_DISRUPTIVE_CHANGES,
+    CONF_MIN_DISRUPTIVE_INTERVAL,
+    CONF_MIN_POWER_PERCENT_INTERVAL,
     CONF_PRIVATE_KEY,
     CONF_SCAN_INTERVAL,
     CONF_SUBACCOUNT,
+    CONF_TEMPERATURE_SENSOR,
     CONF_V3_PORT,
     DOMAIN,
     KIND_DRAGONMINT,
     KIND_SPIDERPOOL,
     KIND_WHATSMINER,
 )
-from custom_components.miner_hub.forms import SECTION_ADVANCED
+from custom_components.miner_hub.forms import OPTION_DEFAULTS, SECTION_ADVANCED
+from custom_components.miner_hub.governor import GovernorRules
 from custom_components.miner_hub.helpers import create_miner, create_pool_client
 from custom_components.miner_hub.protocol.dragonmint.adapter import DragonMintMiner
 from custom_components.miner_hub.protocol.miner import Miner
@@ -138,6 +144,15 @@ def closed_port(socket_enabled: None) -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
     return port
+
+
+MINER_OPTIONS: Final = [
+    CONF_SCAN_INTERVAL,
+    CONF_MIN_DISRUPTIVE_INTERVAL,
+    CONF_MAX_DISRUPTIVE_CHANGES,
+    CONF_MIN_POWER_PERCENT_INTERVAL,
+]
+HEATER_OPTIONS: Final = [CONF_TEMPERATURE_SENSOR, CONF_HEATER_FLOOR]
 
 
 def _suggested_values(result: FlowResult[Any, Any]) -> dict[str, Any]:
@@ -1438,36 +1453,102 @@ async def test_options_flow(
     result = await hass.config_entries.options.async_init(entry.entry_id)
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "init"
-    assert _suggested_values(result) == {CONF_SCAN_INTERVAL: 30}
+    assert _fields(result) == [*MINER_OPTIONS, *HEATER_OPTIONS]
+    assert _suggested_values(result) == {**OPTION_DEFAULTS, CONF_SCAN_INTERVAL: 30}
 
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {CONF_SCAN_INTERVAL: 60.0}
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert result["data"] == {CONF_SCAN_INTERVAL: 60}
+    assert result["data"] == {**OPTION_DEFAULTS, CONF_SCAN_INTERVAL: 60}
     assert type(result["data"][CONF_SCAN_INTERVAL]) is int
     await hass.async_block_till_done()
 
-    assert entry.options == {CONF_SCAN_INTERVAL: 60}
+    assert entry.options == {**OPTION_DEFAULTS, CONF_SCAN_INTERVAL: 60}
     assert entry.state is ConfigEntryState.LOADED
     assert entry.runtime_data is not old_coordinator  # reloaded
     assert entry.runtime_data.update_interval == timedelta(seconds=60)
 
     # Opened again, the form shows the stored value.
     result = await hass.config_entries.options.async_init(entry.entry_id)
-    assert _suggested_values(result) == {CONF_SCAN_INTERVAL: 60}
+    assert _suggested_values(result)[CONF_SCAN_INTERVAL] == 60
 
 
-@pytest.mark.parametrize("interval", [9, 301, 0, -30])
+async def test_options_flow_governor_rules(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """The governor's rules apply once the entry has reloaded."""
+    entry = init_integration
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {
+            CONF_MIN_DISRUPTIVE_INTERVAL: 30,
+            CONF_MAX_DISRUPTIVE_CHANGES: 4,
+            CONF_MIN_POWER_PERCENT_INTERVAL: 5,
+        },
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert entry.runtime_data.governor.rules == GovernorRules(
+        min_disruptive_interval=timedelta(minutes=30),
+        max_disruptive_per_day=4,
+        min_power_percent_interval=timedelta(minutes=5),
+    )
+
+
+async def test_options_flow_room_sensor(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """A room sensor and a floor: kept as given (the heater appears)."""
+    entry = init_integration
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {CONF_TEMPERATURE_SENSOR: "sensor.garage_temperature", CONF_HEATER_FLOOR: 40},
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"][CONF_TEMPERATURE_SENSOR] == "sensor.garage_temperature"
+    assert result["data"][CONF_HEATER_FLOOR] == 40
+
+
+async def test_options_flow_dragonmint(
+    hass: HomeAssistant, dragonmint_entry: MockConfigEntry
+) -> None:
+    """No power control on a DragonMint: no heater fields."""
+    await setup_integration(hass, dragonmint_entry)
+    result = await hass.config_entries.options.async_init(dragonmint_entry.entry_id)
+    assert _fields(result) == MINER_OPTIONS
+    result = await hass.config_entries.options.async_configure(result["flow_id"], {})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"] == {key: OPTION_DEFAULTS[key] for key in MINER_OPTIONS}
+
+
+@pytest.mark.parametrize(
+    "user_input",
+    [
+        {CONF_SCAN_INTERVAL: 9},
+        {CONF_SCAN_INTERVAL: 301},
+        {CONF_SCAN_INTERVAL: 0},
+        {CONF_SCAN_INTERVAL: -30},
+        {CONF_MIN_DISRUPTIVE_INTERVAL: 0},
+        {CONF_MIN_DISRUPTIVE_INTERVAL: 241},
+        {CONF_MAX_DISRUPTIVE_CHANGES: 0},
+        {CONF_MAX_DISRUPTIVE_CHANGES: 145},
+        {CONF_MIN_POWER_PERCENT_INTERVAL: 0},
+        {CONF_MIN_POWER_PERCENT_INTERVAL: 61},
+        {CONF_HEATER_FLOOR: 9},
+        {CONF_HEATER_FLOOR: 91},
+        {CONF_TEMPERATURE_SENSOR: "light.kitchen"},
+    ],
+)
 async def test_options_flow_out_of_range(
-    hass: HomeAssistant, init_integration: MockConfigEntry, interval: int
+    hass: HomeAssistant, init_integration: MockConfigEntry, user_input: dict[str, Any]
 ) -> None:
     entry = init_integration
     result = await hass.config_entries.options.async_init(entry.entry_id)
     with pytest.raises(InvalidData):
-        await hass.config_entries.options.async_configure(
-            result["flow_id"], {CONF_SCAN_INTERVAL: interval}
-        )
+        await hass.config_entries.options.async_configure(result["flow_id"], user_input)
     assert entry.options == {}
 
 

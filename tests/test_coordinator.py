@@ -25,6 +25,7 @@ from pytest_homeassistant_custom_component.common import (
 
 from custom_components.miner_hub.const import CONF_API, DOMAIN
 from custom_components.miner_hub.coordinator import MinerCoordinator
+from custom_components.miner_hub.governor import Verdict
 from custom_components.miner_hub.protocol.models import WriteAccess
 from tests.conftest import (
     APIS,
@@ -360,21 +361,21 @@ async def test_write_api_disabled_repair_issue(
 
     # Still off: a command fails and explains why; the issue stays.
     with pytest.raises(HomeAssistantError, match="write API is switched off") as err:
-        await coordinator.async_set_mining(True)
+        await coordinator.async_set_mining(True, force=True)
     assert err.value.translation_key == "write_api_disabled"
     assert issue_registry.async_get_issue(DOMAIN, issue_id) is not None
     assert not hass.config_entries.flow.async_progress()
 
     # Switched on in WhatsMinerTool: the next command works and the issue goes.
     whatsminer.state.write_api_enabled = True
-    await coordinator.async_set_mining(True)
+    await coordinator.async_set_mining(True, force=True)
     assert coordinator.write_access is WriteAccess.ENABLED
     assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
 
     # Removing the entry forgets a (new) issue as well.
     whatsminer.state.write_api_enabled = False
     with pytest.raises(HomeAssistantError):
-        await coordinator.async_set_mining(True)
+        await coordinator.async_set_mining(True, force=True)
     assert issue_registry.async_get_issue(DOMAIN, issue_id) is not None
     assert await hass.config_entries.async_remove(mock_config_entry.entry_id)
     await hass.async_block_till_done()
@@ -431,11 +432,12 @@ Command = Callable[[MinerCoordinator], Awaitable[Any]]
 Case = Callable[[EmulatedWhatsminer], Awaitable[Command]]
 
 
-def _start_mining(coordinator: MinerCoordinator) -> Awaitable[None]:
-    return coordinator.async_set_mining(True)
+def _start_mining(coordinator: MinerCoordinator) -> Awaitable[Verdict]:
+    # Forced: sent although the miner mines already (the governor would skip it).
+    return coordinator.async_set_mining(True, force=True)
 
 
-def _set_power_limit(coordinator: MinerCoordinator) -> Awaitable[None]:
+def _set_power_limit(coordinator: MinerCoordinator) -> Awaitable[Verdict]:
     return coordinator.async_set_power_limit(3000)
 
 
@@ -507,7 +509,7 @@ async def _unreadable_token(emulator: EmulatedWhatsminer) -> Command:
         # The token is asked before anything is sent; its reply is unreadable:
         # a ParseError, which has no dedicated message.
         coordinator.miner.client.forget_token()  # type: ignore[attr-defined]
-        await coordinator.async_set_mining(True)
+        await coordinator.async_set_mining(True, force=True)
 
     return start_mining_with_a_new_token
 

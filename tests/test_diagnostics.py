@@ -20,6 +20,8 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from syrupy.assertion import SnapshotAssertion
 from syrupy.matchers import path_type
 
+from custom_components.miner_hub.governor import Verdict
+from custom_components.miner_hub.protocol.models import PoolConfig
 from tests.conftest import (
     APIS,
     MINER_PASSWORD,
@@ -62,6 +64,7 @@ async def any_whatsminer(
         yield miner
 
 
+@pytest.mark.governed  # the rules shown are the defaults
 async def test_diagnostics(
     hass: HomeAssistant,
     hass_client: ClientSessionGenerator,
@@ -113,6 +116,37 @@ async def test_diagnostics_pool_credentials(
     ]
     dumped = json.dumps(diagnostics)
     for secret in ("alice", "hunter2", "bc1qwalletaddress", MINER_PASSWORD):
+        assert secret not in dumped
+
+
+@pytest.mark.governed
+async def test_diagnostics_held_pools(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    init_any_integration: MockConfigEntry,
+) -> None:
+    """A held pool change shows its URL, never its worker or password."""
+    coordinator = init_any_integration.runtime_data
+    first = PoolConfig("stratum+tcp://first.example.com:3333", "bob.rig1", "x")
+    held = PoolConfig("stratum+tcp://pool.example.com:3333", "alice.rig1", "s3cret")
+    assert await coordinator.async_set_pools([first]) is Verdict.APPLIED
+    assert await coordinator.async_set_pools([held]) is Verdict.HELD
+
+    diagnostics = await get_diagnostics_for_config_entry(
+        hass, hass_client, init_any_integration
+    )
+    governor = diagnostics["governor"]
+    assert governor["changes_last_day"] == 1  # type: ignore[index]
+    assert governor["held"] == [  # type: ignore[index]
+        {
+            "kind": "pools",
+            "value": ["stratum+tcp://pool.example.com:3333"],
+            "requested_at": NOW.isoformat(),
+            "due": (NOW + timedelta(minutes=10)).isoformat(),
+        }
+    ]
+    dumped = json.dumps(diagnostics)
+    for secret in ("alice", "s3cret"):
         assert secret not in dumped
 
 

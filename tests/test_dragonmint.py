@@ -219,6 +219,8 @@ async def test_entity_set(
         REBOOT,
         RESTART_MINING,
         FIRMWARE,
+        f"sensor.{PREFIX}_held_change",
+        f"sensor.{PREFIX}_disruptive_changes_24_h",
         *(
             f"sensor.{PREFIX}_board_{board}_{kind}"
             for board in BOARDS
@@ -521,7 +523,7 @@ async def test_select_autotune_mode_unchanged(
     dragonmint: DragonMintEmulator,
     init_dragonmint: MockConfigEntry,
 ) -> None:
-    """The profile in use: the firmware changes nothing and cgminer keeps mining."""
+    """The profile in use: nothing is sent (the governor knows it is set already)."""
     sent = len(dragonmint.received)
     await hass.services.async_call(
         SELECT_DOMAIN,
@@ -529,7 +531,7 @@ async def test_select_autotune_mode_unchanged(
         {ATTR_ENTITY_ID: AUTOTUNE, ATTR_OPTION: "balanced"},
         blocking=True,
     )
-    assert _writes(dragonmint, sent) == [("/api/setAutoTune", {"autotune": "balanced"})]
+    assert _writes(dragonmint, sent) == []
     assert dragonmint.state.cgminer == "running"
     assert _state(hass, AUTOTUNE) == "balanced"
     assert float(_state(hass, HASHRATE)) > 14
@@ -704,6 +706,7 @@ async def test_actions_not_supported(
 # --- diagnostics ----------------------------------------------------------------
 
 
+@pytest.mark.governed  # the rules shown are the defaults
 async def test_diagnostics(
     hass: HomeAssistant,
     hass_client: ClientSessionGenerator,

@@ -439,6 +439,8 @@ async def test_miner_idle_at_setup(
         "sensor.garage_m30_psu_fan_speed",
         "sensor.garage_m30_psu_input_voltage",
         "sensor.garage_m30_psu_input_current",
+        "sensor.garage_m30_held_change",
+        "sensor.garage_m30_disruptive_changes_24_h",
     }
     assert _value(hass, HASHRATE) == 0
     assert _value(hass, "sensor.garage_m30_power_limit") == 3000
@@ -451,7 +453,7 @@ async def test_miner_idle_at_setup(
     entries = er.async_entries_for_config_entry(
         entity_registry, mock_config_entry.entry_id
     )
-    assert len([entry for entry in entries if entry.domain == "sensor"]) == 30
+    assert len([entry for entry in entries if entry.domain == "sensor"]) == 32
     assert _value(hass, POWER) == 3000  # capped by the new limit
     assert _value(hass, ENERGY) == 0
     assert _value(hass, "sensor.garage_m30_board_3_hashrate") > 20

@@ -107,6 +107,7 @@ async def test_actions_registered_once_without_entries(hass: HomeAssistant) -> N
     assert await async_setup_component(hass, DOMAIN, {})
     await hass.async_block_till_done()
     assert set(hass.services.async_services_for_domain(DOMAIN)) == {
+        "set_mining",
         "set_pools",
         "set_power_percent",
         "pre_power_on",
@@ -125,6 +126,7 @@ async def test_actions_documented(hass: HomeAssistant) -> None:
     translations = json.loads((PACKAGE / "translations/en.json").read_text())
     icons = json.loads((PACKAGE / "icons.json").read_text())
     schemas = {
+        "set_mining": services.SET_MINING_SCHEMA,
         "set_pools": services.SET_POOLS_SCHEMA.validators[0],
         "set_power_percent": services.SET_POWER_PERCENT_SCHEMA,
         "pre_power_on": services.PRE_POWER_ON_SCHEMA,

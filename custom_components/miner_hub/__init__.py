@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
@@ -10,10 +12,12 @@ from homeassistant.helpers import (
     device_registry as dr,
     issue_registry as ir,
 )
+from homeassistant.helpers.storage import Store
 from homeassistant.helpers.typing import ConfigType
 
 from .const import CONF_KIND, DOMAIN, ISSUE_WRITE_API_DISABLED, KIND_SPIDERPOOL
 from .coordinator import MinerCoordinator
+from .governor import STORE_VERSION, store_key
 from .helpers import create_miner, create_pool_client
 from .pool_coordinator import PoolCoordinator
 from .services import async_setup_services
@@ -23,6 +27,7 @@ type MinerHubConfigEntry = ConfigEntry[MinerCoordinator | PoolCoordinator]
 PLATFORMS: list[Platform] = [
     Platform.BINARY_SENSOR,
     Platform.BUTTON,
+    Platform.CLIMATE,
     Platform.NUMBER,
     Platform.SELECT,
     Platform.SENSOR,
@@ -66,8 +71,11 @@ async def async_unload_entry(hass: HomeAssistant, entry: MinerHubConfigEntry) ->
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: MinerHubConfigEntry) -> None:
-    """Forget the entry's repair issue."""
+    """Forget the entry's repair issue and the changes its governor held."""
     ir.async_delete_issue(hass, DOMAIN, f"{ISSUE_WRITE_API_DISABLED}_{entry.entry_id}")
+    await Store[dict[str, Any]](
+        hass, STORE_VERSION, store_key(entry.entry_id)
+    ).async_remove()
 
 
 async def async_remove_config_entry_device(

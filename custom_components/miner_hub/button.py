@@ -32,9 +32,9 @@ PARALLEL_UPDATES = 1
 class MinerButtonEntityDescription(
     MinerControlEntityDescription, ButtonEntityDescription
 ):
-    """A button of a miner: one command."""
+    """A button of a miner: one command (``press_fn(coordinator, by_person)``)."""
 
-    press_fn: Callable[[MinerCoordinator], Awaitable[None]]
+    press_fn: Callable[[MinerCoordinator, bool], Awaitable[object]]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -55,14 +55,18 @@ BUTTONS: tuple[MinerButtonEntityDescription, ...] = (
         device_class=ButtonDeviceClass.RESTART,
         entity_category=EntityCategory.CONFIG,
         capability=Capability.REBOOT,
-        press_fn=lambda coordinator: coordinator.async_reboot(),
+        press_fn=lambda coordinator, by_person: coordinator.async_reboot(
+            force=by_person
+        ),
     ),
     MinerButtonEntityDescription(
         key="restart_mining",
         translation_key="restart_mining",
         entity_category=EntityCategory.CONFIG,
         capability=Capability.RESTART_MINING,
-        press_fn=lambda coordinator: coordinator.async_restart_mining(),
+        press_fn=lambda coordinator, by_person: coordinator.async_restart_mining(
+            force=by_person
+        ),
     ),
     MinerTimedButtonEntityDescription(
         key="identify",
@@ -70,7 +74,7 @@ BUTTONS: tuple[MinerButtonEntityDescription, ...] = (
         device_class=ButtonDeviceClass.IDENTIFY,
         entity_category=EntityCategory.DIAGNOSTIC,
         capability=Capability.IDENTIFY,
-        press_fn=lambda coordinator: coordinator.async_identify(True),
+        press_fn=lambda coordinator, _: coordinator.async_identify(True),
         release_fn=lambda coordinator, refresh: coordinator.async_identify(
             False, refresh=refresh
         ),
@@ -84,7 +88,9 @@ BUTTONS: tuple[MinerButtonEntityDescription, ...] = (
         entity_category=EntityCategory.CONFIG,
         entity_registry_enabled_default=False,
         capability=Capability.POWER_OFF,
-        press_fn=lambda coordinator: coordinator.async_power_off(),
+        press_fn=lambda coordinator, by_person: coordinator.async_power_off(
+            force=by_person
+        ),
     ),
 )
 
@@ -113,8 +119,13 @@ class MinerButton(MinerEntity, ButtonEntity):
 
     @override
     async def async_press(self) -> None:
-        """Send the command; errors come back translated."""
-        await self.entity_description.press_fn(self.coordinator)
+        """Send the command; errors come back translated.
+
+        A person pressing it (in the UI, by voice) expects the miner to act: a
+        restart or reboot then runs at once; pressed by an automation it goes
+        through the governor like every other disruptive change.
+        """
+        await self.entity_description.press_fn(self.coordinator, self.by_person)
 
 
 class MinerTimedButton(MinerButton):

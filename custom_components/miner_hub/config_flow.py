@@ -22,9 +22,7 @@ from .const import (
     CONF_COIN,
     CONF_KIND,
     CONF_PRIVATE_KEY,
-    CONF_SCAN_INTERVAL,
     CONF_SUBACCOUNT,
-    DEFAULT_SCAN_INTERVAL,
     DOMAIN,
     KIND_DRAGONMINT,
     KIND_SPIDERPOOL,
@@ -33,7 +31,8 @@ from .const import (
 )
 from .forms import (
     DRAGONMINT_SCHEMA,
-    OPTIONS_SCHEMA,
+    OPTION_DEFAULTS,
+    OPTIONS_SCHEMAS,
     REAUTH_SCHEMA,
     RECONFIGURE_SCHEMAS,
     SPIDERPOOL_REAUTH_SCHEMA,
@@ -351,19 +350,19 @@ class MinerHubConfigFlow(ConfigFlow, domain=DOMAIN):
 
 
 class OptionsFlowHandler(OptionsFlowWithReload):
-    """The polling interval of a miner."""
+    """A miner's polling interval, governor rules and (Whatsminer) heater."""
 
     async def async_step_init(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Ask for the polling interval; the entry reloads to apply it."""
+        """Ask for the options; the entry reloads to apply them."""
         if user_input is not None:
             return self.async_create_entry(data=user_input)
-        values = {
-            CONF_SCAN_INTERVAL: DEFAULT_SCAN_INTERVAL,
-            **self.config_entry.options,
-        }
+        kind = self.config_entry.data.get(CONF_KIND, KIND_WHATSMINER)
+        values = {**OPTION_DEFAULTS, **self.config_entry.options}
         return self.async_show_form(
             step_id="init",
-            data_schema=self.add_suggested_values_to_schema(OPTIONS_SCHEMA, values),
+            data_schema=self.add_suggested_values_to_schema(
+                OPTIONS_SCHEMAS[kind], values
+            ),
         )

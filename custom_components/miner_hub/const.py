@@ -29,6 +29,23 @@ DEFAULT_COIN: Final = "btc"
 
 UNIT_HASHRATE: Final = "TH/s"
 
+# The command governor (options of a miner): see governor.py and the README.
+CONF_MIN_DISRUPTIVE_INTERVAL: Final = "min_disruptive_interval"  # minutes
+CONF_MAX_DISRUPTIVE_CHANGES: Final = "max_disruptive_changes"  # in 24 hours
+CONF_MIN_POWER_PERCENT_INTERVAL: Final = "min_power_percent_interval"  # minutes
+# Mining restarts cost minutes of hashrate and wear the power supply: EthnTuttle's
+# integration allows a power-limit change every 600 s; a time-of-use schedule
+# needs 2-4 changes a day. Normal-mode power percent settles over minutes.
+DEFAULT_MIN_DISRUPTIVE_INTERVAL: Final = 10
+DEFAULT_MAX_DISRUPTIVE_CHANGES: Final = 12
+DEFAULT_MIN_POWER_PERCENT_INTERVAL: Final = 2
+
+# The heater (climate entity) of a Whatsminer: a room sensor, and the lowest
+# power percent it runs at before it stops mining.
+CONF_TEMPERATURE_SENSOR: Final = "temperature_sensor"
+CONF_HEATER_FLOOR: Final = "heater_floor"  # percent
+DEFAULT_HEATER_FLOOR: Final = 30
+
 CONF_SCAN_INTERVAL: Final = "scan_interval"
 DEFAULT_SCAN_INTERVAL: Final = 30
 MIN_SCAN_INTERVAL: Final = 10

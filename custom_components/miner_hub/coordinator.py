@@ -11,40 +11,44 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import HomeAssistant
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed, HomeAssistantError
-from homeassistant.helpers import (
-    device_registry as dr,
-    entity_registry as er,
-    issue_registry as ir,
-)
 from homeassistant.helpers.debounce import Debouncer
+from homeassistant.helpers.storage import Store
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
 
+from .changes import async_send, firmware_value, is_current, percent_value, pools_value
 from .const import (
     API_REDETECT_INTERVAL,
-    BOOT_TIME_TOLERANCE,
-    CONF_API,
-    CONF_KIND,
     CONF_SCAN_INTERVAL,
     DEFAULT_SCAN_INTERVAL,
     DOMAIN,
     FIRMWARE_CHECK_INTERVAL,
-    ISSUE_WRITE_API_DISABLED,
-    KIND_WHATSMINER,
     LOGGER,
-    MAX_UPTIME_S,
     REFRESH_COOLDOWN_S,
     SLOW_READ_INTERVAL,
 )
+from .governor import (
+    STORE_VERSION,
+    Change,
+    ChangeKind,
+    CommandGovernor,
+    GovernorRules,
+    Origin,
+    Verdict,
+    store_key,
+)
 from .helpers import (
-    async_detect_whatsminer_api,
+    async_follow_api_change,
     async_get_gate,
-    create_miner,
+    async_sync_write_access_issue,
+    async_update_device,
+    boot_time,
     miner_command_error,
     translated,
 )
@@ -71,7 +75,6 @@ from .protocol.models import (
     PrePowerOnStatus,
     WriteAccess,
 )
-from .protocol.whatsminer.detect import WhatsminerApi
 
 
 class MinerHubCoordinator[DataT](DataUpdateCoordinator[DataT]):
@@ -147,6 +150,16 @@ class MinerCoordinator(MinerHubCoordinator[MinerData]):
         self._redetect_due: datetime | None = None
         self.latest_firmware: FirmwareRelease | None = None
         self._firmware_check_due: datetime | None = None
+        self._change_listeners: list[Callable[[Change, Origin], None]] = []
+        self.governor = CommandGovernor(
+            hass,
+            name=entry.title,
+            rules=GovernorRules.from_options(entry.options),
+            store=Store(hass, STORE_VERSION, store_key(entry.entry_id)),
+            send=self._async_send_change,
+            is_current=self._is_current,
+            on_change=self.async_update_listeners,
+        )
 
     @property
     def power_percent(self) -> int | None:
@@ -166,7 +179,8 @@ class MinerCoordinator(MinerHubCoordinator[MinerData]):
             ) from err
 
     async def _async_setup(self) -> None:
-        """Identify the miner and learn whether it accepts writes."""
+        """Identify the miner, learn whether it accepts writes, take up held changes."""
+        await self.governor.async_load()
         await self._follow_api_change()
         self.info = await self._read(self.miner.read_info)
         if self.info.mac != self.config_entry.unique_id:
@@ -191,14 +205,25 @@ class MinerCoordinator(MinerHubCoordinator[MinerData]):
             self.config_entry.async_create_background_task(
                 self.hass, self._check_firmware(), f"{self.name} firmware check"
             )
-        booted_at = self._boot_time(status, now)
+        booted_at = boot_time(status.uptime_s, now, self._booted_at)
         if self._booted_at is not None and booted_at != self._booted_at:
             # A reboot may bring new firmware, or another device at this address.
             await self._reload_on_api_change()
             await self._refresh_info()
+            if self.accepted_power_percent is not None:
+                self.accepted_power_percent = 100  # the firmware forgets it at boot
         self._booted_at = booted_at
+        if self.governor.has_due():  # held while the miner could not be reached
+            self.config_entry.async_create_background_task(
+                self.hass, self.governor.async_apply_due(), f"{self.name} held changes"
+            )
         await self._gate.take_turn()  # the entities are written when this returns
         return MinerData(status, self._power_supply, self._errors, booted_at)
+
+    async def async_shutdown(self) -> None:
+        """Stop polling and the governor's timer (held changes stay stored)."""
+        self.governor.async_shutdown()
+        await super().async_shutdown()
 
     async def _read_status(self) -> MinerStatus:
         try:
@@ -224,30 +249,11 @@ class MinerCoordinator(MinerHubCoordinator[MinerData]):
             self.hass.config_entries.async_schedule_reload(self.config_entry.entry_id)
 
     async def _follow_api_change(self) -> bool:
-        """Whether a Whatsminer now speaks another API (firmware up- or downgrade).
-
-        The entry then stores the new API and the client is replaced, so a miner
-        that moved to API v3 is not polled on its read-only v2 API forever. Its
-        entities are dropped, and setup creates those the new API supports: the
-        registry gives a re-created entity back its settings (ID, name, area).
-        """
-        data = self.config_entry.data
-        if data.get(CONF_KIND, KIND_WHATSMINER) != KIND_WHATSMINER:
+        """Whether a Whatsminer now speaks another API (the client is replaced)."""
+        miner = await async_follow_api_change(self.hass, self.config_entry)
+        if miner is None:
             return False
-        try:
-            api = await async_detect_whatsminer_api(self.hass, data)
-        except MinerHubError:
-            return False  # unreachable: the read that follows reports it
-        if api == data.get(CONF_API, WhatsminerApi.V2):
-            return False
-        LOGGER.info("%s now speaks Whatsminer API %s", self.config_entry.title, api)
-        new_data = {**data, CONF_API: api.value}
-        self.hass.config_entries.async_update_entry(self.config_entry, data=new_data)
-        self.miner = create_miner(self.hass, new_data)
-        registry = er.async_get(self.hass)
-        entry_id = self.config_entry.entry_id
-        for entity in er.async_entries_for_config_entry(registry, entry_id):
-            registry.async_remove(entity.entity_id)
+        self.miner = miner
         return True
 
     async def _slow_reads(self) -> None:
@@ -270,98 +276,88 @@ class MinerCoordinator(MinerHubCoordinator[MinerData]):
             return
         self.async_update_listeners()
 
-    def _boot_time(self, status: MinerStatus, now: datetime) -> datetime | None:
-        """Boot time from the uptime, stable across polls of the same boot."""
-        if status.uptime_s is None or not 0 <= status.uptime_s <= MAX_UPTIME_S:
-            return self._booted_at  # unknown, or garbage no datetime can hold
-        booted_at = (now - timedelta(seconds=status.uptime_s)).replace(microsecond=0)
-        previous = self._booted_at
-        if previous is not None and abs(booted_at - previous) < BOOT_TIME_TOLERANCE:
-            return previous
-        return booted_at
-
     async def _refresh_info(self) -> None:
         """Re-read the miner's identity and update the device (firmware version)."""
         info = await self._read(self.miner.read_info)
         if info.mac != self.info.mac:
             raise translated(UpdateFailed, "wrong_device", mac=info.mac)
         self.info = info
-        registry = dr.async_get(self.hass)
-        device = registry.async_get_device_by_identifier(
-            (DOMAIN, info.mac), self.config_entry.entry_id
-        )
-        if device is not None:
-            registry.async_update_device(
-                device.id,
-                sw_version=info.firmware_version,
-                hw_version=info.hardware_version,
-                model=info.model,
-            )
+        async_update_device(self.hass, self.config_entry, info)
 
     # --- write access and its repair issue -----------------------------------
 
     def _set_write_access(self, access: WriteAccess) -> None:
         """Keep the repair issue in sync; UNKNOWN (old firmware) changes nothing."""
         self.write_access = access
-        issue_id = f"{ISSUE_WRITE_API_DISABLED}_{self.config_entry.entry_id}"
-        if access is WriteAccess.ENABLED:
-            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
-        if access is not WriteAccess.DISABLED:
-            return
-        ir.async_create_issue(
-            self.hass,
-            DOMAIN,
-            issue_id,
-            is_fixable=False,
-            severity=ir.IssueSeverity.WARNING,
-            translation_key=ISSUE_WRITE_API_DISABLED,
-            translation_placeholders={
-                "name": self.config_entry.title,
-                "host": self.miner.host,
-            },
+        async_sync_write_access_issue(
+            self.hass, self.config_entry, self.miner.host, access
         )
 
     # --- commands -----------------------------------------------------------
+    # Changes that stop, start or restart mining or the miner, and power percent,
+    # go through the governor; identify and pre-heating act at once.
 
-    async def async_set_mining(self, mining: bool) -> None:
+    async def async_set_mining(
+        self, mining: bool, *, force: bool = False, origin: Origin = Origin.ANYONE
+    ) -> Verdict:
         """Start or stop mining."""
-        await self._async_command(lambda: self.miner.set_mining(mining))
+        return await self._async_govern(ChangeKind.MINING, mining, force, origin)
 
     async def async_set_power_percent(
-        self, percent: int, mode: PowerPercentMode = PowerPercentMode.NORMAL
-    ) -> None:
+        self,
+        percent: int,
+        mode: PowerPercentMode = PowerPercentMode.NORMAL,
+        *,
+        force: bool = False,
+        origin: Origin = Origin.ANYONE,
+    ) -> Verdict:
         """Run at a percentage of full power; remembered once accepted."""
+        value = percent_value(percent, mode)
+        return await self._async_govern(ChangeKind.POWER_PERCENT, value, force, origin)
 
-        async def set_and_remember() -> None:
-            await self.miner.set_power_percent(percent, mode)
-            self.accepted_power_percent = percent
-            self.async_update_listeners()  # shown now, also within the cooldown
-
-        await self._async_command(set_and_remember)
-
-    async def async_set_power_limit(self, watts: int) -> None:
+    async def async_set_power_limit(
+        self, watts: int, *, force: bool = False
+    ) -> Verdict:
         """Set the upper power limit (mining restarts)."""
-        await self._async_command(lambda: self.miner.set_power_limit(watts))
+        return await self._async_govern(ChangeKind.POWER_LIMIT, watts, force)
 
-    async def async_set_power_mode(self, mode: PowerMode) -> None:
+    async def async_set_power_mode(
+        self, mode: PowerMode, *, force: bool = False
+    ) -> Verdict:
         """Switch the power mode (mining restarts)."""
-        await self._async_command(lambda: self.miner.set_power_mode(mode))
+        return await self._async_govern(ChangeKind.POWER_MODE, mode.value, force)
 
-    async def async_set_autotune_mode(self, mode: AutoTuneMode) -> None:
+    async def async_set_autotune_mode(
+        self, mode: AutoTuneMode, *, force: bool = False
+    ) -> Verdict:
         """Choose the auto-tune profile (cgminer restarts)."""
-        await self._async_command(lambda: self.miner.set_autotune_mode(mode))
+        return await self._async_govern(ChangeKind.AUTOTUNE_MODE, mode.value, force)
 
-    async def async_set_pools(self, pools: Sequence[PoolConfig]) -> None:
-        """Configure the pools, in priority order."""
-        await self._async_command(lambda: self.miner.set_pools(pools))
+    async def async_set_pools(
+        self, pools: Sequence[PoolConfig], *, force: bool = False
+    ) -> Verdict:
+        """Configure the pools, in priority order (mining restarts)."""
+        value = pools_value(list(pools))
+        return await self._async_govern(ChangeKind.POOLS, value, force)
 
-    async def async_reboot(self) -> None:
+    async def async_reboot(self, *, force: bool = False) -> Verdict:
         """Restart the whole miner."""
-        await self._async_command(self.miner.reboot)
+        return await self._async_govern(ChangeKind.REBOOT, None, force)
 
-    async def async_restart_mining(self) -> None:
+    async def async_restart_mining(self, *, force: bool = False) -> Verdict:
         """Restart the mining service."""
-        await self._async_command(self.miner.restart_mining)
+        return await self._async_govern(ChangeKind.RESTART_MINING, None, force)
+
+    async def async_power_off(self, *, force: bool = False) -> Verdict:
+        """Power off for good (only a power cycle brings the miner back)."""
+        return await self._async_govern(ChangeKind.POWER_OFF, None, force)
+
+    async def async_install_firmware(
+        self, release: FirmwareRelease, *, force: bool = False
+    ) -> Verdict:
+        """Make the miner fetch and install a firmware; it reboots afterwards."""
+        value = firmware_value(release)
+        return await self._async_govern(ChangeKind.FIRMWARE, value, force)
 
     async def async_identify(self, on: bool, *, refresh: bool = True) -> None:
         """Flash the LED so the miner can be found, or give it back.
@@ -370,17 +366,45 @@ class MinerCoordinator(MinerHubCoordinator[MinerData]):
         """
         await self._async_command(lambda: self.miner.identify(on), refresh=refresh)
 
-    async def async_power_off(self) -> None:
-        """Power off for good (only a power cycle brings the miner back)."""
-        await self._async_command(self.miner.power_off)
-
     async def async_pre_power_on(self) -> PrePowerOnStatus:
         """Start (or poll) pre-heating before mining starts."""
         return await self._async_command(self.miner.pre_power_on)
 
-    async def async_install_firmware(self, release: FirmwareRelease) -> None:
-        """Make the miner fetch and install a firmware; it reboots afterwards."""
-        await self._async_command(lambda: self.miner.install_firmware(release))
+    @callback
+    def async_add_change_listener(
+        self, listener: Callable[[Change, Origin], None]
+    ) -> CALLBACK_TYPE:
+        """Be told of every change asked for (the heater yields to others)."""
+        self._change_listeners.append(listener)
+        return partial(self._change_listeners.remove, listener)
+
+    async def _async_govern(
+        self,
+        kind: ChangeKind,
+        value: Any,
+        force: bool,
+        origin: Origin = Origin.ANYONE,
+    ) -> Verdict:
+        change = Change(kind, value, dt_util.utcnow())
+        for listener in list(self._change_listeners):
+            listener(change, origin)
+        return await self.governor.async_request(change, force=force)
+
+    async def _async_send_change(self, change: Change) -> None:
+        """Apply a change the governor lets through."""
+
+        async def send() -> None:
+            await async_send(self.miner, change)
+            if change.kind is ChangeKind.POWER_PERCENT:
+                self.accepted_power_percent = change.value["percent"]
+                self.async_update_listeners()  # shown now, also within the cooldown
+
+        await self._async_command(send)
+
+    def _is_current(self, change: Change) -> bool:
+        if not self.last_update_success:
+            return False  # not known: the change is made
+        return is_current(change, self.data.status)
 
     def _command_failed(self, err: MinerHubError) -> HomeAssistantError:
         """Follow what a failed command tells about the miner; the error to raise."""

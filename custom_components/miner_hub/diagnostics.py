@@ -17,16 +17,17 @@ from __future__ import annotations
 from dataclasses import asdict
 from datetime import datetime
 from decimal import Decimal
-import re
 from typing import Any
 
-from homeassistant.components.diagnostics import REDACTED, async_redact_data
+from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.const import CONF_PASSWORD
 from homeassistant.core import HomeAssistant
 
 from . import MinerHubConfigEntry
 from .const import CONF_ACCESS_KEY, CONF_PRIVATE_KEY
 from .coordinator import MinerCoordinator, MinerHubCoordinator
+from .governor import CommandGovernor, shown_value
+from .helpers import without_url_credentials
 from .pool_coordinator import PoolCoordinator
 
 TO_REDACT_ENTRY = {CONF_PASSWORD, "unique_id"}
@@ -34,8 +35,6 @@ TO_REDACT_INFO = {"mac", "serial_number"}
 TO_REDACT_DATA = {"serial_number", "user"}
 TO_REDACT_POOL_ENTRY = {CONF_ACCESS_KEY, CONF_PRIVATE_KEY}
 TO_REDACT_POOL_DATA = {"wallet_address", "address", "tx_id"}
-# scheme://user:password@host → scheme://**REDACTED**@host
-_URL_CREDENTIALS = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/@]+@")
 
 
 def _plain(value: Any) -> Any:
@@ -49,10 +48,6 @@ def _plain(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat()
     return value
-
-
-def _without_url_credentials(url: str) -> str:
-    return _URL_CREDENTIALS.sub(rf"\g<scheme>{REDACTED}@", url)
 
 
 async def async_get_config_entry_diagnostics(
@@ -83,7 +78,7 @@ def _miner_diagnostics(
     # The last successful poll: setup needs one, and a failed poll keeps it.
     data = async_redact_data(_plain(asdict(coordinator.data)), TO_REDACT_DATA)
     for pool in data["status"]["pools"]:
-        pool["url"] = _without_url_credentials(pool["url"])
+        pool["url"] = without_url_credentials(pool["url"])
     return {
         "entry": async_redact_data(
             {
@@ -102,7 +97,32 @@ def _miner_diagnostics(
         if coordinator.latest_firmware is None
         else asdict(coordinator.latest_firmware),
         "coordinator": _coordinator_state(coordinator),
+        "governor": _governor_state(coordinator.governor),
         "data": data,
+    }
+
+
+def _governor_state(governor: CommandGovernor) -> dict[str, Any]:
+    """Its rules, what it let through in 24 hours and what it holds (no secrets)."""
+    rules = governor.rules
+    return {
+        "rules": {
+            "min_disruptive_interval_s": rules.min_disruptive_interval.total_seconds(),
+            "max_disruptive_per_day": rules.max_disruptive_per_day,
+            "min_power_percent_interval_s": (
+                rules.min_power_percent_interval.total_seconds()
+            ),
+        },
+        "changes_last_day": governor.changes_last_day(),
+        "held": [
+            {
+                "kind": change.kind.value,
+                "value": shown_value(change),
+                "requested_at": change.requested_at.isoformat(),
+                "due": due.isoformat(),
+            }
+            for change, due in governor.held()
+        ],
     }
 
 

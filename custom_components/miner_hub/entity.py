@@ -53,7 +53,7 @@ class MinerControlEntityDescription(EntityDescription):
 class MinerSettingEntityDescription[V](MinerControlEntityDescription):
     """A control that sets a value of the miner (through its coordinator)."""
 
-    set_fn: Callable[[MinerCoordinator, V], Awaitable[None]]
+    set_fn: Callable[[MinerCoordinator, V], Awaitable[object]]
 
 
 def miner_coordinator(entry: MinerHubConfigEntry) -> MinerCoordinator | None:
@@ -135,6 +135,15 @@ class MinerEntity(CoordinatorEntity[MinerCoordinator]):
             serial_number=info.serial_number,
             configuration_url=coordinator.miner.web_url,
         )
+
+    @property
+    def by_person(self) -> bool:
+        """Whether the action being handled came from a person, not an automation.
+
+        The UI and Assist act for a logged-in user; automations and scripts run
+        by a trigger carry no user.
+        """
+        return self._context is not None and self._context.user_id is not None
 
 
 class MinerBoardEntity(MinerEntity):

@@ -10,9 +10,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
+from homeassistant.components.sensor import SensorDeviceClass
 from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_USERNAME
 from homeassistant.data_entry_flow import section
 from homeassistant.helpers.selector import (
+    EntitySelector,
+    EntitySelectorConfig,
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
@@ -27,11 +30,21 @@ from .const import (
     CONF_ACCESS_KEY,
     CONF_API_URL,
     CONF_COIN,
+    CONF_HEATER_FLOOR,
+    CONF_MAX_DISRUPTIVE_CHANGES,
+    CONF_MIN_DISRUPTIVE_INTERVAL,
+    CONF_MIN_POWER_PERCENT_INTERVAL,
     CONF_PRIVATE_KEY,
     CONF_SCAN_INTERVAL,
     CONF_SUBACCOUNT,
+    CONF_TEMPERATURE_SENSOR,
     CONF_V3_PORT,
     DEFAULT_COIN,
+    DEFAULT_HEATER_FLOOR,
+    DEFAULT_MAX_DISRUPTIVE_CHANGES,
+    DEFAULT_MIN_DISRUPTIVE_INTERVAL,
+    DEFAULT_MIN_POWER_PERCENT_INTERVAL,
+    DEFAULT_SCAN_INTERVAL,
     KIND_DRAGONMINT,
     KIND_WHATSMINER,
     MAX_SCAN_INTERVAL,
@@ -146,22 +159,50 @@ SPIDERPOOL_RECONFIGURE_SCHEMA = probatio.Schema(
 _SECRETS = frozenset({CONF_PASSWORD, CONF_PRIVATE_KEY})
 
 
-OPTIONS_SCHEMA = probatio.Schema(
-    {
-        probatio.Required(CONF_SCAN_INTERVAL): probatio.All(
-            NumberSelector(
-                NumberSelectorConfig(
-                    min=MIN_SCAN_INTERVAL,
-                    max=MAX_SCAN_INTERVAL,
-                    step=1,
-                    unit_of_measurement="s",
-                    mode=NumberSelectorMode.BOX,
-                )
-            ),
-            probatio.Coerce(int),
+def _whole_number(low: int, high: int, unit: str | None = None) -> Any:
+    config = NumberSelectorConfig(
+        min=low, max=high, step=1, mode=NumberSelectorMode.BOX
+    )
+    if unit is not None:
+        config["unit_of_measurement"] = unit
+    return probatio.All(NumberSelector(config), probatio.Coerce(int))
+
+
+# A miner's options: polling, the governor's rules and (Whatsminer) the heater.
+OPTION_DEFAULTS: Final[Mapping[str, Any]] = {
+    CONF_SCAN_INTERVAL: DEFAULT_SCAN_INTERVAL,
+    CONF_MIN_DISRUPTIVE_INTERVAL: DEFAULT_MIN_DISRUPTIVE_INTERVAL,
+    CONF_MAX_DISRUPTIVE_CHANGES: DEFAULT_MAX_DISRUPTIVE_CHANGES,
+    CONF_MIN_POWER_PERCENT_INTERVAL: DEFAULT_MIN_POWER_PERCENT_INTERVAL,
+    CONF_HEATER_FLOOR: DEFAULT_HEATER_FLOOR,
+}
+
+
+def _option(key: str) -> probatio.Required:
+    """An option the form always holds: its default when never set."""
+    return probatio.Required(key, default=OPTION_DEFAULTS[key])
+
+
+_MINER_OPTIONS: Final = {
+    _option(CONF_SCAN_INTERVAL): _whole_number(
+        MIN_SCAN_INTERVAL, MAX_SCAN_INTERVAL, "s"
+    ),
+    _option(CONF_MIN_DISRUPTIVE_INTERVAL): _whole_number(1, 240, "min"),
+    _option(CONF_MAX_DISRUPTIVE_CHANGES): _whole_number(1, 144),
+    _option(CONF_MIN_POWER_PERCENT_INTERVAL): _whole_number(1, 60, "min"),
+}
+_HEATER_OPTIONS: Final = {
+    probatio.Optional(CONF_TEMPERATURE_SENSOR): EntitySelector(
+        EntitySelectorConfig(
+            domain="sensor", device_class=SensorDeviceClass.TEMPERATURE
         )
-    }
-)
+    ),
+    _option(CONF_HEATER_FLOOR): _whole_number(10, 90, "%"),
+}
+OPTIONS_SCHEMAS: Final = {
+    KIND_WHATSMINER: probatio.Schema({**_MINER_OPTIONS, **_HEATER_OPTIONS}),
+    KIND_DRAGONMINT: probatio.Schema(_MINER_OPTIONS),  # no power control: no heater
+}
 
 
 def flat(user_input: Mapping[str, Any]) -> dict[str, Any]:

@@ -9,15 +9,25 @@ mapping here, polls theirs in the coordinators.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime, timedelta
+import re
 from typing import Any, Final
 
+from homeassistant.components.diagnostics import REDACTED
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_USERNAME
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import (
+    device_registry as dr,
+    entity_registry as er,
+    issue_registry as ir,
+)
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.util.hass_dict import HassKey
 
 from .const import (
+    BOOT_TIME_TOLERANCE,
     CONF_ACCESS_KEY,
     CONF_ACCOUNT,
     CONF_API,
@@ -26,7 +36,11 @@ from .const import (
     CONF_PRIVATE_KEY,
     CONF_V3_PORT,
     DOMAIN,
+    ISSUE_WRITE_API_DISABLED,
     KIND_DRAGONMINT,
+    KIND_WHATSMINER,
+    LOGGER,
+    MAX_UPTIME_S,
 )
 from .protocol.dragonmint.adapter import DragonMintMiner
 from .protocol.dragonmint.client import DragonMintClient
@@ -45,6 +59,7 @@ from .protocol.errors import (
 )
 from .protocol.gate import Gate
 from .protocol.miner import Miner
+from .protocol.models import MinerInfo, WriteAccess
 from .protocol.spiderpool.client import DEFAULT_BASE_URL, SpiderpoolClient
 from .protocol.whatsminer.detect import WhatsminerApi, detect_api, whatsminer
 from .protocol.whatsminer.v3.transport import DEFAULT_ACCOUNT as V3_ACCOUNT
@@ -57,6 +72,10 @@ class OutcomeUnknownError(HomeAssistantError):
 
     Never sent again: whoever catches this confirms the effect by polling.
     """
+
+
+class MinerUnavailableError(HomeAssistantError):
+    """A command was not sent: the miner could not be reached."""
 
 
 def translated[E: HomeAssistantError](
@@ -147,7 +166,7 @@ def miner_command_error(err: MinerHubError, host: str) -> HomeAssistantError:
         case RateLimited():
             key, placeholders = "rate_limited", {}
         case ConnectionFailed():
-            key = "communication_error"
+            error, key = MinerUnavailableError, "communication_error"
         case _:
             key = "unknown_error"
     return translated(error, key, **placeholders)
@@ -173,3 +192,88 @@ def pool_command_error(err: MinerHubError) -> HomeAssistantError:
         case _:
             key = "pool_error"
     return translated(error, key, **placeholders)
+
+
+async def async_follow_api_change(
+    hass: HomeAssistant, entry: ConfigEntry[Any]
+) -> Miner | None:
+    """The new adapter when a Whatsminer now speaks another API, else None.
+
+    After a firmware up- or downgrade the entry stores the new API, so a miner
+    that moved to API v3 is not polled on its read-only v2 API forever. Its
+    entities are dropped, and setup creates those the new API supports: the
+    registry gives a re-created entity back its settings (ID, name, area).
+    """
+    data = entry.data
+    if data.get(CONF_KIND, KIND_WHATSMINER) != KIND_WHATSMINER:
+        return None
+    try:
+        api = await async_detect_whatsminer_api(hass, data)
+    except MinerHubError:
+        return None  # unreachable: the read that follows reports it
+    if api == data.get(CONF_API, WhatsminerApi.V2):
+        return None
+    LOGGER.info("%s now speaks Whatsminer API %s", entry.title, api)
+    new_data = {**data, CONF_API: api.value}
+    hass.config_entries.async_update_entry(entry, data=new_data)
+    registry = er.async_get(hass)
+    for entity in er.async_entries_for_config_entry(registry, entry.entry_id):
+        registry.async_remove(entity.entity_id)
+    return create_miner(hass, new_data)
+
+
+_URL_CREDENTIALS: Final = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/@]+@")
+
+
+def without_url_credentials(url: str) -> str:
+    """scheme://user:password@host → scheme://**REDACTED**@host."""
+    return _URL_CREDENTIALS.sub(rf"\g<scheme>{REDACTED}@", url)
+
+
+def boot_time(
+    uptime_s: int | None, now: datetime, previous: datetime | None
+) -> datetime | None:
+    """Boot time from the uptime, stable across polls of the same boot."""
+    if uptime_s is None or not 0 <= uptime_s <= MAX_UPTIME_S:
+        return previous  # unknown, or garbage no datetime can hold
+    booted_at = (now - timedelta(seconds=uptime_s)).replace(microsecond=0)
+    if previous is not None and abs(booted_at - previous) < BOOT_TIME_TOLERANCE:
+        return previous
+    return booted_at
+
+
+@callback
+def async_update_device(
+    hass: HomeAssistant, entry: ConfigEntry[Any], info: MinerInfo
+) -> None:
+    """Show a miner's new firmware (after a reboot) on its device."""
+    registry = dr.async_get(hass)
+    device = registry.async_get_device_by_identifier((DOMAIN, info.mac), entry.entry_id)
+    if device is not None:
+        registry.async_update_device(
+            device.id,
+            sw_version=info.firmware_version,
+            hw_version=info.hardware_version,
+            model=info.model,
+        )
+
+
+@callback
+def async_sync_write_access_issue(
+    hass: HomeAssistant, entry: ConfigEntry[Any], host: str, access: WriteAccess
+) -> None:
+    """The repair issue of a miner whose write API is off: raised, or cleared."""
+    issue_id = f"{ISSUE_WRITE_API_DISABLED}_{entry.entry_id}"
+    if access is WriteAccess.ENABLED:
+        ir.async_delete_issue(hass, DOMAIN, issue_id)
+    if access is not WriteAccess.DISABLED:
+        return
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        issue_id,
+        is_fixable=False,
+        severity=ir.IssueSeverity.WARNING,
+        translation_key=ISSUE_WRITE_API_DISABLED,
+        translation_placeholders={"name": entry.title, "host": host},
+    )

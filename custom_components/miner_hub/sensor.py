@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
-from datetime import datetime
-from decimal import Decimal
+from collections.abc import Callable
+from dataclasses import asdict
 from functools import partial
-from typing import Any, Final, override
+from typing import Any, Final
 
 from homeassistant.components.sensor import (
     SensorDeviceClass,
@@ -16,96 +14,49 @@ from homeassistant.components.sensor import (
     SensorStateClass,
 )
 from homeassistant.const import (
-    REVOLUTIONS_PER_MINUTE,
-    EntityCategory,
     UnitOfElectricCurrent,
     UnitOfElectricPotential,
     UnitOfEnergy,
-    UnitOfPower,
     UnitOfRatio,
-    UnitOfTemperature,
 )
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
-from homeassistant.helpers.typing import StateType
 
 from . import MinerHubConfigEntry
-from .const import CONF_KIND, KIND_DRAGONMINT, KIND_WHATSMINER, UNIT_HASHRATE
+from .const import CONF_KIND, KIND_DRAGONMINT, KIND_WHATSMINER
 from .coordinator import MinerCoordinator, MinerData
 from .energy import MinerEnergySensorEntity
 from .entity import (
-    MinerBoardEntity,
-    MinerEntity,
-    PoolAccountEntity,
-    PoolWorkerEntity,
     async_add_reported_entities,
     async_add_worker_entities,
     miner_coordinator,
     pool_coordinator,
 )
-from .pool_coordinator import PoolCoordinator, PoolData
+from .governor import Change, ChangeKind, CommandGovernor, shown_value
+from .pool_coordinator import PoolData
 from .protocol.models import HashboardStatus, PowerMode
 from .protocol.spiderpool.models import Worker
+from .sensor_entity import (
+    COUNT,
+    DIAGNOSTIC,
+    HASHRATE,
+    MONEY,
+    POWER,
+    RPM,
+    TEMPERATURE,
+    WHOLE,
+    MinerBoardSensorEntity,
+    MinerGovernorSensorEntity,
+    MinerHubSensorEntityDescription,
+    MinerSensorEntity,
+    PoolSensorEntity,
+    SensorValue,
+    Shape,
+    WorkerSensorEntity,
+)
 
 # The coordinator fetches the data; entities only read it.
 PARALLEL_UPDATES = 0
-
-type SensorValue = StateType | datetime | Decimal
-
-
-@dataclass(frozen=True, kw_only=True)
-class MinerHubSensorEntityDescription[S](SensorEntityDescription):
-    """A sensor of ``S``: a miner's data, a board, an account's data or a worker.
-
-    ``kinds``: the miner kinds (config entry kinds) that get a board sensor;
-    None: every kind.
-    """
-
-    value_fn: Callable[[S], SensorValue]
-    exists_fn: Callable[[S], bool] | None = None
-    attributes_fn: Callable[[S], dict[str, Any] | None] | None = None
-    kinds: frozenset[str] | None = None
-
-    def reported(self, source: S) -> bool:
-        """Whether the source reports the value (the sensor is created then)."""
-        if self.exists_fn is not None:
-            return self.exists_fn(source)
-        return self.value_fn(source) is not None
-
-
-# The units, classes and precision sensors of one kind share.
-type Shape = Mapping[str, Any]
-HASHRATE: Final[Shape] = {
-    "native_unit_of_measurement": UNIT_HASHRATE,
-    "state_class": SensorStateClass.MEASUREMENT,
-    "suggested_display_precision": 2,
-}
-TEMPERATURE: Final[Shape] = {
-    "device_class": SensorDeviceClass.TEMPERATURE,
-    "native_unit_of_measurement": UnitOfTemperature.CELSIUS,
-    "state_class": SensorStateClass.MEASUREMENT,
-    "suggested_display_precision": 1,
-}
-POWER: Final[Shape] = {
-    "device_class": SensorDeviceClass.POWER,
-    "native_unit_of_measurement": UnitOfPower.WATT,
-    "state_class": SensorStateClass.MEASUREMENT,
-    "suggested_display_precision": 0,
-}
-WHOLE: Final[Shape] = {
-    "state_class": SensorStateClass.MEASUREMENT,
-    "suggested_display_precision": 0,
-}
-RPM: Final[Shape] = {**WHOLE, "native_unit_of_measurement": REVOLUTIONS_PER_MINUTE}
-COUNT: Final[Shape] = {  # grows until the miner restarts it
-    "state_class": SensorStateClass.TOTAL_INCREASING,
-    "entity_category": EntityCategory.DIAGNOSTIC,
-}
-MONEY: Final[Shape] = {  # in the account's coin (the unit is set per account)
-    "device_class": SensorDeviceClass.MONETARY,
-    "suggested_display_precision": 8,  # a satoshi is 1e-8 BTC
-}
-DIAGNOSTIC: Final = EntityCategory.DIAGNOSTIC
 
 
 def _sensor[S](
@@ -124,6 +75,32 @@ def _error_attributes(data: MinerData) -> dict[str, Any]:
     """The active errors: codes, since when (the miner's local time), reasons."""
     errors = data.errors or ()
     return {"codes": [e.code for e in errors], "errors": [asdict(e) for e in errors]}
+
+
+def _held_key(change: Change) -> str:
+    if change.kind is ChangeKind.MINING:
+        return "mining_on" if change.value else "mining_off"
+    return change.kind.value
+
+
+HELD_CHANGE_OPTIONS: Final = [
+    "none",
+    "mining_on",
+    "mining_off",
+    *(kind.value for kind in ChangeKind if kind is not ChangeKind.MINING),
+]
+
+
+def _held_attributes(governor: CommandGovernor) -> dict[str, Any]:
+    """When the next held change is due, and every change held (no passwords)."""
+    held = governor.held()
+    return {
+        "due": held[0][1] if held else None,
+        "changes": [
+            {"change": _held_key(change), "value": shown_value(change), "due": due}
+            for change, due in held
+        ],
+    }
 
 
 def _last_payment_attributes(data: PoolData) -> dict[str, Any] | None:
@@ -250,6 +227,25 @@ SENSORS: tuple[MinerHubSensorEntityDescription[MinerData], ...] = (
     ),
 )
 
+# What the governor holds, and how much it let through: why a change has not
+# happened yet, and how often the miner restarted.
+GOVERNOR_SENSORS: tuple[MinerHubSensorEntityDescription[CommandGovernor], ...] = (
+    _sensor(
+        "held_change",
+        lambda governor: _held_key(held[0][0]) if (held := governor.held()) else "none",
+        device_class=SensorDeviceClass.ENUM,
+        options=HELD_CHANGE_OPTIONS,
+        entity_category=DIAGNOSTIC,
+        attributes_fn=_held_attributes,
+    ),
+    _sensor(
+        "disruptive_changes",
+        lambda governor: governor.changes_last_day(),
+        WHOLE,
+        entity_category=DIAGNOSTIC,
+    ),
+)
+
 ENERGY_SENSOR = SensorEntityDescription(
     key="energy",
     translation_key="energy",
@@ -369,6 +365,10 @@ def _new_sensors(coordinator: MinerCoordinator, added: set[str]) -> list[SensorE
         if description.key not in added and description.reported(data):
             added.add(description.key)
             new.append(MinerSensorEntity(coordinator, description))
+    for governor_description in GOVERNOR_SENSORS:
+        if governor_description.key not in added:
+            added.add(governor_description.key)
+            new.append(MinerGovernorSensorEntity(coordinator, governor_description))
     if ENERGY_SENSOR.key not in added and data.status.power_w is not None:
         added.add(ENERGY_SENSOR.key)
         new.append(MinerEnergySensorEntity(coordinator, ENERGY_SENSOR))
@@ -383,67 +383,3 @@ def _new_sensors(coordinator: MinerCoordinator, added: set[str]) -> list[SensorE
                     MinerBoardSensorEntity(coordinator, board_description, board.index)
                 )
     return new
-
-
-class MinerHubSensor[S](SensorEntity):
-    """A sensor whose value and attributes come from its description's source."""
-
-    entity_description: MinerHubSensorEntityDescription[S]
-
-    def _source(self) -> S | None:
-        """What the description reads; None while it is not reported."""
-        raise NotImplementedError
-
-    @property
-    @override
-    def native_value(self) -> SensorValue:
-        """The value of the last poll."""
-        source = self._source()
-        return None if source is None else self.entity_description.value_fn(source)
-
-    @property
-    @override
-    def extra_state_attributes(self) -> dict[str, Any] | None:
-        """Details of the value, where the sensor has any (errors, a payment)."""
-        attributes_fn = self.entity_description.attributes_fn
-        if attributes_fn is None or (source := self._source()) is None:
-            return None
-        return attributes_fn(source)
-
-
-class MinerSensorEntity(MinerEntity, MinerHubSensor[MinerData]):
-    """A sensor of the whole miner."""
-
-    def _source(self) -> MinerData:
-        return self.coordinator.data
-
-
-class MinerBoardSensorEntity(MinerBoardEntity, MinerHubSensor[HashboardStatus]):
-    """A sensor of one hashboard; unknown while the miner does not list it."""
-
-    def _source(self) -> HashboardStatus | None:
-        return self.board
-
-
-class PoolSensorEntity(PoolAccountEntity, MinerHubSensor[PoolData]):
-    """A sensor of the account; a MONETARY one is in the account's coin."""
-
-    def __init__(
-        self,
-        coordinator: PoolCoordinator,
-        description: MinerHubSensorEntityDescription[PoolData],
-    ) -> None:
-        """Amounts are in the account's coin (BTC for a bitcoin account)."""
-        super().__init__(coordinator, description)
-        if description.device_class is SensorDeviceClass.MONETARY:
-            self._attr_native_unit_of_measurement = coordinator.coin.upper()
-
-    def _source(self) -> PoolData:
-        return self.coordinator.data
-
-
-class WorkerSensorEntity(PoolWorkerEntity, MinerHubSensor[Worker]):
-    """A sensor of one worker."""
-
-    def _source(self) -> Worker | None:
-        return self._worker

@@ -1,4 +1,9 @@
-"""Actions of Miner Hub: pools, power percentage (with mode), pre-heating, payouts."""
+"""Actions of Miner Hub: mining, pools, power percent, pre-heating, payouts.
+
+The changes go through the miner's governor; ``force: true`` bypasses it for an
+emergency. They answer (when asked) whether the change was applied, held until a
+time, or already so.
+"""
 
 from __future__ import annotations
 
@@ -20,22 +25,28 @@ import probatio
 
 from .const import CONF_KIND, DOMAIN, KIND_SPIDERPOOL
 from .coordinator import MinerCoordinator
+from .governor import ChangeKind, Verdict
 from .helpers import translated
 from .pool_coordinator import PoolCoordinator
 from .protocol.models import Capability, PoolConfig, PowerPercentMode
 from .protocol.validation import InvalidPool
 
+SERVICE_SET_MINING: Final = "set_mining"
 SERVICE_SET_POOLS: Final = "set_pools"
 SERVICE_SET_POWER_PERCENT: Final = "set_power_percent"
 SERVICE_PRE_POWER_ON: Final = "pre_power_on"
 SERVICE_SET_MINIMUM_PAYMENT: Final = "set_minimum_payment"
 
+ATTR_FORCE: Final = "force"
+ATTR_MINING: Final = "mining"
 ATTR_PERCENT: Final = "percent"
 ATTR_MODE: Final = "mode"
 ATTR_AMOUNT: Final = "amount"
 POOL_SLOTS: Final = (1, 2, 3)
 
 _NON_EMPTY = probatio.All(cv.string, probatio.Length(min=1))
+# Bypasses the governor: for an emergency only (it risks what the governor protects).
+_FORCE: Final = {probatio.Optional(ATTR_FORCE, default=False): cv.boolean}
 
 
 def _pool_fields(slot: int) -> dict[Any, Any]:
@@ -62,6 +73,7 @@ SET_POOLS_SCHEMA: Final = probatio.All(
                 for slot in POOL_SLOTS
                 for key, value in _pool_fields(slot).items()
             },
+            **_FORCE,
         }
     ),
     *(probatio.RequiredWith(f"password_{slot}", f"url_{slot}") for slot in (2, 3)),
@@ -75,6 +87,14 @@ SET_POWER_PERCENT_SCHEMA: Final = probatio.Schema(
         probatio.Optional(ATTR_MODE, default=PowerPercentMode.NORMAL.value): (
             probatio.In([mode.value for mode in PowerPercentMode])
         ),
+        **_FORCE,
+    }
+)
+SET_MINING_SCHEMA: Final = probatio.Schema(
+    {
+        probatio.Required(ATTR_DEVICE_ID): cv.string,
+        probatio.Required(ATTR_MINING): cv.boolean,
+        **_FORCE,
     }
 )
 PRE_POWER_ON_SCHEMA: Final = probatio.Schema(
@@ -154,7 +174,26 @@ def _async_pool_coordinator(call: ServiceCall) -> PoolCoordinator:
     return coordinator
 
 
-async def _async_set_pools(call: ServiceCall) -> None:
+def _verdict_response(
+    coordinator: MinerCoordinator, kind: ChangeKind, verdict: Verdict
+) -> ServiceResponse:
+    """What became of the change: applied, held (until when) or unchanged."""
+    response: dict[str, Any] = {"result": verdict.value}
+    for change, due in coordinator.governor.held():
+        if change.kind is kind and verdict is Verdict.HELD:
+            response["due"] = due.isoformat()
+    return response
+
+
+async def _async_set_mining(call: ServiceCall) -> ServiceResponse:
+    coordinator = _async_coordinator(call, Capability.MINING_SWITCH)
+    verdict = await coordinator.async_set_mining(
+        call.data[ATTR_MINING], force=call.data[ATTR_FORCE]
+    )
+    return _verdict_response(coordinator, ChangeKind.MINING, verdict)
+
+
+async def _async_set_pools(call: ServiceCall) -> ServiceResponse:
     coordinator = _async_coordinator(call, Capability.POOLS)
     pools: list[PoolConfig] = []
     for slot in POOL_SLOTS:
@@ -177,14 +216,18 @@ async def _async_set_pools(call: ServiceCall) -> None:
                 url=url,
                 worker=worker,
             ) from err
-    await coordinator.async_set_pools(pools)
+    verdict = await coordinator.async_set_pools(pools, force=call.data[ATTR_FORCE])
+    return _verdict_response(coordinator, ChangeKind.POOLS, verdict)
 
 
-async def _async_set_power_percent(call: ServiceCall) -> None:
+async def _async_set_power_percent(call: ServiceCall) -> ServiceResponse:
     coordinator = _async_coordinator(call, Capability.POWER_PERCENT)
     percent: int = call.data[ATTR_PERCENT]
     mode = PowerPercentMode(call.data[ATTR_MODE])
-    await coordinator.async_set_power_percent(percent, mode)
+    verdict = await coordinator.async_set_power_percent(
+        percent, mode, force=call.data[ATTR_FORCE]
+    )
+    return _verdict_response(coordinator, ChangeKind.POWER_PERCENT, verdict)
 
 
 async def _async_pre_power_on(call: ServiceCall) -> ServiceResponse:
@@ -201,15 +244,18 @@ async def _async_set_minimum_payment(call: ServiceCall) -> None:
 @callback
 def async_setup_services(hass: HomeAssistant) -> None:
     """Register the actions (once, from async_setup)."""
-    hass.services.async_register(
-        DOMAIN, SERVICE_SET_POOLS, _async_set_pools, schema=SET_POOLS_SCHEMA
-    )
-    hass.services.async_register(
-        DOMAIN,
-        SERVICE_SET_POWER_PERCENT,
-        _async_set_power_percent,
-        schema=SET_POWER_PERCENT_SCHEMA,
-    )
+    for service, handler, schema in (
+        (SERVICE_SET_MINING, _async_set_mining, SET_MINING_SCHEMA),
+        (SERVICE_SET_POOLS, _async_set_pools, SET_POOLS_SCHEMA),
+        (SERVICE_SET_POWER_PERCENT, _async_set_power_percent, SET_POWER_PERCENT_SCHEMA),
+    ):
+        hass.services.async_register(
+            DOMAIN,
+            service,
+            handler,
+            schema=schema,
+            supports_response=SupportsResponse.OPTIONAL,
+        )
     hass.services.async_register(
         DOMAIN,
         SERVICE_PRE_POWER_ON,

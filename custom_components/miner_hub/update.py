@@ -143,7 +143,7 @@ class MinerFirmwareUpdateEntity(MinerEntity, UpdateEntity):
             )
         self._begin(release.version)
         try:
-            await self.coordinator.async_install_firmware(release)
+            await self.coordinator.async_install_firmware(release, force=self.by_person)
         except OutcomeUnknownError:
             # Without a reply the update may run all the same: keep watching
             # until the miner shows it or the time is up.
