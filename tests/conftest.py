@@ -553,6 +553,10 @@ class EmulatedWhatsminer:
     def advance(self, seconds: float) -> None:
         self.emulator.advance(seconds)
 
+    def power_w(self) -> int:
+        """The power the miner draws now (W)."""
+        return self.emulator.power_w()
+
     async def set_offline(self, offline: bool) -> None:
         """Both APIs of a v3 miner go away (it is switched off or unplugged)."""
         await self.emulator.set_offline(offline)

@@ -32,6 +32,7 @@ from custom_components.miner_hub.const import DOMAIN, REFRESH_COOLDOWN_S
 from tests.conftest import EmulatedWhatsminer, Write, setup_integration
 from tests.emulators import DragonMintEmulator
 from tests.emulators.whatsminer_v2 import Faults
+from tests.heating.home import HEATER, heater_entry, set_room
 
 BLUEPRINTS = Path(__file__).parent.parent / "blueprints" / "automation"
 MONDAY = datetime(2026, 11, 23).date()  # a Monday
@@ -520,3 +521,33 @@ async def test_minimum_time_between_changes(
         ("Mon 00:22", miner.command("mining_on")),
         ("Mon 00:22", miner.command("power_percent", 100)),
     ]
+
+
+@pytest.mark.parametrize("blueprint", ["time_of_use", "price_curtailment"])
+async def test_a_blueprint_takes_over_from_the_heater(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    any_whatsminer: EmulatedWhatsminer,
+    blueprint: str,
+) -> None:
+    """A pause while the heater heats: the heater turns off and stays off."""
+    miner = any_whatsminer
+    freezer.move_to(local(0, "07:50"))
+    miner.state.boot_time = dt_util.utcnow().timestamp() - 3600
+    set_room(hass, 18.0)
+    entry = await setup_integration(hass, heater_entry(miner))
+    clock = Clock(hass, freezer, miner)
+    await hass.services.async_call(
+        "climate", "turn_on", {"entity_id": HEATER}, blocking=True
+    )
+    assert hass.states.get(HEATER).state == "heat"
+    if blueprint == "time_of_use":
+        await _time_of_use(hass, miners=[_device(hass, entry)])
+    else:
+        _price(hass, "0.12")
+        await _price_curtailment(hass, miners=[_device(hass, entry)])
+        _price(hass, "0.50")
+
+    assert miner.write("mining_off") in await clock.at(0, "08:00")
+    assert hass.states.get(HEATER).state == "off"
+    assert not miner.state.mining

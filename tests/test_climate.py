@@ -17,13 +17,14 @@ from homeassistant.components.climate import (
 from homeassistant.components.climate.const import HVACAction, HVACMode
 from homeassistant.components.switch import DOMAIN as SWITCH_DOMAIN
 from homeassistant.const import (
+    ATTR_DEVICE_ID,
     ATTR_ENTITY_ID,
     ATTR_TEMPERATURE,
     STATE_UNAVAILABLE,
     UnitOfTemperature,
 )
 from homeassistant.core import HomeAssistant, State
-from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers import device_registry as dr, entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -31,7 +32,6 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.miner_hub.const import (
-    CONF_HEATER_FLOOR,
     CONF_TEMPERATURE_SENSOR,
     DOMAIN,
 )
@@ -44,32 +44,12 @@ from tests.conftest import (
     setup_integration,
 )
 from tests.emulators import DragonMintEmulator
+from tests.heating.home import HEATER, ROOM, heater_entry, set_room
 
 pytestmark = pytest.mark.governed
 
-HEATER = "climate.garage_m30_heater"
-ROOM = "sensor.room_temperature"
 SWITCH = "switch.garage_m30"
 PERCENT = "number.garage_m30_power_percent"
-
-
-def set_room(hass: HomeAssistant, celsius: float | str, unit: str = "°C") -> None:
-    """The room sensor reads ``celsius`` (or a state such as unavailable)."""
-    hass.states.async_set(
-        ROOM, str(celsius), {"unit_of_measurement": unit, "device_class": "temperature"}
-    )
-
-
-def heater_entry(miner: EmulatedWhatsminer, **options: Any) -> MockConfigEntry:
-    """The miner's entry with a room sensor in its options."""
-    plain = miner.entry()
-    return MockConfigEntry(
-        domain=DOMAIN,
-        title=plain.title,
-        unique_id=plain.unique_id,
-        data=plain.data,
-        options={CONF_TEMPERATURE_SENSOR: ROOM, CONF_HEATER_FLOOR: 30, **options},
-    )
 
 
 @pytest.fixture
@@ -85,6 +65,14 @@ async def _call(hass: HomeAssistant, service: str, **data: Any) -> None:
     await hass.services.async_call(
         CLIMATE_DOMAIN, service, {ATTR_ENTITY_ID: HEATER, **data}, blocking=True
     )
+
+
+def _device_id(hass: HomeAssistant, entry: MockConfigEntry) -> str:
+    device = dr.async_get(hass).async_get_device_by_identifier(
+        (DOMAIN, entry.unique_id or ""), entry.entry_id
+    )
+    assert device is not None
+    return device.id
 
 
 def _heater(hass: HomeAssistant) -> State:
@@ -183,9 +171,12 @@ async def test_off_stops_mining(
     "call",
     [
         (SWITCH_DOMAIN, "turn_off", {ATTR_ENTITY_ID: SWITCH}),
+        (SWITCH_DOMAIN, "turn_on", {ATTR_ENTITY_ID: SWITCH}),
         ("number", "set_value", {ATTR_ENTITY_ID: PERCENT, "value": 55}),
+        (DOMAIN, "set_mining", {"mining": False}),
+        (DOMAIN, "set_power_percent", {"percent": 55}),
     ],
-    ids=["mining_switch", "power_percent"],
+    ids=["switch_off", "switch_on", "number", "set_mining", "set_power_percent"],
 )
 async def test_someone_else_takes_over(
     hass: HomeAssistant,
@@ -193,10 +184,25 @@ async def test_someone_else_takes_over(
     caplog: pytest.LogCaptureFixture,
     call: tuple[str, str, dict[str, Any]],
 ) -> None:
+    """Mining or power set by anyone else: the heater turns off, and says so."""
     await _call(hass, SERVICE_SET_HVAC_MODE, hvac_mode=HVACMode.HEAT)
-    await hass.services.async_call(*call, blocking=True)
+    domain, service, data = call
+    if domain == DOMAIN:
+        data = {ATTR_DEVICE_ID: _device_id(hass, heater), **data}
+    await hass.services.async_call(domain, service, data, blocking=True)
     assert _heater(hass).state == HVACMode.OFF
     assert "the heater turns off" in caplog.text
+
+
+async def test_identify_leaves_the_heater_alone(
+    hass: HomeAssistant, heater: MockConfigEntry
+) -> None:
+    """Only mining and the power percent are the heater's."""
+    await _call(hass, SERVICE_SET_HVAC_MODE, hvac_mode=HVACMode.HEAT)
+    await hass.services.async_call(
+        "button", "press", {ATTR_ENTITY_ID: "button.garage_m30_identify"}, blocking=True
+    )
+    assert _heater(hass).state == HVACMode.HEAT
 
 
 async def test_the_target_is_kept_across_a_restart(

@@ -8,9 +8,12 @@ minutes.
 from __future__ import annotations
 
 from datetime import timedelta
+from itertools import pairwise
 import logging
+import math
 
 from freezegun.api import FrozenDateTimeFactory
+from homeassistant.components import automation
 from homeassistant.components.button import DOMAIN as BUTTON_DOMAIN, SERVICE_PRESS
 from homeassistant.components.number import (
     ATTR_VALUE,
@@ -22,9 +25,18 @@ from homeassistant.components.switch import (
     SERVICE_TURN_OFF,
     SERVICE_TURN_ON,
 )
-from homeassistant.const import ATTR_DEVICE_ID, ATTR_ENTITY_ID, STATE_OFF, STATE_ON
-from homeassistant.core import Context, HomeAssistant
+from homeassistant.const import (
+    ATTR_DEVICE_ID,
+    ATTR_DOMAIN,
+    ATTR_ENTITY_ID,
+    ATTR_SERVICE,
+    EVENT_CALL_SERVICE,
+    STATE_OFF,
+    STATE_ON,
+)
+from homeassistant.core import Context, Event, HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr
+from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUser
@@ -38,10 +50,12 @@ from tests.conftest import (
     MINER_UNIQUE_ID,
     V2_ONLY,
     EmulatedWhatsminer,
+    Write,
     poll,
     setup_integration,
     whatsminer_config_entry,
 )
+from tests.emulators.whatsminer_v2 import Faults
 
 pytestmark = pytest.mark.governed
 
@@ -61,9 +75,10 @@ async def _switch(hass: HomeAssistant, on: bool) -> None:
     )
 
 
-def _mining_writes(miner: EmulatedWhatsminer, since: int) -> list[str]:
-    commands = {miner.command("mining_on"), miner.command("mining_off")}
-    return [write.cmd for write in miner.writes(since) if write.cmd in commands]
+def _mining_writes(miner: EmulatedWhatsminer, since: int) -> list[Write]:
+    """Mining stops and starts since ``since`` (v3 sends both as one command)."""
+    switching = (miner.write("mining_on"), miner.write("mining_off"))
+    return [write for write in miner.writes(since) if write in switching]
 
 
 def _state(hass: HomeAssistant, entity_id: str) -> str:
@@ -83,6 +98,7 @@ async def test_a_change_that_comes_too_early_is_held_then_applied(
     mark = any_whatsminer.mark()
     await _switch(hass, False)
     await _switch(hass, True)  # right after: held
+    await _switch(hass, True)  # asked again: it already waits
     await hass.async_block_till_done()
     assert any_whatsminer.state.mining is False
     assert _state(hass, SWITCH) == STATE_OFF  # the miner's real state
@@ -92,7 +108,7 @@ async def test_a_change_that_comes_too_early_is_held_then_applied(
     due = held.attributes["due"]
     assert timedelta(minutes=9) < due - dt_util.utcnow() <= timedelta(minutes=10)
     assert _state(hass, COUNT) == "1"
-    assert "mining on held until" in caplog.text
+    assert caplog.text.count("mining on held until") == 1
 
     await poll(hass, freezer, 5 * 60)
     assert any_whatsminer.state.mining is False  # not due yet
@@ -102,8 +118,8 @@ async def test_a_change_that_comes_too_early_is_held_then_applied(
     assert _state(hass, HELD) == "none"
     assert _state(hass, COUNT) == "2"
     assert _mining_writes(any_whatsminer, mark) == [
-        any_whatsminer.command("mining_off"),
-        any_whatsminer.command("mining_on"),
+        any_whatsminer.write("mining_off"),
+        any_whatsminer.write("mining_on"),
     ]
 
 
@@ -119,9 +135,7 @@ async def test_the_last_request_wins_and_the_current_state_cancels(
     await _switch(hass, False)  # what the miner does already: nothing held
     assert _state(hass, HELD) == "none"
     await poll(hass, freezer, 15 * 60)
-    assert _mining_writes(any_whatsminer, mark) == [
-        any_whatsminer.command("mining_off")
-    ]
+    assert _mining_writes(any_whatsminer, mark) == [any_whatsminer.write("mining_off")]
     assert any_whatsminer.state.mining is False
 
 
@@ -265,13 +279,19 @@ async def test_a_held_change_waits_for_an_unreachable_miner(
     freezer: FrozenDateTimeFactory,
     any_whatsminer: EmulatedWhatsminer,
     init_any_integration: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    """Due while the miner is down: tried once, then at the next good poll."""
+    caplog.set_level(logging.INFO)
     await _switch(hass, False)
     await _switch(hass, True)
     await any_whatsminer.set_offline(True)
     await poll(hass, freezer, 10 * 60)
+    for _ in range(10):
+        await poll(hass, freezer, 30)
     governor = init_any_integration.runtime_data.governor
     assert [change.value for change, _ in governor.held()] == [True]  # not sent
+    assert caplog.text.count("applying the held mining on") <= 1  # no retry loop
     await any_whatsminer.set_offline(False)
     await poll(hass, freezer, 30)
     await hass.async_block_till_done(wait_background_tasks=True)
@@ -307,3 +327,81 @@ async def test_a_held_change_without_reply_is_not_sent_again(
     assert [w.cmd for w in any_whatsminer.writes(mark)].count(command) == 1
     assert _state(hass, HELD) == "none"
     assert "the held power percent 60 failed" in caplog.text
+
+
+@pytest.mark.timeout(300)  # a day of ten-second steps
+async def test_an_automation_flipping_mining_all_day(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    any_whatsminer: EmulatedWhatsminer,
+    init_any_integration: MockConfigEntry,
+) -> None:
+    """Mining switched off and on every 10 seconds for 24 hours.
+
+    The miner gets what the rules allow: at most one change every 10 minutes
+    and 12 in any 24 hours; in the end it does what was asked last.
+    """
+    miner = any_whatsminer
+    # 8,640 steps: asyncio's debug mode (a traceback for every task and handle)
+    # would take most of the time.
+    hass.loop.set_debug(False)
+    if isinstance(miner.faults, Faults):
+        # The test's clock jumps, the client's monotonic clock not: a token it
+        # holds fresh may have expired on the miner (and the write is sent twice).
+        miner.faults.token_lifetime = math.inf
+    # On a whole minute, so that the trigger fires at each ten-second step.
+    minute = dt_util.utcnow().replace(second=0, microsecond=0) + timedelta(minutes=1)
+    freezer.move_to(minute)
+    assert await async_setup_component(
+        hass,
+        automation.DOMAIN,
+        {
+            automation.DOMAIN: {
+                "id": "flip",
+                "alias": "Flip mining",
+                "triggers": [{"trigger": "time_pattern", "seconds": "/10"}],
+                "actions": [
+                    {
+                        # 00, 20, 40 s: off; 10, 30, 50 s: on.
+                        "action": "switch.turn_{{ 'on' if now().second % 20 else 'off' }}",
+                        "target": {"entity_id": SWITCH},
+                    }
+                ],
+            }
+        },
+    )
+    asked: list[str] = []  # the switch's services the automation called
+
+    @callback
+    def on_call(event: Event) -> None:
+        if event.data[ATTR_DOMAIN] == SWITCH_DOMAIN:
+            asked.append(event.data[ATTR_SERVICE])
+
+    hass.bus.async_listen(EVENT_CALL_SERVICE, on_call)
+    start, seen = dt_util.utcnow(), miner.mark()
+    changes: list[tuple[timedelta, Write]] = []
+    while (elapsed := dt_util.utcnow() - start) < timedelta(hours=24) or (
+        asked[-1] == SERVICE_TURN_ON  # end on "off": the miner mines by then
+    ):
+        await poll(hass, freezer, 10)
+        changes += [(elapsed, write) for write in _mining_writes(miner, seen)]
+        seen = miner.mark()
+    await hass.services.async_call(
+        automation.DOMAIN, "turn_off", {ATTR_ENTITY_ID: "all"}, blocking=True
+    )
+    assert len(asked) >= 24 * 360  # a request every 10 seconds, flipping
+    assert all(a != b for a, b in pairwise(asked))
+
+    times = [at for at, _write in changes]
+    assert len(changes) == 12, changes  # the day's allowance, all of it
+    assert all(b - a >= timedelta(minutes=10) for a, b in pairwise(times)), times
+    assert changes[-1][1] == miner.write("mining_on")
+    assert _state(hass, COUNT) == "12"
+    # The last request waits until the first change is a day old, then applies.
+    assert miner.state.mining is True
+    assert _state(hass, HELD) == "mining_off"
+    for _ in range(24):
+        await poll(hass, freezer, 5 * 60)
+    assert _state(hass, HELD) == "none"
+    assert miner.state.mining is False
+    assert _state(hass, SWITCH) == STATE_OFF

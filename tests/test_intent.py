@@ -13,6 +13,7 @@ import shutil
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components import conversation
+from homeassistant.components.climate.const import HVACMode
 from homeassistant.components.homeassistant.exposed_entities import (
     async_expose_entity,
 )
@@ -39,6 +40,7 @@ from tests.conftest import (
     setup_integration,
 )
 from tests.emulators import DragonMintEmulator
+from tests.heating.home import HEATER, heater_entry, set_room
 
 SENTENCES = Path(__file__).parent.parent / "custom_sentences" / "en" / "miner_hub.yaml"
 MINER = "garage-m30"
@@ -454,3 +456,51 @@ async def test_hashrate_unknown_while_cgminer_restarts(
     )
 
     assert speech(response) == f"The hashrate of {DRAGONMINT_TITLE} is unknown"
+
+
+@pytest.mark.governed
+@pytest.mark.usefixtures("assist")
+async def test_heater_by_voice(
+    hass: HomeAssistant, any_whatsminer: EmulatedWhatsminer
+) -> None:
+    """Assist's own climate sentences reach the heater: no sentences of ours."""
+    set_room(hass, 18.0)
+    await setup_integration(hass, heater_entry(any_whatsminer))
+
+    response = await say(hass, f"set the {MINER} heater to 21 degrees")
+    assert intent_type(response) == "HassClimateSetTemperature"
+    assert response.response_type is intent.IntentResponseType.ACTION_DONE
+    assert hass.states.get(HEATER).attributes["temperature"] == 21
+
+    response = await say(hass, f"turn on the {MINER} heater")
+    assert intent_type(response) == "HassTurnOn"
+    assert hass.states.get(HEATER).state == HVACMode.HEAT
+    assert any_whatsminer.state.power_percent == 100  # 3 °C too cold
+
+    response = await say(hass, f"what is the temperature of the {MINER} heater")
+    assert intent_type(response) == "HassClimateGetTemperature"
+    assert "18" in speech(response)
+
+    response = await say(hass, f"turn off the {MINER} heater")
+    assert intent_type(response) == "HassTurnOff"
+    assert hass.states.get(HEATER).state == HVACMode.OFF
+    assert any_whatsminer.state.mining is False
+
+
+@pytest.mark.governed
+@pytest.mark.parametrize(
+    "sentence", [f"turn off the {MINER}", f"set {MINER} power to 60 percent"]
+)
+@pytest.mark.usefixtures("assist")
+async def test_voice_takes_over_from_the_heater(
+    hass: HomeAssistant, any_whatsminer: EmulatedWhatsminer, sentence: str
+) -> None:
+    """Mining or power set by voice: the heater turns off (who wins: the last)."""
+    set_room(hass, 18.0)
+    await setup_integration(hass, heater_entry(any_whatsminer))
+    await say(hass, f"turn on the {MINER} heater")
+    assert hass.states.get(HEATER).state == HVACMode.HEAT
+
+    response = await say(hass, sentence)
+    assert response.response_type is intent.IntentResponseType.ACTION_DONE
+    assert hass.states.get(HEATER).state == HVACMode.OFF

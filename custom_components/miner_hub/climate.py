@@ -19,6 +19,7 @@ from typing import Any, Final, override
 
 from homeassistant.components.climate import ClimateEntity, ClimateEntityDescription
 from homeassistant.components.climate.const import (
+    ATTR_HVAC_MODE,
     ClimateEntityFeature,
     HVACAction,
     HVACMode,
@@ -187,8 +188,11 @@ class MinerHeaterEntity(MinerEntity, ClimateEntity, RestoreEntity):
 
     @override
     async def async_set_temperature(self, **kwargs: Any) -> None:
-        """Aim at a new room temperature."""
+        """Aim at a new room temperature (and switch the mode, if one is given)."""
         self._attr_target_temperature = float(kwargs[ATTR_TEMPERATURE])
+        if (mode := kwargs.get(ATTR_HVAC_MODE)) is not None:
+            await self.async_set_hvac_mode(HVACMode(mode))  # steps with the new target
+            return
         self.async_write_ha_state()
         await self._async_control()
 

@@ -151,6 +151,10 @@ class MinerCoordinator(MinerHubCoordinator[MinerData]):
         self.latest_firmware: FirmwareRelease | None = None
         self._firmware_check_due: datetime | None = None
         self._change_listeners: list[Callable[[Change, Origin], None]] = []
+        # Changes sent, and how many of them the last data was read after: until
+        # a poll has shown their effect, the data tells nothing is already so.
+        self._changes_sent = 0
+        self._changes_polled = 0
         self.governor = CommandGovernor(
             hass,
             name=entry.title,
@@ -158,7 +162,7 @@ class MinerCoordinator(MinerHubCoordinator[MinerData]):
             store=Store(hass, STORE_VERSION, store_key(entry.entry_id)),
             send=self._async_send_change,
             is_current=self._is_current,
-            on_change=self.async_update_listeners,
+            reachable=lambda: self.last_update_success,
         )
 
     @property
@@ -187,8 +191,24 @@ class MinerCoordinator(MinerHubCoordinator[MinerData]):
             # Another device answers at this address (DHCP gave the IP away).
             raise translated(UpdateFailed, "wrong_device", mac=self.info.mac)
         self._set_write_access(await self._read(self.miner.check_access))
+        self.config_entry.async_on_unload(
+            self.async_add_listener(self._async_apply_held_changes)
+        )
+
+    @callback
+    def _async_apply_held_changes(self) -> None:
+        """After a good poll (its data stored), apply changes held meanwhile.
+
+        They fell due while the miner could not be reached; the data they are
+        checked against is this poll's.
+        """
+        if self.last_update_success and self.governor.has_due():
+            self.config_entry.async_create_background_task(
+                self.hass, self.governor.async_apply_due(), f"{self.name} held changes"
+            )
 
     async def _async_update_data(self) -> MinerData:
+        changes_sent = self._changes_sent
         # Polls whose timers fall due together start one per loop iteration.
         await self._gate.take_turn()
         async with self.miner.reads():
@@ -213,11 +233,8 @@ class MinerCoordinator(MinerHubCoordinator[MinerData]):
             if self.accepted_power_percent is not None:
                 self.accepted_power_percent = 100  # the firmware forgets it at boot
         self._booted_at = booted_at
-        if self.governor.has_due():  # held while the miner could not be reached
-            self.config_entry.async_create_background_task(
-                self.hass, self.governor.async_apply_due(), f"{self.name} held changes"
-            )
         await self._gate.take_turn()  # the entities are written when this returns
+        self._changes_polled = changes_sent
         return MinerData(status, self._power_supply, self._errors, booted_at)
 
     async def async_shutdown(self) -> None:
@@ -394,6 +411,7 @@ class MinerCoordinator(MinerHubCoordinator[MinerData]):
         """Apply a change the governor lets through."""
 
         async def send() -> None:
+            self._changes_sent += 1
             await async_send(self.miner, change)
             if change.kind is ChangeKind.POWER_PERCENT:
                 self.accepted_power_percent = change.value["percent"]
@@ -402,8 +420,8 @@ class MinerCoordinator(MinerHubCoordinator[MinerData]):
         await self._async_command(send)
 
     def _is_current(self, change: Change) -> bool:
-        if not self.last_update_success:
-            return False  # not known: the change is made
+        if not self.last_update_success or self._changes_polled < self._changes_sent:
+            return False  # not known (no poll since the last change): made
         return is_current(change, self.data.status)
 
     def _command_failed(self, err: MinerHubError) -> HomeAssistantError:

@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import partial
 from typing import Any, Final
 
 from homeassistant.core import CALLBACK_TYPE, HassJob, HomeAssistant, callback
@@ -78,6 +79,10 @@ class Change:
     kind: ChangeKind
     value: Any
     requested_at: datetime
+
+    def __repr__(self) -> str:
+        """Without the value's secrets (a pool password), wherever it is shown."""
+        return f"Change({describe(self)!r}, requested_at={self.requested_at})"
 
     def as_dict(self) -> dict[str, Any]:
         """For storage."""
@@ -249,8 +254,10 @@ class CommandGovernor:
 
     ``send`` applies a change to the miner (translated errors: MinerUnavailableError
     when it was not sent, OutcomeUnknownError when sent without a reply);
-    ``is_current`` says whether the miner is already so; ``on_change`` is told
-    whenever what the governor holds or counts changed (its sensors).
+    ``is_current`` says whether the miner is already so; ``reachable`` whether
+    its last poll succeeded (a held change falling due meanwhile waits for the
+    next good poll, never sent into a failing miner). Listeners (its sensors) are
+    told whenever what it holds or counts changed.
     """
 
     def __init__(
@@ -262,7 +269,7 @@ class CommandGovernor:
         store: Store[dict[str, Any]],
         send: SendChange,
         is_current: Callable[[Change], bool],
-        on_change: Callable[[], None],
+        reachable: Callable[[], bool],
     ) -> None:
         """Empty until ``async_load`` reads what was held before a restart."""
         self.hass = hass
@@ -272,7 +279,8 @@ class CommandGovernor:
         self._store = store
         self._send = send
         self._is_current = is_current
-        self._on_change = on_change
+        self._reachable = reachable
+        self._listeners: list[Callable[[], None]] = []
         self._lock = asyncio.Lock()
         self._cancel_timer: CALLBACK_TYPE | None = None
 
@@ -292,6 +300,12 @@ class CommandGovernor:
         if self._cancel_timer is not None:
             self._cancel_timer()
             self._cancel_timer = None
+
+    @callback
+    def async_add_listener(self, listener: Callable[[], None]) -> CALLBACK_TYPE:
+        """Be told when what the governor holds or counts changes."""
+        self._listeners.append(listener)
+        return partial(self._listeners.remove, listener)
 
     def held(self) -> list[tuple[Change, datetime]]:
         """The held changes with their due times, the next one first."""
@@ -332,18 +346,19 @@ class CommandGovernor:
             due = self.ledger.due(change.kind, self.rules, now)
             if force or due <= now:
                 self.ledger.release(change.kind)
-                await self._apply(change, now)
+                await self._apply(change, now)  # unreachable: the caller is told
                 return Verdict.APPLIED
-            self.ledger.hold(change)
-            LOGGER.info(
-                "%s: %s held until %s (%s)",
-                self.name,
-                describe(change),
-                dt_util.as_local(due).isoformat(timespec="seconds"),
-                self._reason(change.kind, now),
-            )
-            self._changed()
+            when = dt_util.as_local(due).isoformat(timespec="seconds")
+            self._hold(change, f"until {when} ({self._reason(change.kind, now)})")
             return Verdict.HELD
+
+    def _hold(self, change: Change, why: str) -> None:
+        held = self.ledger.held.get(change.kind)
+        if held is not None and held.value == change.value:
+            return  # asked again (a heater step): it already waits
+        self.ledger.hold(change)
+        LOGGER.info("%s: %s held %s", self.name, describe(change), why)
+        self._changed()
 
     async def async_apply_due(self) -> None:
         """Apply the held changes that are due, oldest request first.
@@ -393,12 +408,19 @@ class CommandGovernor:
     def _changed(self) -> None:
         self._store.async_delay_save(self.ledger.as_dict, STORE_SAVE_DELAY_S)
         self._schedule()
-        self._on_change()
+        for listener in list(self._listeners):
+            listener()
 
     def _schedule(self) -> None:
+        """A timer for the next held change that falls due.
+
+        One due already waits for the miner (it could not be reached): the
+        coordinator applies it after the next poll the miner answers.
+        """
         self.async_shutdown()
-        due = self.ledger.next_due(self.rules, dt_util.utcnow())
-        if due is not None:
+        now = dt_util.utcnow()
+        due = self.ledger.next_due(self.rules, now)
+        if due is not None and due > now:
             self._cancel_timer = async_track_point_in_utc_time(
                 self.hass,
                 HassJob(self._async_timer, cancel_on_shutdown=True),
@@ -407,4 +429,5 @@ class CommandGovernor:
 
     async def _async_timer(self, _now: datetime) -> None:
         self._cancel_timer = None
-        await self.async_apply_due()
+        if self._reachable():  # else the next poll the miner answers applies it
+            await self.async_apply_due()

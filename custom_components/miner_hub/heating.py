@@ -28,7 +28,7 @@ class HeaterTuning:
     """The controller's constants (see the README for how they were chosen)."""
 
     kp: float = 25.0  # % per °C
-    ti_hours: float = 2.0  # integral time
+    ti_hours: float = 1.0  # integral time
     min_step: int = 5  # %
     stop_margin: float = 0.3  # °C above the target at the floor ...
     stop_after: timedelta = timedelta(minutes=30)  # ... for this long: stop

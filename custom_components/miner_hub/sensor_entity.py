@@ -128,7 +128,17 @@ class MinerSensorEntity(MinerEntity, MinerHubSensor[MinerData]):
 
 
 class MinerGovernorSensorEntity(MinerEntity, MinerHubSensor[CommandGovernor]):
-    """A sensor of the miner's command governor (held and counted changes)."""
+    """A sensor of the miner's command governor (held and counted changes).
+
+    Written when the governor changes, not only at each poll.
+    """
+
+    @override
+    async def async_added_to_hass(self) -> None:
+        await super().async_added_to_hass()
+        self.async_on_remove(
+            self.coordinator.governor.async_add_listener(self.async_write_ha_state)
+        )
 
     def _source(self) -> CommandGovernor:
         return self.coordinator.governor

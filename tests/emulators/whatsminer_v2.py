@@ -725,6 +725,11 @@ class WhatsminerV2Emulator:
         """Whether btminer is restarting after a power-mode or limit change."""
         return self._restarting(self._time())
 
+    def power_w(self) -> int:
+        """The power the miner draws now (W): what it reports, and heats with."""
+        self._tick()
+        return self._telemetry().power_w
+
     def commands(self) -> list[str]:
         """Names of the decoded commands, in arrival order."""
         return [received.cmd for received in self.received]

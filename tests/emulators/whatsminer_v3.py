@@ -555,6 +555,10 @@ class WhatsminerV3Emulator:
     def is_rebooting(self) -> bool:
         return self.v2.is_rebooting()
 
+    def power_w(self) -> int:
+        """The power the miner draws now (W), as both APIs report it."""
+        return self.v2.power_w()
+
     def commands(self) -> list[str]:
         """Names of the decoded v3 commands, in arrival order."""
         return [received.cmd for received in self.received]

@@ -36,6 +36,7 @@ from typing import Any, Final, Literal
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.button import DOMAIN as BUTTON_DOMAIN, SERVICE_PRESS
+from homeassistant.components.climate.const import DOMAIN as CLIMATE_DOMAIN, HVACMode
 from homeassistant.components.number import (
     ATTR_VALUE,
     DOMAIN as NUMBER_DOMAIN,
@@ -81,6 +82,7 @@ from tests.conftest import (
 from tests.emulators import DragonMintEmulator, SpiderpoolEmulator
 from tests.emulators.dragonmint import SCENARIOS, apply_scenario
 from tests.emulators.spiderpool import generate_key_pair
+from tests.heating.home import HEATER, heater_entry, set_room
 
 type Kind = Literal["whatsminer_v2", "whatsminer_v3", "dragonmint", "spiderpool"]
 KINDS: Final[tuple[Kind, ...]] = (
@@ -89,6 +91,7 @@ KINDS: Final[tuple[Kind, ...]] = (
     "dragonmint",
     "spiderpool",
 )
+WHATSMINERS: Final[tuple[Kind, ...]] = ("whatsminer_v2", "whatsminer_v3")
 LOGGER_NAME: Final = "custom_components.miner_hub"
 
 # Yields to the event loop before the frozen clock is stepped (real TCP on
@@ -98,6 +101,8 @@ STEP_S: Final = 1.0
 MAX_WAIT_S: Final = 180.0
 # Long enough to span the polls of a test; a clear ends it by advancing the clock.
 LONG_S: Final = 3600.0
+# The Whatsminers' room, below the heater's 20 °C: it sets a power percent.
+ROOM_C: Final = 19.6
 RANDOM_SEED: Final = 1234
 RANDOM_STEPS: Final = 40
 
@@ -343,8 +348,14 @@ class Rig:
 async def _whatsminer(
     hass: HomeAssistant, api: Literal["v2", "v3"]
 ) -> AsyncIterator[tuple[Any, MockConfigEntry]]:
+    """The miner heats a room a little too cold (its heater acts all along)."""
     async with EmulatedWhatsminer(api) as miner:
-        yield miner, await setup_integration(hass, miner.entry())
+        set_room(hass, ROOM_C)
+        entry = await setup_integration(hass, heater_entry(miner))
+        await hass.services.async_call(
+            CLIMATE_DOMAIN, "turn_on", {ATTR_ENTITY_ID: HEATER}, blocking=True
+        )
+        yield miner, entry
 
 
 async def _dragonmint(
@@ -969,6 +980,8 @@ async def test_fault(rig: Rig, fault: Fault) -> None:
         assert rig.registry_ids() == registry_ids
     if fault.restarts:
         assert rig.booted_at() != booted_at  # a new boot, the same entities
+    if rig.kind in WHATSMINERS:  # a fault does not take the room from the heater
+        assert rig.states()[HEATER] == HVACMode.HEAT
     rig.finish()
 
 
@@ -1019,6 +1032,7 @@ def _whatsminer_sent(rig: Rig, command: str) -> int:
 MINING_SWITCH: Final = "switch.garage_m30"
 POWER_LIMIT: Final = "number.garage_m30_power_limit"
 POWER_MODE: Final = "select.garage_m30_power_mode"
+HELD_CHANGE: Final = "sensor.garage_m30_held_change"
 MINING_OFF: Final = Write(
     "mining_off",
     SWITCH_DOMAIN,
@@ -1333,6 +1347,56 @@ async def test_write_refused(rig: Rig, refusal: Refusal) -> None:
     if not refusal.reauth:  # else polling waits for new credentials
         await rig.poll()
         _assert_shows_device(rig, write)
+    rig.finish()
+
+
+# --- a held change through a fault ----------------------------------------------------
+
+
+@pytest.mark.governed
+@pytest.mark.parametrize(
+    ("rig", "fault"),
+    [
+        pytest.param(kind, fault, id=f"{kind}-{fault.name}")
+        for kind in WHATSMINERS
+        for fault in FAULTS[kind]
+        # (A silent btminer makes the miner unreachable only while it mines.)
+        if fault.effect == "unavailable" and not fault.name.startswith("btminer")
+    ],
+    indirect=["rig"],
+)
+async def test_held_change_outlives_the_fault(rig: Rig, fault: Fault) -> None:
+    """A change held by the governor is kept while the miner cannot be reached.
+
+    Mining is switched off, and on again at once: the "on" is held for 10
+    minutes. The fault lasts past that; the "on" reaches the miner once, after
+    the first good poll.
+    """
+    start = rig.device.write("mining_on")
+    for service in ("turn_off", "turn_on"):
+        assert (
+            await rig.call(SWITCH_DOMAIN, service, _entity(MINING_SWITCH)(rig)) is None
+        )
+    assert rig.hass.states.get(HELD_CHANGE).state == "mining_on"
+    sent = rig.device.writes().count(start)
+
+    fault.inject(rig)
+    rig.tally["faults"] += 1
+    await rig.poll(rig.slow_interval)  # the miner fails (5 minutes on) ...
+    assert rig.unavailable() == set(rig.states())
+    await rig.poll(6 * 60)  # ... still, past the due time
+    assert rig.device.writes().count(start) == sent
+    assert rig.entry.runtime_data.governor.held()
+
+    fault.clear(rig)
+    booted_mining = rig.device.state.mining  # a reboot starts it
+    await rig.poll(fault.recover_after)
+    await _run(rig.hass, rig.freezer)  # the held change, applied after the poll
+    assert not rig.unavailable()
+    # Mining: sent once, or not at all to a miner that booted mining already.
+    assert rig.device.writes().count(start) - sent == (0 if booted_mining else 1)
+    assert rig.device.state.mining is True
+    assert rig.hass.states.get(HELD_CHANGE).state == "none"
     rig.finish()
 
 
