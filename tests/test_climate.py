@@ -29,6 +29,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     mock_restore_cache,
+    mock_restore_cache_with_extra_data,
 )
 
 from custom_components.miner_hub.const import (
@@ -214,6 +215,34 @@ async def test_the_target_is_kept_across_a_restart(
     state = _heater(hass)
     assert state.state == HVACMode.HEAT
     assert state.attributes[ATTR_TEMPERATURE] == 18.5
+
+
+async def test_the_power_is_kept_across_a_restart(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    any_whatsminer: EmulatedWhatsminer,
+) -> None:
+    """Heating on at 70 % before the restart, the room at the target: no jump.
+
+    API v2 does not report the percent: the heater remembers what it sent.
+    """
+    any_whatsminer.state.power_percent = 70
+    mock_restore_cache_with_extra_data(
+        hass,
+        [
+            (
+                State(HEATER, HVACMode.HEAT, {ATTR_TEMPERATURE: 20.0}),
+                {"sent_percent": 70},
+            )
+        ],
+    )
+    set_room(hass, 20.0)
+    await setup_integration(hass, heater_entry(any_whatsminer))
+    for _ in range(3):
+        await poll(hass, freezer, 2 * 60)
+    percent = any_whatsminer.command("power_percent", 70)
+    assert [write for write in any_whatsminer.writes() if write.cmd == percent] == []
+    assert any_whatsminer.state.power_percent == 70
 
 
 async def test_a_fahrenheit_room_sensor(

@@ -38,7 +38,7 @@ from homeassistant.helpers.event import (
     async_track_state_change_event,
     async_track_time_interval,
 )
-from homeassistant.helpers.restore_state import RestoreEntity
+from homeassistant.helpers.restore_state import RestoredExtraData, RestoreEntity
 from homeassistant.util import dt as dt_util
 from homeassistant.util.unit_conversion import TemperatureConverter
 
@@ -109,6 +109,8 @@ class MinerHeaterEntity(MinerEntity, ClimateEntity, RestoreEntity):
         self._controller = HeatController(floor)
         self._attr_hvac_mode = HVACMode.OFF
         self._attr_target_temperature = DEFAULT_TARGET
+        self._sent_percent: int | None = None  # what this heater last sent
+        self._restored_percent: int | None = None  # ... before a restart
         self._booted_at = (
             None if coordinator.data is None else coordinator.data.booted_at
         )
@@ -139,15 +141,24 @@ class MinerHeaterEntity(MinerEntity, ClimateEntity, RestoreEntity):
         mining = self.coordinator.data.status.mining
         return HVACAction.HEATING if mining else HVACAction.IDLE
 
+    @property
+    @override
+    def extra_restore_state_data(self) -> RestoredExtraData:
+        """The percent the heater sent last (API v2 does not report it)."""
+        return RestoredExtraData({"sent_percent": self._sent_percent})
+
     @override
     async def async_added_to_hass(self) -> None:
-        """Take up the mode and target of before a restart; start controlling."""
+        """Take up the mode, target and power of before a restart; control."""
         await super().async_added_to_hass()
         if (last := await self.async_get_last_state()) is not None:
             if last.state in (HVACMode.HEAT, HVACMode.OFF):
                 self._attr_hvac_mode = HVACMode(last.state)
             if isinstance(target := last.attributes.get(ATTR_TEMPERATURE), int | float):
                 self._attr_target_temperature = float(target)
+        if (extra := await self.async_get_last_extra_data()) is not None:
+            sent = extra.as_dict().get("sent_percent")
+            self._restored_percent = sent if isinstance(sent, int) else None
         self._resume_from_miner()
         period = max(
             MIN_CONTROL_PERIOD,
@@ -197,11 +208,19 @@ class MinerHeaterEntity(MinerEntity, ClimateEntity, RestoreEntity):
         await self._async_control()
 
     def _resume_from_miner(self) -> None:
-        """Continue from what the miner runs at now (no jump in power)."""
+        """Continue from what the miner runs at now (no jump in power).
+
+        An API v2 miner does not report it: what the heater sent before the
+        restart, else what the power percent entity restored.
+        """
         data = self.coordinator.data
         stopped = data is not None and data.status.mining is False
-        self._sent_percent = self.coordinator.power_percent
-        self._controller.reset(self._sent_percent, stopped=stopped)
+        percent = self.coordinator.power_percent
+        if data is not None and data.status.power_percent is None:
+            percent = self._restored_percent or percent
+        self._restored_percent = None  # once: afterwards the coordinator knows
+        self._sent_percent = percent
+        self._controller.reset(percent, stopped=stopped)
 
     @callback
     def _async_sensor_changed(self, _event: Event[EventStateChangedData]) -> None:
