@@ -245,6 +245,14 @@ async def test_the_power_is_kept_across_a_restart(
     assert any_whatsminer.state.power_percent == 70
 
 
+async def test_a_room_sensor_in_an_unknown_unit(
+    hass: HomeAssistant, heater: MockConfigEntry
+) -> None:
+    set_room(hass, 20.0, "lx")
+    await hass.async_block_till_done()
+    assert _heater(hass).attributes["current_temperature"] is None
+
+
 async def test_a_fahrenheit_room_sensor(
     hass: HomeAssistant,
     any_whatsminer: EmulatedWhatsminer,

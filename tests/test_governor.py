@@ -191,6 +191,49 @@ async def test_power_percent_changes_are_spaced(
     assert _state(hass, HELD) == "none"
 
 
+async def test_each_kind_is_due_on_its_own(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    any_whatsminer: EmulatedWhatsminer,
+    init_any_integration: MockConfigEntry,
+) -> None:
+    """A held power percent is applied after 2 minutes, a held restart waits on."""
+    await _switch(hass, False)
+    await _switch(hass, True)  # held for 10 minutes
+    for value in (50, 60):  # 60 held for 2 minutes
+        await hass.services.async_call(
+            NUMBER_DOMAIN,
+            SERVICE_SET_VALUE,
+            {ATTR_ENTITY_ID: PERCENT, ATTR_VALUE: value},
+            blocking=True,
+        )
+    await poll(hass, freezer, 2 * 60)
+    assert any_whatsminer.state.power_percent == 60
+    assert any_whatsminer.state.mining is False
+    assert _state(hass, HELD) == "mining_on"
+    await poll(hass, freezer, 8 * 60)
+    assert any_whatsminer.state.mining is True
+
+
+async def test_unreadable_held_changes_are_dropped(
+    hass: HomeAssistant,
+    hass_storage: dict[str, object],
+    any_miner_entry: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A damaged store: the miner is set up with nothing held, and the log says so."""
+    hass_storage[store_key(any_miner_entry.entry_id)] = {
+        "version": 1,
+        "minor_version": 1,
+        "key": store_key(any_miner_entry.entry_id),
+        "data": {"applied": ["yesterday"], "held": []},
+    }
+    await setup_integration(hass, any_miner_entry)
+    assert _state(hass, HELD) == "none"
+    assert _state(hass, COUNT) == "0"
+    assert "held changes could not be read" in caplog.text
+
+
 async def test_a_held_change_survives_a_restart(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,
