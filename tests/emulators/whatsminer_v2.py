@@ -276,6 +276,12 @@ class MinerState:
     power_limit_w: int = 3600
     power_percent: int = 100  # 100 = no reduction
     power_percent_mode: str = ""  # "fast" (set_power_pct) / "normal" (_v2)
+    # Normal mode "spans a few minutes" (Manual 2.2 §3.22): the power moves from
+    # where it was to the new percent over this many emulator-clock seconds.
+    # 0 (the default): at once, as most tests want.
+    normal_mode_ramp_s: float = 0.0
+    power_percent_from: float = 100.0  # the percent the ramp starts from ...
+    power_percent_set_at: float = 0.0  # ... and when it started
     power_target_w: int | None = None  # set_power
     target_freq_percent: int = 0  # set_target_freq, "hash_percent" in status
     pools: list[tuple[str, str, str]] = field(default_factory=_factory_pools)
@@ -1281,7 +1287,7 @@ class WhatsminerV2Emulator:
         s = self.state
         base = float(s.power_target_w or s.model.mode_power_w(s.power_mode))
         base *= max(0.0, 1.0 + s.target_freq_percent / 100)
-        base *= s.power_percent / 100
+        base *= self._effective_percent(self._time()) / 100
         return max(0.0, min(base, float(s.power_limit_w)))
 
     def _jitter(self) -> float:
@@ -1890,11 +1896,26 @@ class WhatsminerV2Emulator:
 
     def _power_pct(self, mode: str) -> _Handler:
         def handler(request: _Request) -> _Reply:
-            self.state.power_percent = _int_arg(request, "percent", 0, 100)
-            self.state.power_percent_mode = mode
+            self.apply_power_percent(_int_arg(request, "percent", 0, 100), mode)
             return self._ok()
 
         return handler
+
+    def apply_power_percent(self, percent: int, mode: str) -> None:
+        """Run at ``percent`` from now (in normal mode over the ramp); both APIs."""
+        s, now = self.state, self._time()
+        s.power_percent_from = self._effective_percent(now)
+        s.power_percent_set_at = now
+        s.power_percent, s.power_percent_mode = percent, mode
+
+    def _effective_percent(self, now: float) -> float:
+        """The percent the miner runs at now: the set one, or on its way there."""
+        s = self.state
+        ramp = s.normal_mode_ramp_s
+        if ramp <= 0 or s.power_percent_mode != "normal":
+            return float(s.power_percent)
+        done = min(1.0, max(0.0, (now - s.power_percent_set_at) / ramp))
+        return s.power_percent_from + (s.power_percent - s.power_percent_from) * done
 
     def _set_power(self, request: _Request) -> _Reply:
         """Target input power in W (unit and range unknown, ref §13); 0 clears."""

@@ -1459,7 +1459,7 @@ class WhatsminerV3Emulator:
         s = self.state
         if mode == "normal" and s.power_mode == "High" and not s.liquid_cooled:
             raise _Fail(FAIL, "normal mode needs the normal or low power mode")
-        s.power_percent, s.power_percent_mode = number, mode
+        self.v2.apply_power_percent(number, mode)
         return self._ok("set.miner.power_percent")
 
     def _set_power(self, param: Any, _account: str) -> _Reply:

@@ -1,7 +1,8 @@
 """The heater holds a room: closed loop through Home Assistant and the emulator.
 
 Each minute of a simulated day and a half the room (``tests.heating.Room``) is
-warmed by the power the emulated miner draws, the room sensor reads it with
+warmed by the power the emulated miner draws (a new power percent reached over
+three minutes, as normal mode does), the room sensor reads it with
 ±0.1 °C of noise, and the clock moves on a minute: the integration polls the
 miner (every 60 s), the heater steps (every 2 min, the governor's power-percent
 interval) and its commands go through the governor's default rules to the
@@ -52,6 +53,8 @@ WARMUP_H: Final = 6
 RUN_H: Final = WARMUP_H + 24
 STEP_S: Final = 60
 SENSOR_NOISE_C: Final = 0.1
+# The miner takes a new power percent over minutes (normal mode, Manual §3.22).
+NORMAL_MODE_RAMP_S: Final = 180.0
 # A January evening, local time: the measured day runs from midnight to midnight.
 START: Final = datetime(2027, 1, 10, 24 - WARMUP_H)
 TRACES: Final = os.environ.get("MINER_HUB_HEAT_TRACES")
@@ -75,6 +78,7 @@ async def simulate(
         # The test's clock jumps a minute at a time, the client's monotonic clock
         # not: a token it holds fresh may have expired on the miner.
         miner.faults.token_lifetime = math.inf
+    miner.state.normal_mode_ramp_s = NORMAL_MODE_RAMP_S
     full_w = miner.state.model.mode_power_w(miner.state.power_mode)
     trace = Trace(
         room, miner.api, TARGET, full_w, full_w * FLOOR / 100, WARMUP_H, START.hour

@@ -723,6 +723,29 @@ async def test_power_modes_restart_btminer(emu: WhatsminerV2Emulator) -> None:
     assert high["Power"] <= high["Power Limit"]
 
 
+async def test_normal_mode_ramps_over_minutes(emu: WhatsminerV2Emulator) -> None:
+    """With a ramp, set_power_pct_v2 moves the power there over that time."""
+    emu.state.normal_mode_ramp_s = 180
+    client = await logged_in(emu)
+    full = summary_of(await read(emu, "summary"))["Power"]
+    ok(await client.call("set_power_pct_v2", percent="40"))
+    assert summary_of(await read(emu, "summary"))["Power"] == pytest.approx(full, 2)
+    emu.advance(90)  # half-way: 70 %
+    half = summary_of(await read(emu, "summary"))["Power"]
+    assert half == pytest.approx(full * 0.7, abs=3)
+    ok(await client.call("set_power_pct_v2", percent="100"))  # back up from there
+    emu.advance(90)
+    assert summary_of(await read(emu, "summary"))["Power"] == pytest.approx(
+        full * 0.85, abs=3
+    )
+    emu.advance(90)
+    assert summary_of(await read(emu, "summary"))["Power"] == pytest.approx(full, 2)
+    ok(await client.call("set_power_pct", percent="50"))  # fast mode: at once
+    assert summary_of(await read(emu, "summary"))["Power"] == pytest.approx(
+        full / 2, abs=2
+    )
+
+
 async def test_power_limit_and_percent_scale_power_and_hashrate(
     emu: WhatsminerV2Emulator,
 ) -> None:
