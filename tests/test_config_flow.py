@@ -37,7 +37,7 @@ from custom_components.miner_hub.const import (
     CONF_API,
     CONF_API_URL,
     CONF_COIN,
-    CONF_HEATER_FLOOR,
+    CONF_POWER_FLOOR,
     CONF_KIND,
     CONF_MAX_DISRUPTIVE_CHANGES,
     CONF_MIN_DISRUPTIVE_INTERVAL,
@@ -152,7 +152,7 @@ MINER_OPTIONS: Final = [
     CONF_MAX_DISRUPTIVE_CHANGES,
     CONF_MIN_POWER_PERCENT_INTERVAL,
 ]
-HEATER_OPTIONS: Final = [CONF_TEMPERATURE_SENSOR, CONF_HEATER_FLOOR]
+HEATER_OPTIONS: Final = [CONF_TEMPERATURE_SENSOR, CONF_POWER_FLOOR]
 
 
 def _suggested_values(result: FlowResult[Any, Any]) -> dict[str, Any]:
@@ -1505,11 +1505,11 @@ async def test_options_flow_room_sensor(
     result = await hass.config_entries.options.async_init(entry.entry_id)
     result = await hass.config_entries.options.async_configure(
         result["flow_id"],
-        {CONF_TEMPERATURE_SENSOR: "sensor.garage_temperature", CONF_HEATER_FLOOR: 40},
+        {CONF_TEMPERATURE_SENSOR: "sensor.garage_temperature", CONF_POWER_FLOOR: 40},
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["data"][CONF_TEMPERATURE_SENSOR] == "sensor.garage_temperature"
-    assert result["data"][CONF_HEATER_FLOOR] == 40
+    assert result["data"][CONF_POWER_FLOOR] == 40
 
 
 async def test_options_flow_dragonmint(
@@ -1537,8 +1537,8 @@ async def test_options_flow_dragonmint(
         {CONF_MAX_DISRUPTIVE_CHANGES: 145},
         {CONF_MIN_POWER_PERCENT_INTERVAL: 0},
         {CONF_MIN_POWER_PERCENT_INTERVAL: 61},
-        {CONF_HEATER_FLOOR: 9},
-        {CONF_HEATER_FLOOR: 91},
+        {CONF_POWER_FLOOR: 9},
+        {CONF_POWER_FLOOR: 91},
         {CONF_TEMPERATURE_SENSOR: "light.kitchen"},
     ],
 )

@@ -44,9 +44,9 @@ from homeassistant.util.unit_conversion import TemperatureConverter
 
 from . import MinerHubConfigEntry
 from .const import (
-    CONF_HEATER_FLOOR,
+    CONF_POWER_FLOOR,
     CONF_TEMPERATURE_SENSOR,
-    DEFAULT_HEATER_FLOOR,
+    DEFAULT_POWER_FLOOR,
     DOMAIN,
     LOGGER,
 )
@@ -78,7 +78,7 @@ async def async_setup_entry(
         return
     sensor = entry.options.get(CONF_TEMPERATURE_SENSOR)
     if sensor and Capability.POWER_PERCENT in coordinator.miner.capabilities:
-        floor = entry.options.get(CONF_HEATER_FLOOR, DEFAULT_HEATER_FLOOR)
+        floor = entry.options.get(CONF_POWER_FLOOR, DEFAULT_POWER_FLOOR)
         async_add_entities([MinerHeaterEntity(coordinator, sensor, floor)])
         return
     # No sensor (any more): a heater created before goes away for good.

@@ -43,8 +43,8 @@ DEFAULT_MIN_POWER_PERCENT_INTERVAL: Final = 2
 # The heater (climate entity) of a Whatsminer: a room sensor, and the lowest
 # power percent it runs at before it stops mining.
 CONF_TEMPERATURE_SENSOR: Final = "temperature_sensor"
-CONF_HEATER_FLOOR: Final = "heater_floor"  # percent
-DEFAULT_HEATER_FLOOR: Final = 30
+CONF_POWER_FLOOR: Final = "power_floor"  # percent: the heater and power budgets
+DEFAULT_POWER_FLOOR: Final = 30
 
 CONF_SCAN_INTERVAL: Final = "scan_interval"
 DEFAULT_SCAN_INTERVAL: Final = 30

@@ -8,7 +8,7 @@ from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.miner_hub.const import (
-    CONF_HEATER_FLOOR,
+    CONF_POWER_FLOOR,
     CONF_TEMPERATURE_SENSOR,
     DOMAIN,
 )
@@ -34,5 +34,5 @@ def heater_entry(miner: EmulatedWhatsminer, **options: Any) -> MockConfigEntry:
         title=plain.title,
         unique_id=plain.unique_id,
         data=plain.data,
-        options={CONF_TEMPERATURE_SENSOR: ROOM, CONF_HEATER_FLOOR: FLOOR, **options},
+        options={CONF_TEMPERATURE_SENSOR: ROOM, CONF_POWER_FLOOR: FLOOR, **options},
     )
