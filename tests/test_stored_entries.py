@@ -59,10 +59,13 @@ type Stored = dict[str, dict[str, Any]]
 DOMAIN = "miner_hub"
 KIND = "kind"
 KIND_SPIDERPOOL = "spiderpool"
+KIND_WHATSMINER = "whatsminer"
 
 # Entities each miner gained after the fixtures were written (unique ID suffixes):
-# the governor's held change and its count of disruptive changes (issue 16).
+# the governor's held change and its count of disruptive changes (issue 16), and
+# on a miner with power control its power target (issue 17).
 ADDED_PER_MINER = ("held_change", "disruptive_changes")
+ADDED_PER_POWER_CONTROLLED_MINER = ("power_target",)
 # Config entry fields the integration owns; none may change on loading.
 ENTRY_FIELDS = ("version", "minor_version", "title", "unique_id", "data", "options")
 SWITCHES = ("switch.garage_m30", "switch.shed_m60")
@@ -213,10 +216,14 @@ async def test_entities_keep_their_ids(
         )
         for entity in _entities(stored)
     }
-    miners = [
-        e["unique_id"] for e in _entries(stored) if e["data"][KIND] != KIND_SPIDERPOOL
-    ]
-    added = sorted(f"{miner}_{key}" for miner in miners for key in ADDED_PER_MINER)
+    kinds = {e["unique_id"]: e["data"][KIND] for e in _entries(stored)}
+    added = sorted(
+        f"{miner}_{key}"
+        for miner, kind in kinds.items()
+        if kind != KIND_SPIDERPOOL
+        for key in ADDED_PER_MINER
+        + (ADDED_PER_POWER_CONTROLLED_MINER if kind == KIND_WHATSMINER else ())
+    )
     for _ in range(2):
         registered = _registered(hass)
         assert {key: registered[key] for key in expected} == expected

@@ -1,15 +1,17 @@
-"""What a governed change does to a miner, and whether the miner is already so.
+"""Governed changes: what can be asked of a miner, and what each one does.
 
-A change is stored as plain JSON (it may be held across a restart); these
-functions turn it into the protocol call that applies it, and compare it with
-what the last poll read.
+``MinerRequests`` are the requests (the coordinator's command methods): each
+becomes a ``Change`` for the governor. A change is stored as plain JSON (it may
+be held across a restart); ``async_send`` turns it into the protocol call that
+applies it, and ``is_current`` compares it with what the last poll read.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from .governor import Change, ChangeKind
+from .governor import Change, ChangeKind, Origin, Verdict
 from .protocol.miner import Miner
 from .protocol.models import (
     AutoTuneMode,
@@ -84,3 +86,79 @@ def is_current(change: Change, status: MinerStatus) -> bool:
             mode = status.autotune_mode
             return mode is not None and mode.value == value
     return False
+
+
+class MinerRequests:
+    """The changes a miner can be asked for; each goes to ``_async_govern``."""
+
+    async def _async_govern(
+        self,
+        kind: ChangeKind,
+        value: Any,
+        force: bool,
+        origin: Origin = Origin.ANYONE,
+    ) -> Verdict:
+        """Hand the change to the governor (the coordinator does)."""
+        raise NotImplementedError
+
+    async def async_set_mining(
+        self, mining: bool, *, force: bool = False, origin: Origin = Origin.ANYONE
+    ) -> Verdict:
+        """Start or stop mining."""
+        return await self._async_govern(ChangeKind.MINING, mining, force, origin)
+
+    async def async_set_power_percent(
+        self,
+        percent: int,
+        mode: PowerPercentMode = PowerPercentMode.NORMAL,
+        *,
+        force: bool = False,
+        origin: Origin = Origin.ANYONE,
+    ) -> Verdict:
+        """Run at a percentage of full power; remembered once accepted."""
+        value = percent_value(percent, mode)
+        return await self._async_govern(ChangeKind.POWER_PERCENT, value, force, origin)
+
+    async def async_set_power_limit(
+        self, watts: int, *, force: bool = False
+    ) -> Verdict:
+        """Set the upper power limit (mining restarts)."""
+        return await self._async_govern(ChangeKind.POWER_LIMIT, watts, force)
+
+    async def async_set_power_mode(
+        self, mode: PowerMode, *, force: bool = False
+    ) -> Verdict:
+        """Switch the power mode (mining restarts)."""
+        return await self._async_govern(ChangeKind.POWER_MODE, mode.value, force)
+
+    async def async_set_autotune_mode(
+        self, mode: AutoTuneMode, *, force: bool = False
+    ) -> Verdict:
+        """Choose the auto-tune profile (cgminer restarts)."""
+        return await self._async_govern(ChangeKind.AUTOTUNE_MODE, mode.value, force)
+
+    async def async_set_pools(
+        self, pools: Sequence[PoolConfig], *, force: bool = False
+    ) -> Verdict:
+        """Configure the pools, in priority order (mining restarts)."""
+        value = pools_value(list(pools))
+        return await self._async_govern(ChangeKind.POOLS, value, force)
+
+    async def async_reboot(self, *, force: bool = False) -> Verdict:
+        """Restart the whole miner."""
+        return await self._async_govern(ChangeKind.REBOOT, None, force)
+
+    async def async_restart_mining(self, *, force: bool = False) -> Verdict:
+        """Restart the mining service."""
+        return await self._async_govern(ChangeKind.RESTART_MINING, None, force)
+
+    async def async_power_off(self, *, force: bool = False) -> Verdict:
+        """Power off for good (only a power cycle brings the miner back)."""
+        return await self._async_govern(ChangeKind.POWER_OFF, None, force)
+
+    async def async_install_firmware(
+        self, release: FirmwareRelease, *, force: bool = False
+    ) -> Verdict:
+        """Make the miner fetch and install a firmware; it reboots afterwards."""
+        value = firmware_value(release)
+        return await self._async_govern(ChangeKind.FIRMWARE, value, force)

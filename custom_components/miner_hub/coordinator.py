@@ -8,7 +8,7 @@ action, Assist), is a method of the coordinator; what a command leaves behind
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
@@ -22,10 +22,12 @@ from homeassistant.helpers.storage import Store
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
 
-from .changes import async_send, firmware_value, is_current, percent_value, pools_value
+from .changes import MinerRequests, async_send, is_current
 from .const import (
     API_REDETECT_INTERVAL,
+    CONF_POWER_FLOOR,
     CONF_SCAN_INTERVAL,
+    DEFAULT_POWER_FLOOR,
     DEFAULT_SCAN_INTERVAL,
     DOMAIN,
     FIRMWARE_CHECK_INTERVAL,
@@ -52,6 +54,7 @@ from .helpers import (
     miner_command_error,
     translated,
 )
+from .power import MAX_PERCENT, FullPower
 from .protocol.errors import (
     AuthFailed,
     ConnectionFailed,
@@ -62,15 +65,11 @@ from .protocol.errors import (
 )
 from .protocol.miner import Miner
 from .protocol.models import (
-    AutoTuneMode,
     Capability,
     FirmwareRelease,
     MinerError,
     MinerInfo,
     MinerStatus,
-    PoolConfig,
-    PowerMode,
-    PowerPercentMode,
     PowerSupplyStatus,
     PrePowerOnStatus,
     WriteAccess,
@@ -117,7 +116,7 @@ class MinerData:
     booted_at: datetime | None
 
 
-class MinerCoordinator(MinerHubCoordinator[MinerData]):
+class MinerCoordinator(MinerHubCoordinator[MinerData], MinerRequests):
     """Polls one miner and runs its commands."""
 
     info: MinerInfo
@@ -155,6 +154,9 @@ class MinerCoordinator(MinerHubCoordinator[MinerData]):
         # a poll has shown their effect, the data tells nothing is already so.
         self._changes_sent = 0
         self._changes_polled = 0
+        self.full_power = FullPower(
+            entry.options.get(CONF_POWER_FLOOR, DEFAULT_POWER_FLOOR)
+        )
         self.governor = CommandGovernor(
             hass,
             name=entry.title,
@@ -168,8 +170,29 @@ class MinerCoordinator(MinerHubCoordinator[MinerData]):
     @property
     def power_percent(self) -> int | None:
         """The percent the miner reports, else the last one it accepted."""
-        reported = self.data.status.power_percent
+        return self._percent_of(self.data.status)
+
+    def _percent_of(self, status: MinerStatus) -> int | None:
+        reported = status.power_percent
         return self.accepted_power_percent if reported is None else reported
+
+    def _percent_running(self, status: MinerStatus) -> int:
+        """The percent the miner runs at.
+
+        API v2 before Miner Hub set one: 100, the firmware's value after a boot
+        (a wrong guess is corrected after the first change).
+        """
+        percent = self._percent_of(status)
+        return MAX_PERCENT if percent is None else percent
+
+    @property
+    def power_target_w(self) -> int | None:
+        """The power the miner runs toward (W): 0 while it does not mine."""
+        status = self.data.status
+        if status.mining is False:
+            return 0
+        watts = self.full_power.watts_at(self._percent_running(status))
+        return None if watts is None else round(watts)
 
     async def _read[T](self, read: Callable[[], Awaitable[T]]) -> T:
         """Run a read; wrong credentials start reauth, anything else fails the poll."""
@@ -235,6 +258,13 @@ class MinerCoordinator(MinerHubCoordinator[MinerData]):
         self._booted_at = booted_at
         await self._gate.take_turn()  # the entities are written when this returns
         self._changes_polled = changes_sent
+        self.full_power.observe(
+            power_w=status.power_w,
+            percent=self._percent_running(status),
+            mining=status.mining,
+            power_limit_w=status.power_limit_w,
+            now=now,
+        )
         return MinerData(status, self._power_supply, self._errors, booted_at)
 
     async def async_shutdown(self) -> None:
@@ -312,69 +342,16 @@ class MinerCoordinator(MinerHubCoordinator[MinerData]):
 
     # --- commands -----------------------------------------------------------
     # Changes that stop, start or restart mining or the miner, and power percent,
-    # go through the governor; identify and pre-heating act at once.
+    # go through the governor (MinerRequests); identify and pre-heating act at once.
 
-    async def async_set_mining(
-        self, mining: bool, *, force: bool = False, origin: Origin = Origin.ANYONE
+    async def async_set_power_target(
+        self, watts: float, *, force: bool = False, origin: Origin = Origin.ANYONE
     ) -> Verdict:
-        """Start or stop mining."""
-        return await self._async_govern(ChangeKind.MINING, mining, force, origin)
-
-    async def async_set_power_percent(
-        self,
-        percent: int,
-        mode: PowerPercentMode = PowerPercentMode.NORMAL,
-        *,
-        force: bool = False,
-        origin: Origin = Origin.ANYONE,
-    ) -> Verdict:
-        """Run at a percentage of full power; remembered once accepted."""
-        value = percent_value(percent, mode)
-        return await self._async_govern(ChangeKind.POWER_PERCENT, value, force, origin)
-
-    async def async_set_power_limit(
-        self, watts: int, *, force: bool = False
-    ) -> Verdict:
-        """Set the upper power limit (mining restarts)."""
-        return await self._async_govern(ChangeKind.POWER_LIMIT, watts, force)
-
-    async def async_set_power_mode(
-        self, mode: PowerMode, *, force: bool = False
-    ) -> Verdict:
-        """Switch the power mode (mining restarts)."""
-        return await self._async_govern(ChangeKind.POWER_MODE, mode.value, force)
-
-    async def async_set_autotune_mode(
-        self, mode: AutoTuneMode, *, force: bool = False
-    ) -> Verdict:
-        """Choose the auto-tune profile (cgminer restarts)."""
-        return await self._async_govern(ChangeKind.AUTOTUNE_MODE, mode.value, force)
-
-    async def async_set_pools(
-        self, pools: Sequence[PoolConfig], *, force: bool = False
-    ) -> Verdict:
-        """Configure the pools, in priority order (mining restarts)."""
-        value = pools_value(list(pools))
-        return await self._async_govern(ChangeKind.POOLS, value, force)
-
-    async def async_reboot(self, *, force: bool = False) -> Verdict:
-        """Restart the whole miner."""
-        return await self._async_govern(ChangeKind.REBOOT, None, force)
-
-    async def async_restart_mining(self, *, force: bool = False) -> Verdict:
-        """Restart the mining service."""
-        return await self._async_govern(ChangeKind.RESTART_MINING, None, force)
-
-    async def async_power_off(self, *, force: bool = False) -> Verdict:
-        """Power off for good (only a power cycle brings the miner back)."""
-        return await self._async_govern(ChangeKind.POWER_OFF, None, force)
-
-    async def async_install_firmware(
-        self, release: FirmwareRelease, *, force: bool = False
-    ) -> Verdict:
-        """Make the miner fetch and install a firmware; it reboots afterwards."""
-        value = firmware_value(release)
-        return await self._async_govern(ChangeKind.FIRMWARE, value, force)
+        """Draw about ``watts``: the percent of the learned full power."""
+        if self.full_power.watts is None:
+            raise translated(HomeAssistantError, "full_power_unknown")
+        percent = self.full_power.percent_for(watts)
+        return await self.async_set_power_percent(percent, force=force, origin=origin)
 
     async def async_identify(self, on: bool, *, refresh: bool = True) -> None:
         """Flash the LED so the miner can be found, or give it back.
@@ -412,6 +389,7 @@ class MinerCoordinator(MinerHubCoordinator[MinerData]):
 
         async def send() -> None:
             self._changes_sent += 1
+            self.full_power.changed(dt_util.utcnow())
             await async_send(self.miner, change)
             if change.kind is ChangeKind.POWER_PERCENT:
                 self.accepted_power_percent = change.value["percent"]

@@ -1,4 +1,4 @@
-"""Numbers of a miner: power percentage and power limit."""
+"""Numbers of a miner: power percentage, power target and power limit."""
 
 from __future__ import annotations
 
@@ -48,8 +48,21 @@ POWER_PERCENT = MinerNumberEntityDescription(
     value_fn=lambda coordinator: coordinator.power_percent,
     set_fn=lambda coordinator, percent: coordinator.async_set_power_percent(percent),
 )
+POWER_TARGET = MinerNumberEntityDescription(
+    key="power_target",
+    translation_key="power_target",
+    capability=Capability.POWER_PERCENT,
+    device_class=NumberDeviceClass.POWER,
+    native_step=10,
+    native_unit_of_measurement=UnitOfPower.WATT,
+    mode=NumberMode.BOX,
+    # Power percent of the full power learned from the miner's reports (power.py).
+    value_fn=lambda coordinator: coordinator.power_target_w,
+    set_fn=lambda coordinator, watts: coordinator.async_set_power_target(watts),
+)
 NUMBERS: tuple[MinerNumberEntityDescription, ...] = (
     POWER_PERCENT,
+    POWER_TARGET,
     MinerNumberEntityDescription(
         key="power_limit",
         translation_key="power_limit",
@@ -78,6 +91,8 @@ async def async_setup_entry(
     ) -> MinerNumber:
         if description is POWER_PERCENT:
             return MinerPowerPercentNumber(coordinator, description)
+        if description is POWER_TARGET:
+            return MinerPowerTargetNumber(coordinator, description)
         return MinerNumber(coordinator, description)
 
     async_add_controls(entry, async_add_entities, NUMBERS, number)
@@ -130,3 +145,26 @@ class MinerPowerPercentNumber(MinerNumber, RestoreNumber):
             and last.native_value is not None
         ):
             self.coordinator.accepted_power_percent = round(last.native_value)
+
+
+class MinerPowerTargetNumber(MinerNumber):
+    """The power to run at, in W, between the floor and full power.
+
+    Both ends come from the full power learned from the miner's reports; until
+    it is known (a few minutes after setup) the entity is unavailable.
+    """
+
+    @property
+    @override
+    def available(self) -> bool:
+        return super().available and self.coordinator.full_power.watts is not None
+
+    @property
+    @override
+    def native_min_value(self) -> float:
+        return round(self.coordinator.full_power.floor_w or 0)
+
+    @property
+    @override
+    def native_max_value(self) -> float:
+        return round(self.coordinator.full_power.watts or 0)
