@@ -491,17 +491,24 @@ class EmulatedWhatsminer:
     ``emulator.v2``, stays unused).
     """
 
-    def __init__(self, api: Api) -> None:
-        """The emulator of ``api``, not started yet (tests may configure it)."""
+    def __init__(
+        self, api: Api, *, hostname: str = MINER_HOSTNAME, mac: str = MINER_MAC
+    ) -> None:
+        """The emulator of ``api``, not started yet (tests may configure it).
+
+        Another ``hostname`` and ``mac`` make a second miner beside the first.
+        """
         self.api: Api = api
+        self.hostname = hostname
+        self.mac = mac
         self.emulator: WhatsminerV2Emulator | WhatsminerV3Emulator
         if api == "v2":
             self.emulator = WhatsminerV2Emulator(
-                password=MINER_PASSWORD, hostname=MINER_HOSTNAME, mac=MINER_MAC
+                password=MINER_PASSWORD, hostname=hostname, mac=mac
             )
         else:
             self.emulator = WhatsminerV3Emulator(
-                password=MINER_PASSWORD, hostname=MINER_HOSTNAME, mac=MINER_MAC
+                password=MINER_PASSWORD, hostname=hostname, mac=mac
             )
         self.poll_reads = POLL_READS[api]
         self.slow_reads = SLOW_READS[api]
@@ -586,7 +593,12 @@ class EmulatedWhatsminer:
 
     def entry(self) -> MockConfigEntry:
         """A config entry of this miner, not yet added."""
-        return whatsminer_config_entry(self.entry_data())
+        return MockConfigEntry(
+            domain=DOMAIN,
+            title=self.hostname,
+            unique_id=self.mac.lower(),
+            data=self.entry_data(),
+        )
 
     # --- what it is sent -----------------------------------------------------------
 

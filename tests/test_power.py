@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from custom_components.miner_hub.power import SETTLE, FullPower
+from custom_components.miner_hub.power import SETTLE, SHOWN_BAND, FullPower
 
 START = datetime(2026, 6, 21, 6, 0, tzinfo=UTC)
 
@@ -92,7 +92,16 @@ def test_corrects_towards_the_reports() -> None:
     later = START + SETTLE
     for _ in range(8):
         _observe(full, 1700, 50, now=later)  # 3400 W at 100 %
-    assert full.watts == pytest.approx(3400, abs=3)
+    assert full.watts == pytest.approx(3400, rel=SHOWN_BAND)
+
+
+def test_noise_does_not_move_what_is_shown() -> None:
+    """Reports within ±1 % keep the shown value (and the entity's range) still."""
+    full = FullPower(30)
+    _observe(full, 3400, 100)
+    for power_w in (3430, 3370, 3420, 3380, 3410):
+        _observe(full, power_w, 100)
+    assert full.watts == 3400
 
 
 def test_never_above_the_power_limit() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.number import (
     ATTR_MAX,
@@ -16,6 +18,10 @@ from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.miner_hub.const import (
+    FULL_POWER_SAVE_DELAY_S,
+    full_power_store_key,
+)
 from custom_components.miner_hub.power import SETTLE
 from tests.conftest import (
     V2_ONLY,
@@ -170,3 +176,44 @@ async def test_goes_through_the_governor(
     await poll(hass, freezer, 2 * 60)
     assert miner.state.power_percent == round(3000 * 100 / full_w)
     assert _state(hass, HELD).state == "none"
+
+
+async def test_full_power_is_kept_across_restarts(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    hass_storage: dict[str, Any],
+    any_whatsminer: EmulatedWhatsminer,
+    any_miner_entry: MockConfigEntry,
+) -> None:
+    """Paused overnight, a miner can still be given watts after a restart."""
+    full_w = any_whatsminer.power_w()
+    await _setup(hass, any_miner_entry)
+    await poll(hass, freezer, FULL_POWER_SAVE_DELAY_S)
+    key = full_power_store_key(any_miner_entry.entry_id)
+    assert hass_storage[key]["data"] == {"watts": full_w}
+
+    assert await hass.config_entries.async_unload(any_miner_entry.entry_id)
+    any_whatsminer.state.mining = False  # paused while Home Assistant was down
+    assert await hass.config_entries.async_setup(any_miner_entry.entry_id)
+    await hass.async_block_till_done()
+    state = _state(hass)
+    assert state.state == "0"
+    assert state.attributes[ATTR_MAX] == full_w
+
+    # Removing the miner forgets it.
+    assert await hass.config_entries.async_remove(any_miner_entry.entry_id)
+    await hass.async_block_till_done()
+    assert key not in hass_storage
+
+
+async def test_an_unreadable_full_power_is_learned_again(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    any_whatsminer: EmulatedWhatsminer,
+    any_miner_entry: MockConfigEntry,
+) -> None:
+    key = full_power_store_key(any_miner_entry.entry_id)
+    hass_storage[key] = {"version": 1, "key": key, "data": {"watts": "lots"}}
+    any_whatsminer.state.mining = False
+    await _setup(hass, any_miner_entry)
+    assert _state(hass).state == STATE_UNAVAILABLE

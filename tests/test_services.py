@@ -110,6 +110,7 @@ async def test_actions_registered_once_without_entries(hass: HomeAssistant) -> N
         "set_mining",
         "set_pools",
         "set_power_percent",
+        "set_power_budget",
         "pre_power_on",
         "set_minimum_payment",
     }
@@ -129,6 +130,7 @@ async def test_actions_documented(hass: HomeAssistant) -> None:
         "set_mining": services.SET_MINING_SCHEMA,
         "set_pools": services.SET_POOLS_SCHEMA.validators[0],
         "set_power_percent": services.SET_POWER_PERCENT_SCHEMA,
+        "set_power_budget": services.SET_POWER_BUDGET_SCHEMA,
         "pre_power_on": services.PRE_POWER_ON_SCHEMA,
         "set_minimum_payment": services.SET_MINIMUM_PAYMENT_SCHEMA,
     }
@@ -141,11 +143,13 @@ async def test_actions_documented(hass: HomeAssistant) -> None:
         device = described[name]["fields"]["device_id"]
         assert device["required"] is True
         assert device["selector"]["device"]["filter"][0]["integration"] == DOMAIN
-    mode = described["set_power_percent"]["fields"]["mode"]["selector"]["select"]
-    assert mode["translation_key"] == "power_percent_mode"
-    assert set(mode["options"]) == set(
-        translations["selector"]["power_percent_mode"]["options"]
-    )
+    for name, key in (
+        ("set_power_percent", "power_percent_mode"),
+        ("set_power_budget", "power_budget_mode"),
+    ):
+        mode = described[name]["fields"]["mode"]["selector"]["select"]
+        assert mode["translation_key"] == key
+        assert set(mode["options"]) == set(translations["selector"][key]["options"])
 
 
 # --- set_pools ----------------------------------------------------------------

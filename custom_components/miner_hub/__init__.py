@@ -15,7 +15,13 @@ from homeassistant.helpers import (
 from homeassistant.helpers.storage import Store
 from homeassistant.helpers.typing import ConfigType
 
-from .const import CONF_KIND, DOMAIN, ISSUE_WRITE_API_DISABLED, KIND_SPIDERPOOL
+from .const import (
+    CONF_KIND,
+    DOMAIN,
+    ISSUE_WRITE_API_DISABLED,
+    KIND_SPIDERPOOL,
+    full_power_store_key,
+)
 from .coordinator import MinerCoordinator
 from .governor import STORE_VERSION, store_key
 from .helpers import create_miner, create_pool_client
@@ -71,11 +77,10 @@ async def async_unload_entry(hass: HomeAssistant, entry: MinerHubConfigEntry) ->
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: MinerHubConfigEntry) -> None:
-    """Forget the entry's repair issue and the changes its governor held."""
+    """Forget the entry's repair issue, held changes and learned full power."""
     ir.async_delete_issue(hass, DOMAIN, f"{ISSUE_WRITE_API_DISABLED}_{entry.entry_id}")
-    await Store[dict[str, Any]](
-        hass, STORE_VERSION, store_key(entry.entry_id)
-    ).async_remove()
+    for key in (store_key(entry.entry_id), full_power_store_key(entry.entry_id)):
+        await Store[dict[str, Any]](hass, STORE_VERSION, key).async_remove()
 
 
 async def async_remove_config_entry_device(

@@ -11,7 +11,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from homeassistant.exceptions import HomeAssistantError
+
 from .governor import Change, ChangeKind, Origin, Verdict
+from .helpers import translated
+from .power import FullPower
 from .protocol.miner import Miner
 from .protocol.models import (
     AutoTuneMode,
@@ -91,6 +95,8 @@ def is_current(change: Change, status: MinerStatus) -> bool:
 class MinerRequests:
     """The changes a miner can be asked for; each goes to ``_async_govern``."""
 
+    full_power: FullPower
+
     async def _async_govern(
         self,
         kind: ChangeKind,
@@ -100,6 +106,55 @@ class MinerRequests:
     ) -> Verdict:
         """Hand the change to the governor (the coordinator does)."""
         raise NotImplementedError
+
+    def _is_mining(self) -> bool | None:
+        """Whether the last poll found the miner mining."""
+        raise NotImplementedError
+
+    def _runs_at(self, percent: int) -> bool:
+        """Whether it mines at ``percent`` (as reported or accepted), nothing held."""
+        raise NotImplementedError
+
+    async def async_set_power_target(
+        self, watts: float, *, force: bool = False, origin: Origin = Origin.ANYONE
+    ) -> Verdict:
+        """Draw about ``watts``: the percent of the learned full power."""
+        if self.full_power.watts is None:
+            raise translated(HomeAssistantError, "full_power_unknown")
+        percent = self.full_power.percent_for(watts)
+        return await self.async_set_power_percent(percent, force=force, origin=origin)
+
+    async def async_run_at(
+        self,
+        percent: int | None,
+        *,
+        force: bool = False,
+        origin: Origin = Origin.ANYONE,
+    ) -> list[Verdict]:
+        """Mine at ``percent`` (resuming if paused), or pause (``None``).
+
+        A pause the governor holds leaves the miner at its floor meanwhile.
+        Nothing is sent when the miner already runs so and nothing waits: API v2
+        cannot report its percent, so the governor would send it again.
+        """
+        if percent is not None and self._runs_at(percent):
+            return []
+        verdicts: list[Verdict] = []
+        if percent is None:
+            verdicts.append(
+                await self.async_set_mining(False, force=force, origin=origin)
+            )
+            if verdicts[0] is not Verdict.HELD:
+                return verdicts
+            percent = self.full_power.floor_percent
+        elif self._is_mining() is not True:
+            verdicts.append(
+                await self.async_set_mining(True, force=force, origin=origin)
+            )
+        verdicts.append(
+            await self.async_set_power_percent(percent, force=force, origin=origin)
+        )
+        return verdicts
 
     async def async_set_mining(
         self, mining: bool, *, force: bool = False, origin: Origin = Origin.ANYONE

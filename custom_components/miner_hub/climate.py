@@ -147,13 +147,18 @@ class MinerHeaterEntity(MinerEntity, ClimateEntity, RestoreEntity):
         """The percent the heater sent last (API v2 does not report it)."""
         return RestoredExtraData({"sent_percent": self._sent_percent})
 
+    def _set_mode(self, mode: HVACMode) -> None:
+        """Heat or off; the coordinator knows, so power budgets leave a heater be."""
+        self._attr_hvac_mode = mode
+        self.coordinator.heating = mode is HVACMode.HEAT
+
     @override
     async def async_added_to_hass(self) -> None:
         """Take up the mode, target and power of before a restart; control."""
         await super().async_added_to_hass()
         if (last := await self.async_get_last_state()) is not None:
             if last.state in (HVACMode.HEAT, HVACMode.OFF):
-                self._attr_hvac_mode = HVACMode(last.state)
+                self._set_mode(HVACMode(last.state))
             if isinstance(target := last.attributes.get(ATTR_TEMPERATURE), int | float):
                 self._attr_target_temperature = float(target)
         if (extra := await self.async_get_last_extra_data()) is not None:
@@ -177,9 +182,15 @@ class MinerHeaterEntity(MinerEntity, ClimateEntity, RestoreEntity):
         )
 
     @override
+    async def async_will_remove_from_hass(self) -> None:
+        """Gone (disabled, or the entry unloads): the miner is no one's heater."""
+        self.coordinator.heating = False
+        await super().async_will_remove_from_hass()
+
+    @override
     async def async_set_hvac_mode(self, hvac_mode: HVACMode) -> None:
         """Heat (mining for the room), or off (mining stops)."""
-        self._attr_hvac_mode = hvac_mode
+        self._set_mode(hvac_mode)
         self.async_write_ha_state()
         if hvac_mode is HVACMode.OFF:
             await self.coordinator.async_set_mining(False, origin=Origin.HEATER)
@@ -240,7 +251,7 @@ class MinerHeaterEntity(MinerEntity, ClimateEntity, RestoreEntity):
             self.entity_id,
             change.kind.value.replace("_", " "),
         )
-        self._attr_hvac_mode = HVACMode.OFF
+        self._set_mode(HVACMode.OFF)
         self.async_write_ha_state()
 
     async def _async_control(self, _now: datetime | None = None) -> None:

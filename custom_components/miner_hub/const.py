@@ -59,14 +59,23 @@ FIRMWARE_CHECK_INTERVAL: Final = timedelta(hours=6)
 API_REDETECT_INTERVAL: Final = timedelta(minutes=5)
 # A boot time that moves less than this between polls is the same boot.
 BOOT_TIME_TOLERANCE: Final = timedelta(minutes=1)
-# Refreshes requested after commands are at most this often (seconds).
 # Longer than any miner runs: a larger uptime is firmware garbage, not a boot time.
 MAX_UPTIME_S: Final = 20 * 365 * 24 * 3600
+# Refreshes requested after commands are at most this often (seconds).
 REFRESH_COOLDOWN_S: Final = 1.0
 # How long "identify" flashes the LED.
 IDENTIFY_DURATION: Final = timedelta(seconds=30)
 
 ISSUE_WRITE_API_DISABLED: Final = "write_api_disabled"
+
+# A miner's learned full power is saved this long after it changed.
+FULL_POWER_SAVE_DELAY_S: Final = 10
+
+
+def full_power_store_key(entry_id: str) -> str:
+    """The storage of one miner's learned full power."""
+    return f"{DOMAIN}.full_power.{entry_id}"
+
 
 # Pool accounts: hashrate and workers change over minutes, money over hours.
 POOL_UPDATE_INTERVAL: Final = timedelta(minutes=5)

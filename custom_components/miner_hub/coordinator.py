@@ -31,9 +31,11 @@ from .const import (
     DEFAULT_SCAN_INTERVAL,
     DOMAIN,
     FIRMWARE_CHECK_INTERVAL,
+    FULL_POWER_SAVE_DELAY_S,
     LOGGER,
     REFRESH_COOLDOWN_S,
     SLOW_READ_INTERVAL,
+    full_power_store_key,
 )
 from .governor import (
     STORE_VERSION,
@@ -157,6 +159,13 @@ class MinerCoordinator(MinerHubCoordinator[MinerData], MinerRequests):
         self.full_power = FullPower(
             entry.options.get(CONF_POWER_FLOOR, DEFAULT_POWER_FLOOR)
         )
+        # Kept across restarts: a miner paused overnight can be resumed at dawn.
+        self._full_power_store: Store[dict[str, float]] = Store(
+            hass, STORE_VERSION, full_power_store_key(entry.entry_id)
+        )
+        self._saved_full_power: float | None = None
+        # Whether its heater (the climate entity) is in Heat: budgets leave it be.
+        self.heating = False
         self.governor = CommandGovernor(
             hass,
             name=entry.title,
@@ -208,6 +217,9 @@ class MinerCoordinator(MinerHubCoordinator[MinerData], MinerRequests):
     async def _async_setup(self) -> None:
         """Identify the miner, learn whether it accepts writes, take up held changes."""
         await self.governor.async_load()
+        stored = await self._full_power_store.async_load()
+        if stored is not None and isinstance(watts := stored.get("watts"), float):
+            self.full_power.watts = self._saved_full_power = watts
         await self._follow_api_change()
         self.info = await self._read(self.miner.read_info)
         if self.info.mac != self.config_entry.unique_id:
@@ -265,6 +277,7 @@ class MinerCoordinator(MinerHubCoordinator[MinerData], MinerRequests):
             power_limit_w=status.power_limit_w,
             now=now,
         )
+        self._save_full_power()
         return MinerData(status, self._power_supply, self._errors, booted_at)
 
     async def async_shutdown(self) -> None:
@@ -344,15 +357,6 @@ class MinerCoordinator(MinerHubCoordinator[MinerData], MinerRequests):
     # Changes that stop, start or restart mining or the miner, and power percent,
     # go through the governor (MinerRequests); identify and pre-heating act at once.
 
-    async def async_set_power_target(
-        self, watts: float, *, force: bool = False, origin: Origin = Origin.ANYONE
-    ) -> Verdict:
-        """Draw about ``watts``: the percent of the learned full power."""
-        if self.full_power.watts is None:
-            raise translated(HomeAssistantError, "full_power_unknown")
-        percent = self.full_power.percent_for(watts)
-        return await self.async_set_power_percent(percent, force=force, origin=origin)
-
     async def async_identify(self, on: bool, *, refresh: bool = True) -> None:
         """Flash the LED so the miner can be found, or give it back.
 
@@ -396,6 +400,26 @@ class MinerCoordinator(MinerHubCoordinator[MinerData], MinerRequests):
                 self.async_update_listeners()  # shown now, also within the cooldown
 
         await self._async_command(send)
+
+    def _save_full_power(self) -> None:
+        """Keep what was learned (it changes seldom: FullPower.SHOWN_BAND)."""
+        watts = self.full_power.watts
+        if watts is None or watts == self._saved_full_power:
+            return
+        self._saved_full_power = watts
+        self._full_power_store.async_delay_save(
+            lambda: {"watts": watts}, FULL_POWER_SAVE_DELAY_S
+        )
+
+    def _is_mining(self) -> bool | None:
+        return self.data.status.mining
+
+    def _runs_at(self, percent: int) -> bool:
+        return (
+            self.data.status.mining is True
+            and self.power_percent == percent
+            and not self.governor.held()
+        )
 
     def _is_current(self, change: Change) -> bool:
         if not self.last_update_success or self._changes_polled < self._changes_sent:

@@ -6,7 +6,10 @@ restarts are unknown), while power percent in normal mode is documented, needs
 no restart and is what the governor paces gently. So a power in watts is a
 percent of the power the miner draws at 100 %, which ``FullPower`` learns from
 the miner's own reports: the power it reports, divided by the percent it runs
-at, once a change has settled. Each report after a change corrects it.
+at, once a change has settled. Each report after a change corrects it. What it
+shows (``watts``) follows the estimate only when that moved by more than
+``SHOWN_BAND``: a range that moved with every poll's noise would rewrite the
+entity's capabilities (and the registry) all the time.
 
 Pure arithmetic: the coordinator feeds it its polls and the changes it sends.
 """
@@ -23,6 +26,8 @@ SETTLE: Final = timedelta(minutes=5)
 MIN_LEARNING_PERCENT: Final = 20
 # Each settled report moves the estimate this far towards what it shows.
 LEARNING_RATE: Final = 0.5
+# The shown full power follows the estimate when it moved this far (a fraction).
+SHOWN_BAND: Final = 0.02
 MAX_PERCENT: Final = 100
 
 
@@ -33,6 +38,7 @@ class FullPower:
         """Nothing learned yet; the lowest percent the miner may run at."""
         self.floor_percent = floor_percent
         self.watts: float | None = None
+        self._estimate: float | None = None
         self._changed_at: datetime | None = None
 
     def changed(self, now: datetime) -> None:
@@ -60,10 +66,13 @@ class FullPower:
         sample = power_w * MAX_PERCENT / percent
         if power_limit_w is not None and power_limit_w > 0:
             sample = min(sample, power_limit_w)  # the miner never draws more
-        if self.watts is None:
-            self.watts = sample
-        else:
-            self.watts += LEARNING_RATE * (sample - self.watts)
+        if self._estimate is None:
+            self._estimate = self.watts or sample
+        self._estimate += LEARNING_RATE * (sample - self._estimate)
+        if self.watts is None or abs(self._estimate - self.watts) > (
+            self.watts * SHOWN_BAND
+        ):
+            self.watts = self._estimate
 
     @property
     def floor_w(self) -> float | None:

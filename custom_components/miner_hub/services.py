@@ -1,4 +1,4 @@
-"""Actions of Miner Hub: mining, pools, power percent, pre-heating, payouts.
+"""Actions of Miner Hub: mining, pools, power, pre-heating, payouts.
 
 The changes go through the miner's governor; ``force: true`` bypasses it for an
 emergency. They answer (when asked) whether the change was applied, held until a
@@ -8,6 +8,7 @@ time, or already so.
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
+import math
 from typing import Any, Final
 
 from homeassistant.config_entries import ConfigEntryState
@@ -23,6 +24,7 @@ from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_validation as cv, device_registry as dr
 import probatio
 
+from .budget import BudgetMiner, BudgetMode, async_apply_power_budget
 from .const import CONF_KIND, DOMAIN, KIND_SPIDERPOOL
 from .coordinator import MinerCoordinator
 from .governor import ChangeKind, Verdict
@@ -36,12 +38,14 @@ SERVICE_SET_POOLS: Final = "set_pools"
 SERVICE_SET_POWER_PERCENT: Final = "set_power_percent"
 SERVICE_PRE_POWER_ON: Final = "pre_power_on"
 SERVICE_SET_MINIMUM_PAYMENT: Final = "set_minimum_payment"
+SERVICE_SET_POWER_BUDGET: Final = "set_power_budget"
 
 ATTR_FORCE: Final = "force"
 ATTR_MINING: Final = "mining"
 ATTR_PERCENT: Final = "percent"
 ATTR_MODE: Final = "mode"
 ATTR_AMOUNT: Final = "amount"
+ATTR_POWER: Final = "power"
 POOL_SLOTS: Final = (1, 2, 3)
 
 _NON_EMPTY = probatio.All(cv.string, probatio.Length(min=1))
@@ -102,6 +106,21 @@ PRE_POWER_ON_SCHEMA: Final = probatio.Schema(
 )
 
 
+SET_POWER_BUDGET_SCHEMA: Final = probatio.Schema(
+    {
+        probatio.Required(ATTR_DEVICE_ID): probatio.All(
+            cv.ensure_list, [cv.string], probatio.Length(min=1)
+        ),
+        # A negative or absurd budget is refused with a translated message.
+        probatio.Required(ATTR_POWER): probatio.Coerce(float),
+        probatio.Optional(ATTR_MODE, default=BudgetMode.PRIORITY.value): (
+            probatio.In([mode.value for mode in BudgetMode])
+        ),
+        **_FORCE,
+    }
+)
+
+
 def _positive_amount(value: Any) -> Decimal:
     """A positive amount of coin, exact: 0.005 stays 0.005 (not a binary float)."""
     if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
@@ -124,25 +143,35 @@ SET_MINIMUM_PAYMENT_SCHEMA: Final = probatio.Schema(
 
 
 @callback
-def _async_coordinator(call: ServiceCall, capability: Capability) -> MinerCoordinator:
-    """The coordinator of the miner a call targets, if it can run the action."""
-    device_id: str = call.data[ATTR_DEVICE_ID]
+def _async_miner(
+    hass: HomeAssistant, device_id: str
+) -> tuple[str, MinerCoordinator | None]:
+    """The name of a Miner Hub miner's device, and its coordinator once loaded."""
     device, entry = dr.async_get_device_and_config_entry_for_domain(
-        call.hass, device_id, domain=DOMAIN
+        hass, device_id, domain=DOMAIN
     )
-    if device is None or entry is None:
+    # A pool account's entry owns its own device and its workers'.
+    if device is None or entry is None or entry.data.get(CONF_KIND) == KIND_SPIDERPOOL:
         raise translated(
             ServiceValidationError, "device_not_found", device_id=device_id
         )
     name = device.name_by_user or device.name or entry.title
     if entry.state is not ConfigEntryState.LOADED:
-        raise translated(ServiceValidationError, "entry_not_loaded", name=name)
+        return name, None
     coordinator: object = entry.runtime_data
     if not isinstance(coordinator, MinerCoordinator):
-        # An entry of another kind (a pool account) owns this device.
         raise translated(
             ServiceValidationError, "device_not_found", device_id=device_id
         )
+    return name, coordinator
+
+
+@callback
+def _async_coordinator(call: ServiceCall, capability: Capability) -> MinerCoordinator:
+    """The coordinator of the miner a call targets, if it can run the action."""
+    name, coordinator = _async_miner(call.hass, call.data[ATTR_DEVICE_ID])
+    if coordinator is None:
+        raise translated(ServiceValidationError, "entry_not_loaded", name=name)
     if capability not in coordinator.miner.capabilities:
         raise translated(ServiceValidationError, "not_supported_by_miner", name=name)
     return coordinator
@@ -230,6 +259,22 @@ async def _async_set_power_percent(call: ServiceCall) -> ServiceResponse:
     return _verdict_response(coordinator, ChangeKind.POWER_PERCENT, verdict)
 
 
+async def _async_set_power_budget(call: ServiceCall) -> ServiceResponse:
+    budget_w: float = call.data[ATTR_POWER]
+    if not math.isfinite(budget_w) or budget_w < 0:
+        raise translated(
+            ServiceValidationError, "invalid_power_budget", power=str(budget_w)
+        )
+    device_ids = dict.fromkeys(call.data[ATTR_DEVICE_ID])  # each once, first place
+    miners = [
+        BudgetMiner(device_id, *_async_miner(call.hass, device_id))
+        for device_id in device_ids
+    ]
+    return await async_apply_power_budget(
+        miners, budget_w, BudgetMode(call.data[ATTR_MODE]), force=call.data[ATTR_FORCE]
+    )
+
+
 async def _async_pre_power_on(call: ServiceCall) -> ServiceResponse:
     coordinator = _async_coordinator(call, Capability.PRE_POWER_ON)
     status = await coordinator.async_pre_power_on()
@@ -248,6 +293,7 @@ def async_setup_services(hass: HomeAssistant) -> None:
         (SERVICE_SET_MINING, _async_set_mining, SET_MINING_SCHEMA),
         (SERVICE_SET_POOLS, _async_set_pools, SET_POOLS_SCHEMA),
         (SERVICE_SET_POWER_PERCENT, _async_set_power_percent, SET_POWER_PERCENT_SCHEMA),
+        (SERVICE_SET_POWER_BUDGET, _async_set_power_budget, SET_POWER_BUDGET_SCHEMA),
     ):
         hass.services.async_register(
             DOMAIN,

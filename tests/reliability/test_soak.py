@@ -59,6 +59,7 @@ from homeassistant.const import ATTR_ENTITY_ID, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 from homeassistant.util.async_ import get_scheduled_timer_handles
 import pytest
@@ -235,6 +236,11 @@ class Resources:
 
 
 def _resources(polls: int) -> Resources:
+    # The test harness mocks storage and records each load and write with its
+    # arguments (the Store too): that record grows with every reload and write,
+    # and is the test's memory, not the integration's.
+    for mocked in (Store._async_load, Store._async_write_data):
+        mocked.reset_mock()  # type: ignore[attr-defined]
     gc.collect()
     with open("/proc/self/statm", encoding="ascii") as statm:
         rss_pages = int(statm.read().split()[1])
