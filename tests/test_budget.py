@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 from unittest.mock import patch
 
@@ -18,6 +19,7 @@ from homeassistant.const import ATTR_DEVICE_ID
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import device_registry as dr
+from homeassistant.util import dt as dt_util
 import probatio
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -91,6 +93,13 @@ def test_a_paused_miner_resumes_above_its_floor_with_a_margin() -> None:
             pytest.approx(1122)
         ]
         assert split_budget(1100, [BIG], mode) == [1100]  # running: kept
+
+
+def test_a_paused_miner_without_changes_left_stays_paused() -> None:
+    """Its governor could not stop it again today: it is not started."""
+    spent = Controllable(full_w=3400, floor_w=1020, mining=False, may_resume=False)
+    for mode in BudgetMode:
+        assert split_budget(9000, [spent, SMALL], mode) == [0, 1500]
 
 
 def test_no_miners() -> None:
@@ -419,6 +428,22 @@ async def test_held_pauses_and_resumes(
     assert response["miners"][0]["held"] is True
     assert fleet.shed.state.mining
     assert fleet.shed.state.power_percent == 30
+
+
+@pytest.mark.governed
+async def test_no_resume_with_the_last_changes_of_the_day(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, fleet: Fleet
+) -> None:
+    """Started with one change left, it could not be stopped before tomorrow."""
+    await _budget(hass, [fleet.shed_id], 0)
+    governor = hass.config_entries.async_entries(DOMAIN)[1].runtime_data.governor
+    now = dt_util.utcnow()
+    governor.ledger.applied = [now - timedelta(hours=h) for h in range(11, 0, -1)]
+    await poll(hass, freezer, 10 * 60)
+    assert governor.disruptive_left() == 1
+    response = await _budget(hass, [fleet.shed_id], 3000)
+    assert response["miners"][0]["mining"] is False
+    assert not fleet.shed.state.mining
 
 
 @pytest.mark.parametrize("power", [-1, "-0.5", float("nan"), float("inf")])

@@ -21,6 +21,7 @@ import asyncio
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+import math
 from typing import TYPE_CHECKING, Any, Final
 
 from homeassistant.exceptions import HomeAssistantError
@@ -36,6 +37,8 @@ RESUME_MARGIN: Final = 1.1
 # A running miner whose percent would move less than this is left as it is: the
 # step is not worth a command (2 % of a 3.4 kW miner is 68 W).
 MIN_STEP_PERCENT: Final = 2
+# A resume needs its start and a stop later within the governor's daily count.
+CHANGES_TO_RESUME: Final = 2
 # What a budget needs to set a miner.
 POWER_CONTROL: Final = frozenset({Capability.POWER_PERCENT, Capability.MINING_SWITCH})
 
@@ -49,17 +52,26 @@ class BudgetMode(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Controllable:
-    """A miner the budget can set: its full power, floor and whether it mines."""
+    """A miner the budget can set: its full power, floor and whether it mines.
+
+    ``may_resume``: whether a paused miner may start again, that is whether its
+    governor allows the start and a stop later today. Started with the last
+    change of the day, it would have to run on at its floor into the night.
+    """
 
     full_w: float
     floor_w: float
     mining: bool
+    may_resume: bool = True
 
     @property
     def threshold_w(self) -> float:
         """The least share it runs on (more to resume than to keep running)."""
-        floor = self.floor_w if self.mining else self.floor_w * RESUME_MARGIN
-        return min(floor, self.full_w)
+        if self.mining:
+            return min(self.floor_w, self.full_w)
+        if not self.may_resume:
+            return math.inf
+        return min(self.floor_w * RESUME_MARGIN, self.full_w)
 
 
 def split_budget(
@@ -85,15 +97,20 @@ def _split_by_priority(budget_w: float, miners: Sequence[Controllable]) -> list[
 
 
 def _split_evenly(budget_w: float, miners: Sequence[Controllable]) -> list[float]:
-    """The same percent for all; drop the last miners until each clears its floor."""
-    for running in range(len(miners), 0, -1):
-        fleet = miners[:running]
+    """The same percent for all; drop the last miners until each clears its floor.
+
+    A paused miner that may not resume takes no part.
+    """
+    able = [i for i, miner in enumerate(miners) if miner.threshold_w < math.inf]
+    shares = [0.0] * len(miners)
+    for running in range(len(able), 0, -1):
+        fleet = [miners[i] for i in able[:running]]
         fraction = min(1.0, max(0.0, budget_w) / sum(m.full_w for m in fleet))
         if all(fraction * m.full_w >= m.threshold_w for m in fleet):
-            return [fraction * m.full_w for m in fleet] + [0.0] * (
-                len(miners) - running
-            )
-    return [0.0] * len(miners)
+            for i, miner in zip(able, fleet, strict=False):
+                shares[i] = fraction * miner.full_w
+            return shares
+    return shares
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +201,7 @@ def _controllable(coordinator: MinerCoordinator) -> Controllable:
         full_w=full_power.watts or 0.0,
         floor_w=full_power.floor_w or 0.0,
         mining=coordinator.data.status.mining is True,
+        may_resume=coordinator.governor.disruptive_left() >= CHANGES_TO_RESUME,
     )
 
 

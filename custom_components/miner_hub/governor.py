@@ -307,6 +307,11 @@ class CommandGovernor:
         self._listeners.append(listener)
         return partial(self._listeners.remove, listener)
 
+    def disruptive_left(self) -> int:
+        """How many disruptive changes the rules allow in the next 24 hours now."""
+        recent = self.ledger.applied_since(dt_util.utcnow() - DAY)
+        return max(0, self.rules.max_disruptive_per_day - len(recent))
+
     def held(self) -> list[tuple[Change, datetime]]:
         """The held changes with their due times, the next one first."""
         now = dt_util.utcnow()
