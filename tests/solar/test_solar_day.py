@@ -16,181 +16,45 @@ Set ``MINER_HUB_SOLAR_TRACES`` to a directory to keep the traces
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timedelta
 import itertools
-import math
 import os
 from pathlib import Path
 from typing import Any, Final, NamedTuple
-from unittest.mock import PropertyMock, patch
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components import automation
-from homeassistant.components.blueprint.models import DomainBlueprints
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import device_registry as dr
-from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import (
-    MockConfigEntry,
     async_fire_time_changed,
 )
 
 from custom_components.miner_hub.const import (
-    CONF_SCAN_INTERVAL,
     DEFAULT_MAX_DISRUPTIVE_CHANGES,
     DEFAULT_MIN_DISRUPTIVE_INTERVAL,
     DEFAULT_MIN_POWER_PERCENT_INTERVAL,
-    DOMAIN,
 )
 from tests.conftest import EmulatedWhatsminer
-from tests.emulators.whatsminer_v2 import Faults
 from tests.solar import SUNRISE_H, SUNSET_H, Battery, House, Sample, Trace
+from tests.solar.home import (
+    BATTERY,
+    GRID,
+    SOC,
+    STEP_S,
+    battery_sensors,
+    power_sensor,
+    set_up_miners,
+    settle,
+    solar_automation,
+)
 
 pytestmark = [pytest.mark.governed, pytest.mark.timeout(900)]
 
-BLUEPRINTS: Final = Path(__file__).parents[2] / "blueprints" / "automation"
-STEP_S: Final = 30
 # Mining since the night; the blueprint's first update pauses the miners.
 START: Final = datetime(2027, 6, 21, 4, 30)
-NORMAL_MODE_RAMP_S: Final = 180.0
-GRID: Final = "sensor.grid_power"
-SOC: Final = "sensor.home_battery_charge"
-BATTERY: Final = "sensor.home_battery_power"
 TRACES: Final = os.environ.get("MINER_HUB_SOLAR_TRACES")
-SHED_MAC: Final = "C6:07:20:00:2F:01"
-
-
-@pytest.fixture(autouse=True)
-def repository_blueprints() -> Iterator[None]:
-    """Blueprints load from the repository, as a user imports them."""
-    with patch.object(
-        DomainBlueprints,
-        "blueprint_folder",
-        new_callable=PropertyMock,
-        return_value=BLUEPRINTS,
-    ):
-        yield
-
-
-@pytest.fixture
-async def miners(socket_enabled: None) -> AsyncIterator[list[EmulatedWhatsminer]]:
-    """The garage's miner on API v2, the shed's on API v3."""
-    async with (
-        EmulatedWhatsminer("v2") as garage,
-        EmulatedWhatsminer("v3", hostname="shed-m60", mac=SHED_MAC) as shed,
-    ):
-        yield [garage, shed]
-
-
-def _power_sensor(hass: HomeAssistant, entity_id: str, watts: float) -> None:
-    hass.states.async_set(
-        entity_id,
-        str(round(watts)),
-        {"unit_of_measurement": "W", "device_class": "power"},
-    )
-
-
-def _battery_sensors(hass: HomeAssistant, battery: Battery, watts: float) -> None:
-    hass.states.async_set(
-        SOC,
-        str(round(battery.soc, 1)),
-        {"unit_of_measurement": "%", "device_class": "battery"},
-    )
-    _power_sensor(hass, BATTERY, watts)
-
-
-async def _set_up(
-    hass: HomeAssistant, miners: list[EmulatedWhatsminer], start: datetime
-) -> list[str]:
-    """The miners, mining at full power; their device IDs, in priority order."""
-    devices = []
-    for miner in miners:
-        if isinstance(miner.faults, Faults):
-            # The clock jumps 30 s at a time, the client's monotonic clock not.
-            miner.faults.token_lifetime = math.inf
-        miner.state.normal_mode_ramp_s = NORMAL_MODE_RAMP_S
-        miner.state.boot_time = start.timestamp() - 3600
-        entry = MockConfigEntry(
-            domain=DOMAIN,
-            title=miner.hostname,
-            unique_id=miner.mac.lower(),
-            data=miner.entry_data(),
-            options={CONF_SCAN_INTERVAL: STEP_S},
-        )
-        entry.add_to_hass(hass)
-        assert await hass.config_entries.async_setup(entry.entry_id)
-        await hass.async_block_till_done(wait_background_tasks=True)
-        device = entry.runtime_data
-        devices.append(_device_id(hass, miner.mac.lower()))
-        assert device.full_power.watts is not None
-    return devices
-
-
-def _device_id(hass: HomeAssistant, mac: str) -> str:
-    return next(
-        device.id
-        for device in dr.async_get(hass).devices
-        if (DOMAIN, mac) in device.identifiers
-    )
-
-
-async def _automation(hass: HomeAssistant, **inputs: Any) -> None:
-    assert await async_setup_component(
-        hass,
-        automation.DOMAIN,
-        {
-            automation.DOMAIN: {
-                "id": "solar_surplus",
-                "alias": "Solar surplus",
-                "use_blueprint": {
-                    "path": "miner_hub/solar_surplus.yaml",
-                    "input": inputs,
-                },
-            }
-        },
-    )
-    await hass.async_block_till_done()
-
-
-def _in_a_delay(task: asyncio.Task[Any]) -> bool:
-    """Whether the task is a script run waiting in a ``delay`` step."""
-    awaited: Any = task.get_coro()
-    while hasattr(awaited, "cr_code"):
-        if awaited.cr_code.co_name == "_async_step_delay":
-            return True
-        awaited = awaited.cr_await
-    return False
-
-
-def _of_a_script(task: asyncio.Task[Any]) -> bool:
-    """Whether the task runs an automation or a script (or waits for one)."""
-    code = getattr(task.get_coro(), "cr_code", None)
-    return code is not None and (
-        "helpers/script.py" in code.co_filename
-        or "components/automation/" in code.co_filename
-    )
-
-
-async def _settle(hass: HomeAssistant) -> None:
-    """Let what is due run: polls, commands, the automation up to its next delay.
-
-    Not ``async_block_till_done``: it would wait for the automation's delay, a
-    loop timer on the frozen clock that only the next step's tick fires.
-    """
-    await asyncio.sleep(0)
-    while True:
-        pending = [
-            task for task in hass._tasks | hass._background_tasks if not task.done()
-        ]
-        if any(_in_a_delay(task) for task in asyncio.all_tasks()):
-            pending = [task for task in pending if not _of_a_script(task)]
-        if not pending:
-            return
-        await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
 
 
 def _record(trace: Trace, miner: EmulatedWhatsminer, since: int, hour: float) -> None:
@@ -214,11 +78,11 @@ async def simulate(
     hass.loop.set_debug(False)  # thousands of steps: debug mode would dominate
     start = dt_util.as_utc(START.replace(tzinfo=dt_util.get_default_time_zone()))
     freezer.move_to(start)
-    _power_sensor(hass, GRID, 0)
+    power_sensor(hass, GRID, 0)
     if house.battery is not None:
-        _battery_sensors(hass, house.battery, 0)
-    devices = await _set_up(hass, miners, start)
-    await _automation(hass, miners=devices, grid_power=GRID, **inputs)
+        battery_sensors(hass, house.battery, 0)
+    devices = await set_up_miners(hass, miners, start)
+    await solar_automation(hass, miners=devices, grid_power=GRID, **inputs)
     trace = Trace(name, STEP_S)
     steps = round((SUNSET_H - START.hour - START.minute / 60) * 3600 / STEP_S)
     for step in range(steps):
@@ -227,7 +91,7 @@ async def simulate(
         sample = _house_step(hass, house, miners, hour)
         freezer.tick(timedelta(seconds=STEP_S))
         async_fire_time_changed(hass)
-        await _settle(hass)
+        await settle(hass)
         if hour >= SUNRISE_H:
             trace.samples.append(sample)
             for miner, since in zip(miners, seen, strict=True):
@@ -248,9 +112,9 @@ def _house_step(
     battery_w = 0.0
     if house.battery is not None:
         battery_w = house.battery.step(export_w, STEP_S)
-        _battery_sensors(hass, house.battery, battery_w)
+        battery_sensors(hass, house.battery, battery_w)
     grid_w = -(export_w - battery_w)
-    _power_sensor(hass, GRID, grid_w)
+    power_sensor(hass, GRID, grid_w)
     return Sample(
         hour=round(hour, 4),
         pv_w=round(pv_w),
