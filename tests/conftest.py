@@ -12,11 +12,14 @@ from contextlib import AbstractContextManager
 from datetime import timedelta
 from functools import partial
 import itertools
+from pathlib import Path
 import time
 from typing import Any, Final, Literal, NamedTuple, Self
 from unittest.mock import PropertyMock, patch
 
 from freezegun.api import FrozenDateTimeFactory
+from homeassistant.components import automation
+from homeassistant.components.blueprint.models import DomainBlueprints
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import (
     CONF_HOST,
@@ -676,3 +679,28 @@ async def init_any_integration(
 ) -> MockConfigEntry:
     """``any_whatsminer``, set up in Home Assistant."""
     return await setup_integration(hass, any_miner_entry)
+
+
+BLUEPRINTS: Final = Path(__file__).parent.parent / "blueprints" / "automation"
+
+
+@pytest.fixture
+def repository_blueprints() -> Iterator[None]:
+    """Blueprints load from the repository, as a user imports them."""
+    with patch.object(
+        DomainBlueprints,
+        "blueprint_folder",
+        new_callable=PropertyMock,
+        return_value=BLUEPRINTS,
+    ):
+        yield
+
+
+@pytest.fixture
+async def automations_off_at_the_end(hass: HomeAssistant) -> AsyncIterator[None]:
+    """Detach the automations' time triggers before Home Assistant stops."""
+    yield
+    if hass.services.has_service(automation.DOMAIN, "turn_off"):
+        await hass.services.async_call(
+            automation.DOMAIN, "turn_off", {"entity_id": "all"}, blocking=True
+        )

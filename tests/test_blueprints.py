@@ -7,16 +7,12 @@ commands the emulated miners received.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, time, timedelta
 import math
-from pathlib import Path
 from typing import Any
-from unittest.mock import PropertyMock, patch
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components import automation
-from homeassistant.components.blueprint.models import DomainBlueprints
 from homeassistant.const import EVENT_HOMEASSISTANT_STARTED
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
@@ -34,7 +30,6 @@ from tests.emulators import DragonMintEmulator
 from tests.emulators.whatsminer_v2 import Faults
 from tests.heating.home import HEATER, heater_entry, set_room
 
-BLUEPRINTS = Path(__file__).parent.parent / "blueprints" / "automation"
 MONDAY = datetime(2026, 11, 23).date()  # a Monday
 MINING_SWITCH = "switch.garage_m30"
 POWER_PERCENT = "number.garage_m30_power_percent"
@@ -44,26 +39,9 @@ WORKDAY = "binary_sensor.workday_sensor"
 type Timeline = list[tuple[str, str]]
 
 
-@pytest.fixture(autouse=True)
-async def automations_off_at_the_end(hass: HomeAssistant) -> AsyncIterator[None]:
-    """Detach the automations' time triggers before Home Assistant stops."""
-    yield
-    if hass.services.has_service(automation.DOMAIN, "turn_off"):
-        await hass.services.async_call(
-            automation.DOMAIN, "turn_off", {"entity_id": "all"}, blocking=True
-        )
-
-
-@pytest.fixture(autouse=True)
-def repository_blueprints() -> Iterator[None]:
-    """Blueprints load from the repository, as a user imports them."""
-    with patch.object(
-        DomainBlueprints,
-        "blueprint_folder",
-        new_callable=PropertyMock,
-        return_value=BLUEPRINTS,
-    ):
-        yield
+pytestmark = pytest.mark.usefixtures(
+    "repository_blueprints", "automations_off_at_the_end"
+)
 
 
 def local(day: int, hhmm: str) -> datetime:

@@ -2,26 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from unittest.mock import PropertyMock, patch
+from collections.abc import AsyncIterator
 
-from homeassistant.components.blueprint.models import DomainBlueprints
 import pytest
 
 from tests.conftest import EmulatedWhatsminer
-from tests.solar.home import BLUEPRINTS, SHED_MAC
+from tests.solar.home import SHED_MAC
 
 
 @pytest.fixture(autouse=True)
-def repository_blueprints() -> Iterator[None]:
-    """Blueprints load from the repository, as a user imports them."""
-    with patch.object(
-        DomainBlueprints,
-        "blueprint_folder",
-        new_callable=PropertyMock,
-        return_value=BLUEPRINTS,
-    ):
-        yield
+def blueprints(repository_blueprints: None, automations_off_at_the_end: None) -> None:
+    """The repository's blueprints; their automations off before Home Assistant stops."""
 
 
 @pytest.fixture

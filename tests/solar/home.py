@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime
 import math
-from pathlib import Path
 from typing import Any, Final
 
 from homeassistant.components import automation
@@ -28,7 +27,6 @@ from tests.conftest import EmulatedWhatsminer
 from tests.emulators.whatsminer_v2 import Faults
 from tests.solar import Battery
 
-BLUEPRINTS: Final = Path(__file__).parents[2] / "blueprints" / "automation"
 # The miner takes a new power percent over minutes (normal mode, Manual §3.22).
 NORMAL_MODE_RAMP_S: Final = 180.0
 GRID: Final = "sensor.grid_power"

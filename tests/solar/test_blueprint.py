@@ -35,6 +35,7 @@ pytestmark = pytest.mark.governed
 
 NOON: Final = datetime(2026, 11, 23, 11, 59)  # a Monday
 SURPLUS: Final = "sensor.solar_surplus"
+PRICE: Final = "sensor.electricity_price"
 SOC: Final = "sensor.home_battery_charge"
 BATTERY: Final = "sensor.home_battery_power"
 GARAGE_W: Final = 3380
@@ -84,15 +85,6 @@ def _kw(hass: HomeAssistant, entity_id: str, kilowatts: float) -> None:
         str(kilowatts),
         {"unit_of_measurement": "kW", "device_class": "power"},
     )
-
-
-@pytest.fixture(autouse=True)
-async def automations_off_at_the_end(hass: HomeAssistant) -> Any:
-    yield
-    if hass.services.has_service(automation.DOMAIN, "turn_off"):
-        await hass.services.async_call(
-            automation.DOMAIN, "turn_off", {"entity_id": "all"}, blocking=True
-        )
 
 
 @pytest.mark.parametrize(
@@ -269,34 +261,21 @@ async def test_the_heater_wins(
     assert not miners[1].state.mining  # the shed: 1000 W less the garage's draw
 
 
-async def test_solar_wins_over_a_time_of_use_pause_within_a_period(
-    hass: HomeAssistant,
-    freezer: FrozenDateTimeFactory,
-    miners: list[EmulatedWhatsminer],
+async def _beside_solar(
+    hass: HomeAssistant, devices: list[str], blueprint: str, inputs: dict[str, Any]
 ) -> None:
-    """Both drive the same miner: the last to act wins, and solar acts each period.
-
-    The schedule stops the miner at 12:00 (its pause runs 12:00-13:00 here); the
-    solar automation's next update starts it again as soon as the governor
-    allows (10 minutes after the stop).
-    """
-    devices, budgets = await _start(hass, freezer, miners)
-    power_sensor(hass, SURPLUS, 5000)
+    """Another blueprint's automation on the same miners, and the solar one."""
     assert await async_setup_component(
         hass,
         automation.DOMAIN,
         {
             automation.DOMAIN: [
                 {
-                    "id": "tou",
-                    "alias": "tou",
+                    "id": blueprint,
+                    "alias": blueprint,
                     "use_blueprint": {
-                        "path": "miner_hub/time_of_use.yaml",
-                        "input": {
-                            "miners": devices,
-                            "pause_start": "12:00:00",
-                            "pause_end": "13:00:00",
-                        },
+                        "path": f"miner_hub/{blueprint}.yaml",
+                        "input": {"miners": devices, **inputs},
                     },
                 },
                 {
@@ -310,8 +289,46 @@ async def test_solar_wins_over_a_time_of_use_pause_within_a_period(
             ]
         },
     )
+
+
+async def test_solar_wins_over_a_time_of_use_pause_within_a_period(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    miners: list[EmulatedWhatsminer],
+) -> None:
+    """Both drive the same miner: the last to act wins, and solar acts each period.
+
+    The schedule stops the miner at 12:00 (its pause runs 12:00-13:00 here); the
+    solar automation's next update starts it again as soon as the governor
+    allows (10 minutes after the stop).
+    """
+    devices, budgets = await _start(hass, freezer, miners)
+    power_sensor(hass, SURPLUS, 5000)
+    await _beside_solar(
+        hass,
+        devices,
+        "time_of_use",
+        {"pause_start": "12:00:00", "pause_end": "13:00:00"},
+    )
     await budgets.minutes(1)
     assert not miners[0].state.mining  # the schedule's pause
     await budgets.minutes(11)
     assert budgets.sent  # solar has acted since
+    assert miners[0].state.mining
+
+
+async def test_solar_wins_over_a_price_pause_within_a_period(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    miners: list[EmulatedWhatsminer],
+) -> None:
+    """The same rule with the price blueprint: the last to act wins."""
+    devices, budgets = await _start(hass, freezer, miners)
+    power_sensor(hass, SURPLUS, 5000)
+    hass.states.async_set(PRICE, "0.50")  # above "pause above" (0.35)
+    await _beside_solar(hass, devices, "price_curtailment", {"price_sensor": PRICE})
+    await budgets.minutes(6)  # the price holds for its settling time: paused
+    assert not miners[0].state.mining
+    await budgets.minutes(11)
+    assert budgets.sent
     assert miners[0].state.mining
