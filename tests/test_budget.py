@@ -489,3 +489,17 @@ def fleet_entry_id(hass: HomeAssistant) -> str:
     entry = MockConfigEntry(domain="other")
     entry.add_to_hass(hass)
     return entry.entry_id
+
+
+async def test_a_miner_that_refuses_is_reported_the_others_go_on(
+    hass: HomeAssistant, fleet: Fleet
+) -> None:
+    """Its write API is off: its part says why; the other miner is still set."""
+    fleet.shed.state.write_api_enabled = False
+    response = await _budget(hass, [fleet.shed_id, fleet.garage_id], 4000, mode="even")
+    shed, garage = response["miners"]
+    assert shed["result"] == "error"
+    assert "write API is switched off" in shed["error"]
+    assert shed["held"] is False
+    assert garage["result"] == "applied"
+    assert fleet.garage.state.power_percent == garage["percent"]
