@@ -98,6 +98,12 @@ def _miner_diagnostics(
         else asdict(coordinator.latest_firmware),
         "coordinator": _coordinator_state(coordinator),
         "governor": _governor_state(coordinator.governor),
+        # What power targets and budgets work with.
+        "power": {
+            "full_power_w": coordinator.full_power.watts,
+            "floor_percent": coordinator.full_power.floor_percent,
+            "heating": coordinator.heating,
+        },
         "data": data,
     }
 
