@@ -52,7 +52,11 @@ from tests.conftest import (
     spiderpool_entry_data,
 )
 from tests.emulators import SpiderpoolEmulator
-from tests.emulators.spiderpool import SpiderpoolWorker, generate_key_pair
+from tests.emulators.spiderpool import (
+    SpiderpoolDayProfit,
+    SpiderpoolWorker,
+    generate_key_pair,
+)
 
 NOW = datetime(2026, 10, 1, 12, 0, tzinfo=UTC)
 pytestmark = [
@@ -65,7 +69,7 @@ ACCOUNT = "sensor.homeminer_btc"
 FAST_POLL = 300.0  # seconds: hashrate and workers
 SLOW_POLL = 1800.0  # seconds: profit, minimum payment, payments
 WORKER_COUNT = 12
-ACCOUNT_SENSORS = 10
+ACCOUNT_SENSORS = 11
 WORKER_SENSORS = 4
 # The emulator's generated account (seed 0): active workers, then one inactive
 # for 14 hours and one lost for three days.
@@ -239,6 +243,66 @@ async def test_account_values(
         newest.date_ms / 1000, UTC
     )
     assert last_payment.attributes["transaction_id"] == newest.tx_id
+
+
+async def test_hashprice(
+    hass: HomeAssistant, spiderpool: SpiderpoolEmulator, pool_entry: MockConfigEntry
+) -> None:
+    """What one TH/s earned on the last settled day: its profit over its hashrate."""
+    yesterday = spiderpool.subaccount.day_profits[0]  # the newest settled day
+    expected = yesterday.profit / (Decimal(yesterday.avg_hashrate) / Decimal(10**12))
+    state = _state(hass, f"{ACCOUNT}_hashprice")
+    assert Decimal(state.state) == pytest.approx(expected, rel=Decimal("1e-12"))
+    assert 3e-7 < float(state.state) < 8e-7  # BTC per TH/s per day, late 2026
+    assert state.attributes["unit_of_measurement"] == "BTC/(TH/s)/d"
+    assert state.attributes["state_class"] == "measurement"
+    assert (
+        state.attributes["day"]
+        == datetime.fromtimestamp(yesterday.day_ms / 1000, UTC).date().isoformat()
+    )
+    assert state.attributes["profit"] == yesterday.profit
+
+
+async def test_hashprice_follows_the_next_settled_day(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    spiderpool: SpiderpoolEmulator,
+    pool_entry: MockConfigEntry,
+) -> None:
+    """Read again once a day may have settled; unknown without a hashrate."""
+    sub = spiderpool.subaccount
+    newest = sub.day_profits[0]
+    sub.day_profits.insert(
+        0,
+        SpiderpoolDayProfit(
+            day_ms=newest.day_ms + 86_400_000,
+            profit=Decimal("0.00005"),
+            avg_hashrate="100000000000000",  # 100 TH/s
+        ),
+    )
+    for _ in range(2 * 48):  # two days of polls: read when the day may be there
+        await poll(hass, freezer, SLOW_POLL)
+    assert Decimal(_state(hass, f"{ACCOUNT}_hashprice").state) == Decimal("5E-7")
+
+    sub.day_profits.insert(
+        0,
+        SpiderpoolDayProfit(
+            day_ms=newest.day_ms + 2 * 86_400_000,
+            profit=Decimal("0.00004"),
+            avg_hashrate="0",  # the pool saw nothing that day
+        ),
+    )
+    for _ in range(48):
+        await poll(hass, freezer, SLOW_POLL)
+    assert _state(hass, f"{ACCOUNT}_hashprice").state == STATE_UNKNOWN
+
+
+async def test_hashprice_unknown_before_a_settled_day(
+    hass: HomeAssistant, spiderpool: SpiderpoolEmulator, entry: MockConfigEntry
+) -> None:
+    spiderpool.subaccount.day_profits.clear()  # a new account
+    await setup_integration(hass, entry)
+    assert _state(hass, f"{ACCOUNT}_hashprice").state == STATE_UNKNOWN
 
 
 async def test_worker_values(
@@ -481,11 +545,12 @@ async def test_api_calls_per_hour(
     spiderpool: SpiderpoolEmulator,
     pool_entry: MockConfigEntry,
 ) -> None:
-    """Hashrate and workers every 5 minutes, money every 30: 31 calls an hour.
+    """Hashrate and workers every 5 minutes, money every 30: 32 calls an hour.
 
     Setup plus eleven polls cover the hour [setup, setup + 1 h). The payment
     record is read in full once (15 payments, two pages of ten), then only
-    what is newer than the last known payment (one page).
+    what is newer than the last known payment (one page). The settled days are
+    read once: yesterday's is the newest there can be until tomorrow.
     """
     start = NOW.timestamp()
     for _ in range(11):
@@ -497,14 +562,20 @@ async def test_api_calls_per_hour(
         "/v2/subaccount/getSubaccountProfitInfo": 2,
         "/v2/subaccount/getUserMinimumPayment": 2,
         "/v2/subaccount/getSubaccountPaymentRecord": 3,
+        "/v2/subaccount/getSubaccountProfitDetailInfo": 1,
     }
-    assert hour.total() == 31
+    assert hour.total() == 32
     assert all(request.verdict == "ok" for request in spiderpool.received)
     # Every later hour: one page of recent payments per money poll: 30 calls.
     for _ in range(12):
         await poll(hass, freezer, FAST_POLL)
     next_hour = _paths(spiderpool, start + 3600, start + 7200)
-    assert next_hour == hour - Counter({"/v2/subaccount/getSubaccountPaymentRecord": 1})
+    assert next_hour == hour - Counter(
+        {
+            "/v2/subaccount/getSubaccountPaymentRecord": 1,
+            "/v2/subaccount/getSubaccountProfitDetailInfo": 1,
+        }
+    )
     assert next_hour.total() == 30
 
 
@@ -538,8 +609,8 @@ async def test_workers_from_the_paged_list(
     hour = _paths(spiderpool, start, start + 3600)
     assert hour["/v2/sp/hashrate/worker/list"] == 24
     # The missing detail path is tried once and remembered: 12 x (info,
-    # 2 pages) + 1 + 7 (money).
-    assert hour.total() == 44
+    # 2 pages) + 1 + 8 (money and the settled day).
+    assert hour.total() == 45
 
 
 async def test_no_poll_between_intervals(
@@ -771,6 +842,7 @@ def test_translation_keys() -> None:
         "today_estimated_profit",
         "unpaid_profit",
         "total_profit",
+        "hashprice",
         "minimum_payment",
         "last_payment",
     ]

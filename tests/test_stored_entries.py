@@ -66,6 +66,8 @@ KIND_WHATSMINER = "whatsminer"
 # on a miner with power control its power target (issue 17).
 ADDED_PER_MINER = ("held_change", "disruptive_changes")
 ADDED_PER_POWER_CONTROLLED_MINER = ("power_target",)
+# ... and each pool account its hashprice (issue 18).
+ADDED_PER_POOL_ACCOUNT = ("hashprice",)
 # Config entry fields the integration owns; none may change on loading.
 ENTRY_FIELDS = ("version", "minor_version", "title", "unique_id", "data", "options")
 SWITCHES = ("switch.garage_m30", "switch.shed_m60")
@@ -195,6 +197,15 @@ async def test_entries_load_unchanged(hass: HomeAssistant, stored: Stored) -> No
         assert loaded == {field: expected[field] for field in ENTRY_FIELDS}
 
 
+def _added_keys(kind: str) -> tuple[str, ...]:
+    """The unique ID suffixes an entry of ``kind`` gained since the fixtures."""
+    if kind == KIND_SPIDERPOOL:
+        return ADDED_PER_POOL_ACCOUNT
+    if kind == KIND_WHATSMINER:
+        return ADDED_PER_MINER + ADDED_PER_POWER_CONTROLLED_MINER
+    return ADDED_PER_MINER
+
+
 @pytest.mark.usefixtures("started")
 async def test_entities_keep_their_ids(
     hass: HomeAssistant,
@@ -218,11 +229,9 @@ async def test_entities_keep_their_ids(
     }
     kinds = {e["unique_id"]: e["data"][KIND] for e in _entries(stored)}
     added = sorted(
-        f"{miner}_{key}"
-        for miner, kind in kinds.items()
-        if kind != KIND_SPIDERPOOL
-        for key in ADDED_PER_MINER
-        + (ADDED_PER_POWER_CONTROLLED_MINER if kind == KIND_WHATSMINER else ())
+        f"{unique_id}_{key}"
+        for unique_id, kind in kinds.items()
+        for key in _added_keys(kind)
     )
     for _ in range(2):
         registered = _registered(hass)

@@ -81,4 +81,6 @@ def full_power_store_key(entry_id: str) -> str:
 POOL_UPDATE_INTERVAL: Final = timedelta(minutes=5)
 POOL_SLOW_INTERVAL: Final = timedelta(minutes=30)
 PAYMENT_HISTORY: Final = timedelta(days=90)  # where the last payment is looked for
+SETTLED_DAYS: Final = timedelta(days=3)  # where the last settled day is looked for
+SETTLED_DAY_AGE: Final = timedelta(days=2)  # a settled day this old: look for the next
 WORKER_GONE_AFTER: Final = timedelta(days=1)  # unlisted this long: device removed

@@ -22,6 +22,8 @@ from .const import (
     PAYMENT_HISTORY,
     POOL_SLOW_INTERVAL,
     POOL_UPDATE_INTERVAL,
+    SETTLED_DAY_AGE,
+    SETTLED_DAYS,
     WORKER_GONE_AFTER,
 )
 from .coordinator import MinerHubCoordinator
@@ -36,7 +38,13 @@ from .protocol.errors import (
     Unreachable,
 )
 from .protocol.spiderpool.client import SpiderpoolClient
-from .protocol.spiderpool.models import Payment, ProfitInfo, SubaccountInfo, Worker
+from .protocol.spiderpool.models import (
+    DayProfit,
+    Payment,
+    ProfitInfo,
+    SubaccountInfo,
+    Worker,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +56,7 @@ class PoolData:
     profit: ProfitInfo | None
     minimum_payment: Decimal | None
     last_payment: Payment | None
+    last_day: DayProfit | None  # the last settled day (earnings, hashrate)
 
 
 def _with_worker_counts(
@@ -92,6 +101,7 @@ class PoolCoordinator(MinerHubCoordinator[PoolData]):
         self._profit: ProfitInfo | None = None
         self._minimum_payment: Decimal | None = None
         self._last_payment: Payment | None = None
+        self._last_day: DayProfit | None = None
         self.last_seen: dict[str, datetime] = {}  # worker name → last listed
 
     async def _async_update_data(self) -> PoolData:
@@ -141,10 +151,11 @@ class PoolCoordinator(MinerHubCoordinator[PoolData]):
             profit=self._profit,
             minimum_payment=self._minimum_payment,
             last_payment=self._last_payment,
+            last_day=self._last_day,
         )
 
     async def _slow_reads(self, now: datetime) -> None:
-        """Profit, minimum payment and the last payment change slowly."""
+        """Profit, minimum payment, the last payment and settled days change slowly."""
         self._profit = await self.client.get_profit_info(self.coin, self.subaccount)
         self._minimum_payment = await self.client.get_minimum_payment(
             self.coin, self.subaccount
@@ -157,6 +168,22 @@ class PoolCoordinator(MinerHubCoordinator[PoolData]):
         )
         if payments and (last is None or payments[0].time >= last.time):
             self._last_payment = payments[0]
+        await self._read_settled_day(now)
+
+    async def _read_settled_day(self, now: datetime) -> None:
+        """The last settled day, read again only once the next one may be settled.
+
+        The pool settles a day some hours after it ends (in an unknown time
+        zone): a day two days old means the next one may be there.
+        """
+        last = self._last_day
+        if last is not None and now < last.day + SETTLED_DAY_AGE:
+            return
+        days = await self.client.get_day_profits(
+            self.coin, self.subaccount, now - SETTLED_DAYS, now
+        )
+        if days:
+            self._last_day = days[0]
 
     def remember_workers(self, names: Iterable[str], now: datetime) -> None:
         """Workers known from an earlier run count as seen now, unless seen since."""

@@ -103,6 +103,17 @@ def _held_attributes(governor: CommandGovernor) -> dict[str, Any]:
     }
 
 
+def _last_day_attributes(data: PoolData) -> dict[str, Any] | None:
+    """The day it was earned on and what earned it."""
+    if (day := data.last_day) is None:
+        return None
+    return {
+        "day": day.day.date().isoformat(),
+        "profit": day.profit,
+        "hashrate_ths": day.avg_hashrate_ths,
+    }
+
+
 def _last_payment_attributes(data: PoolData) -> dict[str, Any] | None:
     if (payment := data.last_payment) is None:
         return None
@@ -305,6 +316,15 @@ ACCOUNT_SENSORS: tuple[MinerHubSensorEntityDescription[PoolData], ...] = (
         lambda data: None if (p := data.profit) is None else p.total,
         MONEY,
         state_class=SensorStateClass.TOTAL,
+    ),
+    # What one TH/s earned on the last settled day: a rate, not an amount.
+    _sensor(
+        "hashprice",
+        lambda data: None if data.last_day is None else data.last_day.hashprice,
+        native_unit_of_measurement="{coin}/(TH/s)/d",
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=8,
+        attributes_fn=_last_day_attributes,
     ),
     _sensor("minimum_payment", lambda data: data.minimum_payment, MONEY),
     _sensor(

@@ -159,10 +159,16 @@ class PoolSensorEntity(PoolAccountEntity, MinerHubSensor[PoolData]):
         coordinator: PoolCoordinator,
         description: MinerHubSensorEntityDescription[PoolData],
     ) -> None:
-        """Amounts are in the account's coin (BTC for a bitcoin account)."""
+        """Amounts are in the account's coin (BTC for a bitcoin account).
+
+        A unit with ``{coin}`` in it (the hashprice's) gets the coin too.
+        """
         super().__init__(coordinator, description)
+        coin = coordinator.coin.upper()
         if description.device_class is SensorDeviceClass.MONETARY:
-            self._attr_native_unit_of_measurement = coordinator.coin.upper()
+            self._attr_native_unit_of_measurement = coin
+        elif (unit := description.native_unit_of_measurement) and "{coin}" in unit:
+            self._attr_native_unit_of_measurement = unit.format(coin=coin)
 
     def _source(self) -> PoolData:
         return self.coordinator.data

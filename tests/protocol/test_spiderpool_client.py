@@ -28,6 +28,7 @@ from custom_components.miner_hub.protocol.spiderpool.crypto import (
     sign,
 )
 from custom_components.miner_hub.protocol.spiderpool.models import WorkerStatus
+from custom_components.miner_hub.protocol.spiderpool.parse import day_profit_from
 from tests.emulators import (
     VENDOR_DEMO_PRIVATE_KEY_B64,
     VENDOR_DEMO_PUBLIC_KEY_PEM,
@@ -205,6 +206,35 @@ async def test_payments_drain_every_page(
     )
     assert all(p.amount is not None and p.amount > 0 for p in payments)
     assert len([r for r in pool.received if "PaymentRecord" in r.path]) == 2
+
+
+async def test_day_profits_every_page_newest_first(
+    client: SpiderpoolClient, pool: SpiderpoolEmulator
+) -> None:
+    """Settled days (start and end in seconds, as documented), with their hashprice."""
+    until = datetime.fromtimestamp(pool.time(), UTC)
+    since = until - timedelta(days=30)
+    days = await client.get_day_profits(COIN, SUBACCOUNT, since, until)
+    in_window = [
+        d for d in pool.subaccount.day_profits if d.day_ms >= since.timestamp() * 1000
+    ]
+    assert len(days) == len(in_window) == 29  # three pages of ten
+    assert [day.day for day in days] == sorted((d.day for d in days), reverse=True)
+    newest, emulated = days[0], pool.subaccount.day_profits[0]
+    assert newest.day == datetime.fromtimestamp(emulated.day_ms / 1000, UTC)
+    assert newest.profit == emulated.profit
+    assert newest.avg_hashrate_ths == pytest.approx(int(emulated.avg_hashrate) / 1e12)
+    assert newest.hashprice == newest.profit / Decimal(str(newest.avg_hashrate_ths))
+    requests = [r for r in pool.received if "ProfitDetailInfo" in r.path]
+    assert [r.data["pageNumber"] for r in requests] == [1, 2, 3]
+    assert requests[0].data["endTimestamp"] == int(until.timestamp())
+
+
+def test_a_day_without_a_date_is_skipped() -> None:
+    assert day_profit_from({"dayProfit": 0.0001, "avgHashrate": "1"}) is None
+    day = day_profit_from({"dayDate": 1_790_000_000_000, "dayProfit": None})
+    assert day is not None
+    assert day.hashprice is None
 
 
 async def test_charts_and_minimum_payment(

@@ -42,6 +42,7 @@ from ..gate import Gate
 from . import models
 from .crypto import load_private_key, sign
 from .parse import (
+    day_profit_from,
     decimal,
     hashrate_record_from,
     live_hashrates_from,
@@ -353,6 +354,24 @@ class SpiderpoolClient:
         ]
         # The server's ordering is undocumented.
         return tuple(sorted(payments, key=lambda payment: payment.time, reverse=True))
+
+    async def get_day_profits(
+        self, coin: str, subaccount: str, since: datetime, until: datetime
+    ) -> tuple[models.DayProfit, ...]:
+        """Settled days in a time window (seconds, as documented), newest first."""
+        records = await self._pages(
+            "/v2/subaccount/getSubaccountProfitDetailInfo",
+            {
+                "coin": coin,
+                "subaccount": subaccount,
+                "startTimestamp": int(since.timestamp()),
+                "endTimestamp": int(until.timestamp()),
+            },
+            list_key="dayProfitList",
+            page_key="pageNumber",
+        )
+        days = [day for r in records if (day := day_profit_from(r)) is not None]
+        return tuple(sorted(days, key=lambda day: day.day, reverse=True))
 
     async def get_minimum_payment(self, coin: str, subaccount: str) -> Decimal | None:
         """The payout threshold; None where the pool does not offer it."""

@@ -72,6 +72,22 @@ class Payment:
 
 
 @dataclass(frozen=True, slots=True)
+class DayProfit:
+    """One settled day of ``getSubaccountProfitDetailInfo`` (UTC day start)."""
+
+    day: datetime
+    profit: Decimal | None  # in the coin
+    avg_hashrate_ths: float | None  # the hashrate that earned it
+
+    @property
+    def hashprice(self) -> Decimal | None:
+        """What one TH/s earned that day (coin per TH/s per day)."""
+        if self.profit is None or not self.avg_hashrate_ths:
+            return None
+        return self.profit / Decimal(str(self.avg_hashrate_ths))
+
+
+@dataclass(frozen=True, slots=True)
 class HashrateSeries:
     """A hashrate chart: values every ``interval_s`` seconds from ``start``."""
 

@@ -13,6 +13,7 @@ from typing import Any, Final
 
 from ..fields import Fields, as_float
 from .models import (
+    DayProfit,
     HashrateRecord,
     HashrateSeries,
     Payment,
@@ -158,4 +159,16 @@ def hashrate_record_from(record: Mapping[str, Any]) -> HashrateRecord:
         accepted_ths=ths(record.get("shareAcceptHashRate")),
         rejected_ths=ths(record.get("shareRejectHashRate")),
         reject_rate=as_float(record.get("rejectRate")),
+    )
+
+
+def day_profit_from(record: Mapping[str, Any]) -> DayProfit | None:
+    """One settled day; None when it has no date."""
+    day = from_ms(record.get("dayDate"))
+    if day is None:
+        return None
+    return DayProfit(
+        day=day,
+        profit=decimal(record.get("dayProfit")),
+        avg_hashrate_ths=ths(record.get("avgHashrate")),
     )
