@@ -21,6 +21,7 @@ from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN, Platform
 from homeassistant.core import HomeAssistant, State
 from homeassistant.exceptions import ConfigEntryAuthFailed
 from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.helpers.json import json_dumps
 from homeassistant.helpers.update_coordinator import UpdateFailed
 from homeassistant.setup import async_setup_component
 import pytest
@@ -260,7 +261,8 @@ async def test_hashprice(
         state.attributes["day"]
         == datetime.fromtimestamp(yesterday.day_ms / 1000, UTC).date().isoformat()
     )
-    assert state.attributes["profit"] == yesterday.profit
+    assert state.attributes["profit"] == float(yesterday.profit)
+    json_dumps(state.as_dict())  # as the frontend gets it (no Decimal)
 
 
 async def test_hashprice_follows_the_next_settled_day(

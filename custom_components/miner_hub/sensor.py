@@ -109,7 +109,8 @@ def _last_day_attributes(data: PoolData) -> dict[str, Any] | None:
         return None
     return {
         "day": day.day.date().isoformat(),
-        "profit": day.profit,
+        # A float: attributes are sent as JSON, which has no Decimal.
+        "profit": None if day.profit is None else float(day.profit),
         "hashrate_ths": day.avg_hashrate_ths,
     }
 
