@@ -79,6 +79,20 @@ async def _start(
     return devices, Budgets(hass, freezer)
 
 
+async def _surplus_automation(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    miners: list[EmulatedWhatsminer],
+    surplus_w: float,
+    **inputs: Any,
+) -> Budgets:
+    """The garage's miner and a solar automation on a surplus sensor at ``surplus_w``."""
+    devices, budgets = await _start(hass, freezer, miners)
+    power_sensor(hass, SURPLUS, surplus_w)
+    await solar_automation(hass, miners=devices, surplus_power=SURPLUS, **inputs)
+    return budgets
+
+
 def _kw(hass: HomeAssistant, entity_id: str, kilowatts: float) -> None:
     hass.states.async_set(
         entity_id,
@@ -115,9 +129,7 @@ async def test_surplus_sensor_reserve_and_maximum(
     freezer: FrozenDateTimeFactory,
     miners: list[EmulatedWhatsminer],
 ) -> None:
-    devices, budgets = await _start(hass, freezer, miners)
-    power_sensor(hass, SURPLUS, 2500)
-    await solar_automation(hass, miners=devices, surplus_power=SURPLUS, reserve=300)
+    budgets = await _surplus_automation(hass, freezer, miners, 2500, reserve=300)
     await budgets.minutes(6)
     assert budgets.sent == [2200]
     assert miners[0].state.power_percent == round(2200 * 100 / GARAGE_W)
@@ -132,10 +144,8 @@ async def test_maximum_budget(
     freezer: FrozenDateTimeFactory,
     miners: list[EmulatedWhatsminer],
 ) -> None:
-    devices, budgets = await _start(hass, freezer, miners)
-    power_sensor(hass, SURPLUS, 9000)
-    await solar_automation(
-        hass, miners=devices, surplus_power=SURPLUS, reserve=300, max_budget=2000
+    budgets = await _surplus_automation(
+        hass, freezer, miners, 9000, reserve=300, max_budget=2000
     )
     await budgets.minutes(6)
     assert budgets.sent == [2000]
@@ -147,9 +157,7 @@ async def test_smoothing_averages_a_passing_cloud(
     miners: list[EmulatedWhatsminer],
 ) -> None:
     """A two-minute cloud in a five-minute window moves the budget by 2/5."""
-    devices, budgets = await _start(hass, freezer, miners)
-    power_sensor(hass, SURPLUS, 3000)
-    await solar_automation(hass, miners=devices, surplus_power=SURPLUS, reserve=0)
+    budgets = await _surplus_automation(hass, freezer, miners, 3000, reserve=0)
     await budgets.minutes(1.5)  # the run started at 12:00 and read 3000 W twice
     power_sensor(hass, SURPLUS, 500)
     await budgets.minutes(2)
@@ -163,10 +171,8 @@ async def test_update_period_and_no_smoothing(
     freezer: FrozenDateTimeFactory,
     miners: list[EmulatedWhatsminer],
 ) -> None:
-    devices, budgets = await _start(hass, freezer, miners)
-    power_sensor(hass, SURPLUS, 3000)
-    await solar_automation(
-        hass, miners=devices, surplus_power=SURPLUS, reserve=0, period=2, smoothing=0
+    budgets = await _surplus_automation(
+        hass, freezer, miners, 3000, reserve=0, period=2, smoothing=0
     )
     await budgets.minutes(1.5)
     power_sensor(hass, SURPLUS, 2000)  # the last reading alone counts
@@ -179,9 +185,7 @@ async def test_an_unavailable_sensor_changes_nothing(
     freezer: FrozenDateTimeFactory,
     miners: list[EmulatedWhatsminer],
 ) -> None:
-    devices, budgets = await _start(hass, freezer, miners)
-    power_sensor(hass, SURPLUS, 2500)
-    await solar_automation(hass, miners=devices, surplus_power=SURPLUS, reserve=0)
+    budgets = await _surplus_automation(hass, freezer, miners, 2500, reserve=0)
     await budgets.minutes(3)
     hass.states.async_set(SURPLUS, "unavailable")
     await budgets.minutes(3)
@@ -225,9 +229,7 @@ async def test_restart_safe(
     miners: list[EmulatedWhatsminer],
 ) -> None:
     """A run cut short (a restart, a reload) leaves the miners; the next follows."""
-    devices, budgets = await _start(hass, freezer, miners)
-    power_sensor(hass, SURPLUS, 2500)
-    await solar_automation(hass, miners=devices, surplus_power=SURPLUS, reserve=0)
+    budgets = await _surplus_automation(hass, freezer, miners, 2500, reserve=0)
     await budgets.minutes(3)
     for service in ("turn_off", "turn_on"):  # as a restart or a reload does
         await hass.services.async_call(
