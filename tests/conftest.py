@@ -29,6 +29,7 @@ from homeassistant.const import (
     Platform,
 )
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -594,13 +595,14 @@ class EmulatedWhatsminer:
             return whatsminer_v3_entry_data(emulator)
         return whatsminer_entry_data(emulator)
 
-    def entry(self) -> MockConfigEntry:
-        """A config entry of this miner, not yet added."""
+    def entry(self, **options: Any) -> MockConfigEntry:
+        """A config entry of this miner (with these options), not yet added."""
         return MockConfigEntry(
             domain=DOMAIN,
             title=self.hostname,
             unique_id=self.mac.lower(),
             data=self.entry_data(),
+            options=options,
         )
 
     # --- what it is sent -----------------------------------------------------------
@@ -704,3 +706,12 @@ async def automations_off_at_the_end(hass: HomeAssistant) -> AsyncIterator[None]
         await hass.services.async_call(
             automation.DOMAIN, "turn_off", {"entity_id": "all"}, blocking=True
         )
+
+
+def device_id(hass: HomeAssistant, identifier: str) -> str:
+    """The device of a Miner Hub entry (a miner's MAC, a pool's entry ID)."""
+    return next(
+        device.id
+        for device in dr.async_get(hass).devices
+        if (DOMAIN, identifier) in device.identifiers
+    )

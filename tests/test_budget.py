@@ -35,6 +35,7 @@ from custom_components.miner_hub.const import DOMAIN
 from tests.conftest import (
     DRAGONMINT_UNIQUE_ID,
     EmulatedWhatsminer,
+    device_id,
     poll,
     setup_integration,
     spiderpool_entry_data,
@@ -122,15 +123,6 @@ class Fleet:
     dragonmint_id: str
 
 
-def _device_id(hass: HomeAssistant, identifier: str) -> str:
-    """The device of a Miner Hub entry (a miner's MAC, a pool's entry ID)."""
-    return next(
-        device.id
-        for device in dr.async_get(hass).devices
-        if (DOMAIN, identifier) in device.identifiers
-    )
-
-
 @pytest.fixture
 async def shed(socket_enabled: None) -> AsyncIterator[EmulatedWhatsminer]:
     async with EmulatedWhatsminer(
@@ -160,9 +152,9 @@ async def _fleet(
         garage,
         shed,
         dragonmint,
-        _device_id(hass, garage.mac.lower()),
-        _device_id(hass, shed.mac.lower()),
-        _device_id(hass, DRAGONMINT_UNIQUE_ID),
+        device_id(hass, garage.mac.lower()),
+        device_id(hass, shed.mac.lower()),
+        device_id(hass, DRAGONMINT_UNIQUE_ID),
     )
 
 
@@ -323,7 +315,7 @@ async def test_a_miner_not_loaded_is_left_out(
         .id
     )
     await setup_integration(hass, shed.entry())
-    shed_id = _device_id(hass, shed.mac.lower())
+    shed_id = device_id(hass, shed.mac.lower())
     response = await _budget(hass, [garage_id, shed_id], 2000)
     assert response["miners"][0] == {
         "device_id": garage_id,
@@ -476,10 +468,10 @@ async def test_not_a_miner(
             data=spiderpool_entry_data(spiderpool),
         ),
     )
-    pool_device = _device_id(hass, pool.entry_id)
-    for device_id in ("no-such-device", other.id, pool_device):
+    pool_device = device_id(hass, pool.entry_id)
+    for not_a_miner in ("no-such-device", other.id, pool_device):
         with pytest.raises(ServiceValidationError) as raised:
-            await _budget(hass, [fleet.garage_id, device_id], 1000)
+            await _budget(hass, [fleet.garage_id, not_a_miner], 1000)
         assert raised.value.translation_key == "device_not_found"
     assert fleet.garage.state.mining  # nothing was applied
 

@@ -10,7 +10,6 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.miner_hub.const import (
     CONF_POWER_FLOOR,
     CONF_TEMPERATURE_SENSOR,
-    DOMAIN,
 )
 from tests.conftest import EmulatedWhatsminer
 
@@ -28,11 +27,6 @@ def set_room(hass: HomeAssistant, celsius: float | str, unit: str = "°C") -> No
 
 def heater_entry(miner: EmulatedWhatsminer, **options: Any) -> MockConfigEntry:
     """The miner's entry with a room sensor in its options."""
-    plain = miner.entry()
-    return MockConfigEntry(
-        domain=DOMAIN,
-        title=plain.title,
-        unique_id=plain.unique_id,
-        data=plain.data,
-        options={CONF_TEMPERATURE_SENSOR: ROOM, CONF_POWER_FLOOR: FLOOR, **options},
+    return miner.entry(
+        **{CONF_TEMPERATURE_SENSOR: ROOM, CONF_POWER_FLOOR: FLOOR, **options}
     )

@@ -27,45 +27,28 @@ TITLES = {
 }
 
 
+# The lines drawn over the sun: sample key, colour, width, label.
+LINES = (
+    ("load_w", "tab:blue", 0.8, "house (without miners)"),
+    ("mining_w", "tab:orange", 1.4, "miners"),
+    ("grid_w", "tab:red", 0.7, "grid (import +)"),
+    ("battery_w", "tab:green", 0.7, "battery (charging +)"),
+)
+
+
+def _kw(samples: list[dict[str, Any]], key: str) -> list[float]:
+    return [s[key] / 1000 for s in samples]
+
+
 def _draw(axis: Any, run: dict[str, Any]) -> None:
     samples = run["samples"]
     hours = [s["hour"] for s in samples]
     axis.fill_between(
-        hours,
-        [s["pv_w"] / 1000 for s in samples],
-        color="gold",
-        alpha=0.5,
-        label="solar",
+        hours, _kw(samples, "pv_w"), color="gold", alpha=0.5, label="solar"
     )
-    axis.plot(
-        hours,
-        [s["load_w"] / 1000 for s in samples],
-        color="tab:blue",
-        lw=0.8,
-        label="house (without miners)",
-    )
-    axis.plot(
-        hours,
-        [s["mining_w"] / 1000 for s in samples],
-        color="tab:orange",
-        lw=1.4,
-        label="miners",
-    )
-    axis.plot(
-        hours,
-        [s["grid_w"] / 1000 for s in samples],
-        color="tab:red",
-        lw=0.7,
-        label="grid (import +)",
-    )
-    if any(s["battery_w"] for s in samples):
-        axis.plot(
-            hours,
-            [s["battery_w"] / 1000 for s in samples],
-            color="tab:green",
-            lw=0.7,
-            label="battery (charging +)",
-        )
+    for key, color, width, label in LINES:
+        if any(s[key] for s in samples):  # no battery: no battery line
+            axis.plot(hours, _kw(samples, key), color=color, lw=width, label=label)
     axis.axhline(0, color="k", lw=0.5)
     figures = run["figures"]
     axis.set_title(

@@ -14,16 +14,13 @@ from typing import Any, Final
 
 from homeassistant.components import automation
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import device_registry as dr
 from homeassistant.setup import async_setup_component
-from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.miner_hub.const import (
     CONF_SCAN_INTERVAL,
     CONF_TEMPERATURE_SENSOR,
-    DOMAIN,
 )
-from tests.conftest import EmulatedWhatsminer
+from tests.conftest import EmulatedWhatsminer, device_id
 from tests.emulators.whatsminer_v2 import Faults
 from tests.solar import Battery
 
@@ -76,27 +73,13 @@ async def set_up_miners(
             miner.faults.token_lifetime = math.inf
         miner.state.normal_mode_ramp_s = NORMAL_MODE_RAMP_S
         miner.state.boot_time = start.timestamp() - 3600
-        entry = MockConfigEntry(
-            domain=DOMAIN,
-            title=miner.hostname,
-            unique_id=miner.mac.lower(),
-            data=miner.entry_data(),
-            options=options,
-        )
+        entry = miner.entry(**options)
         entry.add_to_hass(hass)
         assert await hass.config_entries.async_setup(entry.entry_id)
         await hass.async_block_till_done(wait_background_tasks=True)
         assert entry.runtime_data.full_power.watts is not None
         devices.append(device_id(hass, miner.mac.lower()))
     return devices
-
-
-def device_id(hass: HomeAssistant, mac: str) -> str:
-    return next(
-        device.id
-        for device in dr.async_get(hass).devices
-        if (DOMAIN, mac) in device.identifiers
-    )
 
 
 async def solar_automation(hass: HomeAssistant, **inputs: Any) -> None:
