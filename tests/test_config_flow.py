@@ -24,7 +24,6 @@ from homeassistant.data_entry_flow import (
     FlowResult,
     FlowResultType,
     InvalidData,
-    UnknownHandler,
     section,
 )
 from homeassistant.helpers import issue_registry as ir
@@ -36,7 +35,9 @@ from custom_components.miner_hub.const import (
     CONF_ACCESS_KEY,
     CONF_API,
     CONF_API_URL,
+    CONF_BITCOIN_PRICE,
     CONF_COIN,
+    CONF_ELECTRICITY_PRICE,
     CONF_KIND,
     CONF_MAX_DISRUPTIVE_CHANGES,
     CONF_MIN_DISRUPTIVE_INTERVAL,
@@ -2362,18 +2363,106 @@ async def test_reconfigure_spiderpool_unique_id_mismatch(
     assert entry.data == spiderpool_entry_data(spiderpool)
 
 
-# --- Spiderpool: no options ------------------------------------------------------
+# --- Spiderpool: the prices of its miners' money figures -------------------------
+
+ELECTRICITY = "sensor.electricity_price"
+BITCOIN = "sensor.bitcoin_price"
 
 
-async def test_spiderpool_has_no_options(
+async def _pool_options(
+    hass: HomeAssistant, entry: MockConfigEntry
+) -> FlowResult[Any, Any]:
+    entry.add_to_hass(hass)
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "prices"
+    return result
+
+
+async def test_spiderpool_options_prices(
+    hass: HomeAssistant, spiderpool_entry: MockConfigEntry
+) -> None:
+    """Two price entities, in Home Assistant's currency; kept as chosen."""
+    hass.states.async_set(ELECTRICITY, "0.25", {"unit_of_measurement": "EUR/kWh"})
+    hass.states.async_set(BITCOIN, "85000", {"unit_of_measurement": "€"})
+    result = await _pool_options(hass, spiderpool_entry)
+    assert _fields(result) == [CONF_ELECTRICITY_PRICE, CONF_BITCOIN_PRICE]
+    assert result["description_placeholders"] == {"currency": "EUR"}
+    assert _suggested_values(result) == {}
+
+    chosen = {CONF_ELECTRICITY_PRICE: ELECTRICITY, CONF_BITCOIN_PRICE: BITCOIN}
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], chosen
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert spiderpool_entry.options == chosen
+    assert spiderpool_entry.state is ConfigEntryState.LOADED
+
+    # Opened again, the form shows them.
+    result = await hass.config_entries.options.async_init(spiderpool_entry.entry_id)
+    assert _suggested_values(result) == chosen
+
+
+async def test_spiderpool_options_no_prices(
+    hass: HomeAssistant, spiderpool_entry: MockConfigEntry
+) -> None:
+    """Both prices are optional (no cost, profit or break-even figures then)."""
+    result = await _pool_options(hass, spiderpool_entry)
+    result = await hass.config_entries.options.async_configure(result["flow_id"], {})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"] == {}
+
+
+@pytest.mark.parametrize(
+    ("entity_id", "state", "unit", "error"),
+    [
+        (ELECTRICITY, "0.25", "°C", "invalid_electricity_price"),
+        (ELECTRICITY, "0.25", None, "invalid_electricity_price"),
+        (ELECTRICITY, "25", "ct/kWh", "invalid_electricity_price"),
+        (ELECTRICITY, "cheap", "EUR/kWh", "invalid_electricity_price"),
+        (BITCOIN, "85000", "USD", "invalid_bitcoin_price"),
+        (BITCOIN, "0", "EUR", "invalid_bitcoin_price"),
+    ],
+)
+async def test_spiderpool_options_refuse_a_wrong_price(
     hass: HomeAssistant,
     spiderpool_entry: MockConfigEntry,
-    mock_config_entry: MockConfigEntry,
+    *,
+    entity_id: str,
+    state: str,
+    unit: str | None,
+    error: str,
 ) -> None:
-    """Pools poll at fixed intervals suited to the pool; miners have options."""
-    spiderpool_entry.add_to_hass(hass)
-    mock_config_entry.add_to_hass(hass)
-    assert spiderpool_entry.supports_options is False
-    assert mock_config_entry.supports_options is True
-    with pytest.raises(UnknownHandler):
-        await hass.config_entries.options.async_init(spiderpool_entry.entry_id)
+    """A price in another unit or currency, or no number, is refused; fixed, kept."""
+    attributes = {} if unit is None else {"unit_of_measurement": unit}
+    hass.states.async_set(entity_id, state, attributes)
+    option = error.removeprefix("invalid_")
+    result = await _pool_options(hass, spiderpool_entry)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {option: entity_id}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {option: error}
+    assert _suggested_values(result) == {option: entity_id}
+
+    good = "EUR/kWh" if option == CONF_ELECTRICITY_PRICE else "EUR"
+    hass.states.async_set(entity_id, "0.3", {"unit_of_measurement": good})
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {option: entity_id}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+@pytest.mark.parametrize("state", ["unavailable", "unknown", None])
+async def test_spiderpool_options_accept_a_price_missing_now(
+    hass: HomeAssistant, spiderpool_entry: MockConfigEntry, state: str | None
+) -> None:
+    """A price entity without a price just now (or not yet there) may come back."""
+    if state is not None:
+        hass.states.async_set(ELECTRICITY, state)
+    result = await _pool_options(hass, spiderpool_entry)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_ELECTRICITY_PRICE: ELECTRICITY}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY

@@ -18,6 +18,7 @@ from homeassistant.helpers.typing import ConfigType
 from .const import (
     CONF_KIND,
     DOMAIN,
+    ISSUE_POOL_UNSEEN,
     ISSUE_WRITE_API_DISABLED,
     KIND_SPIDERPOOL,
     full_power_store_key,
@@ -26,6 +27,7 @@ from .coordinator import MinerCoordinator
 from .governor import STORE_VERSION, store_key
 from .helpers import create_miner, create_pool_client
 from .pool_coordinator import PoolCoordinator
+from .pool_link import PoolWatch
 from .services import async_setup_services
 
 type MinerHubConfigEntry = ConfigEntry[MinerCoordinator | PoolCoordinator]
@@ -68,6 +70,10 @@ async def async_setup_entry(hass: HomeAssistant, entry: MinerHubConfigEntry) -> 
     await coordinator.async_config_entry_first_refresh()
     entry.runtime_data = coordinator
     await hass.config_entries.async_forward_entry_setups(entry, _platforms(entry))
+    if isinstance(coordinator, MinerCoordinator):
+        # Whether its pool sees it, after each poll (a repair issue if not).
+        watch = PoolWatch(hass, coordinator)
+        entry.async_on_unload(coordinator.async_add_listener(watch.async_check))
     return True
 
 
@@ -77,8 +83,9 @@ async def async_unload_entry(hass: HomeAssistant, entry: MinerHubConfigEntry) ->
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: MinerHubConfigEntry) -> None:
-    """Forget the entry's repair issue, held changes and learned full power."""
-    ir.async_delete_issue(hass, DOMAIN, f"{ISSUE_WRITE_API_DISABLED}_{entry.entry_id}")
+    """Forget the entry's repair issues, held changes and learned full power."""
+    for issue in (ISSUE_WRITE_API_DISABLED, ISSUE_POOL_UNSEEN):
+        ir.async_delete_issue(hass, DOMAIN, f"{issue}_{entry.entry_id}")
     for key in (store_key(entry.entry_id), full_power_store_key(entry.entry_id)):
         await Store[dict[str, Any]](hass, STORE_VERSION, key).async_remove()
 

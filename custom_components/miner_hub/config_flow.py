@@ -12,7 +12,6 @@ from homeassistant.config_entries import (
 )
 from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.data_entry_flow import UnknownHandler
 import probatio
 
 from . import MinerHubConfigEntry
@@ -33,6 +32,7 @@ from .forms import (
     DRAGONMINT_SCHEMA,
     OPTION_DEFAULTS,
     OPTIONS_SCHEMAS,
+    POOL_OPTIONS_SCHEMA,
     REAUTH_SCHEMA,
     RECONFIGURE_SCHEMAS,
     SPIDERPOOL_REAUTH_SCHEMA,
@@ -46,6 +46,7 @@ from .forms import (
     without_secrets,
 )
 from .helpers import async_detect_whatsminer_api, create_miner, create_pool_client
+from .prices import price_errors
 from .protocol.errors import AuthFailed, CommandRejected, MinerHubError, RateLimited
 from .protocol.models import MinerInfo
 from .protocol.spiderpool.crypto import InvalidPrivateKey
@@ -101,16 +102,8 @@ class MinerHubConfigFlow(ConfigFlow, domain=DOMAIN):
     @staticmethod
     @callback
     def async_get_options_flow(config_entry: MinerHubConfigEntry) -> OptionsFlowHandler:
-        """The polling interval of a miner lives in the options."""
-        if _is_pool(config_entry.data):
-            raise UnknownHandler
+        """A miner's polling and rules, a pool account's prices."""
         return OptionsFlowHandler()
-
-    @classmethod
-    @callback
-    def async_supports_options_flow(cls, config_entry: MinerHubConfigEntry) -> bool:
-        """Pool accounts poll at fixed intervals suited to the pool: no options."""
-        return not _is_pool(config_entry.data)
 
     async def _check(
         self, data: Mapping[str, Any]
@@ -350,12 +343,17 @@ class MinerHubConfigFlow(ConfigFlow, domain=DOMAIN):
 
 
 class OptionsFlowHandler(OptionsFlowWithReload):
-    """A miner's polling interval, governor rules and (Whatsminer) heater."""
+    """A miner's polling interval, governor rules and (Whatsminer) heater.
+
+    A pool account's options are the prices its miners' money figures use.
+    """
 
     async def async_step_init(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Ask for the options; the entry reloads to apply them."""
+        if _is_pool(self.config_entry.data):
+            return await self.async_step_prices()
         if user_input is not None:
             return self.async_create_entry(data=user_input)
         kind = self.config_entry.data.get(CONF_KIND, KIND_WHATSMINER)
@@ -365,4 +363,22 @@ class OptionsFlowHandler(OptionsFlowWithReload):
             data_schema=self.add_suggested_values_to_schema(
                 OPTIONS_SCHEMAS[kind], values
             ),
+        )
+
+    async def async_step_prices(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """A pool account's electricity and bitcoin price entities."""
+        errors: dict[str, str] = {}
+        if user_input is not None and not (
+            errors := price_errors(self.hass, user_input)
+        ):
+            return self.async_create_entry(data=user_input)
+        return self.async_show_form(
+            step_id="prices",
+            data_schema=self.add_suggested_values_to_schema(
+                POOL_OPTIONS_SCHEMA, user_input or self.config_entry.options
+            ),
+            errors=errors,
+            description_placeholders={"currency": self.hass.config.currency},
         )

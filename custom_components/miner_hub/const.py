@@ -84,3 +84,12 @@ PAYMENT_HISTORY: Final = timedelta(days=90)  # where the last payment is looked 
 SETTLED_DAYS: Final = timedelta(days=3)  # where the last settled day is looked for
 SETTLED_DAY_AGE: Final = timedelta(days=2)  # a settled day this old: look for the next
 WORKER_GONE_AFTER: Final = timedelta(days=1)  # unlisted this long: device removed
+
+# A pool account's options: the price entities its miners' money figures use.
+CONF_ELECTRICITY_PRICE: Final = "electricity_price"  # currency per kWh
+CONF_BITCOIN_PRICE: Final = "bitcoin_price"  # currency per bitcoin
+# A miner that mines while its pool does not see it (its worker missing,
+# offline or below this share of the miner's hashrate) this long: a repair issue.
+POOL_UNSEEN_AFTER: Final = timedelta(hours=1)
+POOL_UNSEEN_SHARE: Final = 0.5
+ISSUE_POOL_UNSEEN: Final = "pool_unseen"

@@ -29,7 +29,9 @@ from yarl import URL
 from .const import (
     CONF_ACCESS_KEY,
     CONF_API_URL,
+    CONF_BITCOIN_PRICE,
     CONF_COIN,
+    CONF_ELECTRICITY_PRICE,
     CONF_MAX_DISRUPTIVE_CHANGES,
     CONF_MIN_DISRUPTIVE_INTERVAL,
     CONF_MIN_POWER_PERCENT_INTERVAL,
@@ -199,6 +201,16 @@ _HEATER_OPTIONS: Final = {
     ),
     _option(CONF_POWER_FLOOR): _whole_number(10, 90, "%"),
 }
+# A pool account's options: the prices of its linked miners' money figures.
+_PRICE_ENTITY: Final = EntitySelector(
+    EntitySelectorConfig(domain=["sensor", "input_number", "number"])
+)
+POOL_OPTIONS_SCHEMA: Final = probatio.Schema(
+    {
+        probatio.Optional(CONF_ELECTRICITY_PRICE): _PRICE_ENTITY,
+        probatio.Optional(CONF_BITCOIN_PRICE): _PRICE_ENTITY,
+    }
+)
 OPTIONS_SCHEMAS: Final = {
     KIND_WHATSMINER: probatio.Schema({**_MINER_OPTIONS, **_HEATER_OPTIONS}),
     KIND_DRAGONMINT: probatio.Schema(_MINER_OPTIONS),  # no power control: no heater

@@ -28,6 +28,7 @@ from .const import (
 )
 from .coordinator import MinerHubCoordinator
 from .helpers import pool_command_error, translated
+from .prices import AccountPrices
 from .protocol.errors import (
     AuthFailed,
     ConnectionFailed,
@@ -97,6 +98,8 @@ class PoolCoordinator(MinerHubCoordinator[PoolData]):
         self.client = client
         self.coin: str = entry.data[CONF_COIN]
         self.subaccount: str = entry.data[CONF_SUBACCOUNT]
+        # The prices its linked miners' money figures use (the entry's options).
+        self.prices = AccountPrices(hass, entry.title, entry.options)
         self._slow_reads_due: datetime | None = None
         self._profit: ProfitInfo | None = None
         self._minimum_payment: Decimal | None = None

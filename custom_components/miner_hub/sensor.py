@@ -33,6 +33,7 @@ from .entity import (
     pool_coordinator,
 )
 from .governor import Change, ChangeKind, CommandGovernor, shown_value
+from .money_sensor import new_money_sensors
 from .pool_coordinator import PoolData
 from .protocol.models import HashboardStatus, PowerMode
 from .protocol.spiderpool.models import Worker
@@ -403,4 +404,5 @@ def _new_sensors(coordinator: MinerCoordinator, added: set[str]) -> list[SensorE
                 new.append(
                     MinerBoardSensorEntity(coordinator, board_description, board.index)
                 )
+    new.extend(new_money_sensors(coordinator, added))
     return new
