@@ -6,7 +6,8 @@ end up in public issue trackers, and core integrations that include such
 hardware identifiers redact them (ESPHome, Axis, Android TV, Daikin, Fronius).
 Whether the MAC still matches the entry is reported as a boolean instead.
 Pool worker names (often an account or a wallet address) and any credentials
-in a pool URL are redacted too. The protocol client reports its token state,
+in a pool URL are redacted too; the link to a pool account shows its state and
+the account's entry ID, not the worker. The protocol client reports its token state,
 never the token. For a pool account the access key, the private key, the wallet
 address and payment transaction IDs are redacted; the last error code the pool
 answered is kept (its authentication codes are undocumented).
@@ -22,13 +23,15 @@ from typing import Any
 from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.const import CONF_PASSWORD
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import issue_registry as ir
 
 from . import MinerHubConfigEntry
-from .const import CONF_ACCESS_KEY, CONF_PRIVATE_KEY
+from .const import CONF_ACCESS_KEY, CONF_PRIVATE_KEY, DOMAIN, ISSUE_POOL_UNSEEN
 from .coordinator import MinerCoordinator, MinerHubCoordinator
 from .governor import CommandGovernor, shown_value
 from .helpers import without_url_credentials
 from .pool_coordinator import PoolCoordinator
+from .pool_link import resolve_link
 
 TO_REDACT_ENTRY = {CONF_PASSWORD, "unique_id"}
 TO_REDACT_INFO = {"mac", "serial_number"}
@@ -104,8 +107,28 @@ def _miner_diagnostics(
             "floor_percent": coordinator.full_power.floor_percent,
             "heating": coordinator.heating,
         },
+        "pool_link": _pool_link(coordinator),
         "data": data,
     }
+
+
+def _pool_link(coordinator: MinerCoordinator) -> dict[str, Any]:
+    """The pool worker the miner is linked to (or why not), and its warning."""
+    hass = coordinator.hass
+    link = resolve_link(hass, coordinator)
+    issue_id = f"{ISSUE_POOL_UNSEEN}_{coordinator.config_entry.entry_id}"
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, issue_id)
+    return async_redact_data(
+        {
+            "state": link.state.value,
+            "worker": None if link.claim is None else link.claim.user,
+            "account_entry_id": None
+            if link.account is None
+            else link.account.config_entry.entry_id,
+            "pool_unseen": None if issue is None else issue.translation_key,
+        },
+        {"worker"},
+    )
 
 
 def _governor_state(governor: CommandGovernor) -> dict[str, Any]:
@@ -141,6 +164,7 @@ def _pool_diagnostics(
                 "title": entry.title,
                 "unique_id": entry.unique_id,
                 "data": dict(entry.data),
+                "options": dict(entry.options),  # the price entities
             },
             TO_REDACT_POOL_ENTRY,
         ),
