@@ -33,7 +33,7 @@ INPUTS = MoneyInputs(
 
 
 def test_figures() -> None:
-    """100 × 5e-7 = 5e-5 BTC; 72 kWh × 0.25 = 18; 5e-5 × 80,000 − 18 = −14."""
+    """100 x 5e-7 = 5e-5 BTC; 72 kWh x 0.25 = 18; 5e-5 x 80,000 - 18 = -14."""
     assert earnings(INPUTS) == 0.00005
     assert electricity_cost(INPUTS) == 18.0
     assert profit(INPUTS) == -14.0
