@@ -34,14 +34,21 @@ from custom_components.miner_hub.const import (
     DOMAIN,
 )
 from tests.conftest import (
+    DRAGONMINT_MAC,
     MINER_PASSWORD,
     POOL_SUBACCOUNT,
+    dragonmint_config_entry,
+    dragonmint_entry_data,
     miner_entry,
     poll,
     setup_integration,
     spiderpool_entry_data,
 )
-from tests.emulators import SpiderpoolEmulator, WhatsminerV2Emulator
+from tests.emulators import (
+    DragonMintEmulator,
+    SpiderpoolEmulator,
+    WhatsminerV2Emulator,
+)
 from tests.emulators.spiderpool import (
     SpiderpoolDayProfit,
     SpiderpoolSubaccount,
@@ -826,3 +833,28 @@ async def test_warning_removed_with_the_miner(
     assert _issue(hass, miner) is not None
     await hass.config_entries.async_remove(miner.entry_id)
     assert _issue(hass, miner) is None
+
+
+async def test_a_dragonmint_gets_what_it_reports(
+    hass: HomeAssistant, spiderpool: SpiderpoolEmulator, socket_enabled: None
+) -> None:
+    """It reports no power: the pool's view and earnings, no cost figures."""
+    _list_worker(spiderpool.subaccount, "t1")
+    _settle_yesterday(spiderpool.subaccount)
+    _set_prices(hass)
+    await _add_pool(hass, spiderpool)
+    emulator = DragonMintEmulator(mac=DRAGONMINT_MAC, noise=False)
+    emulator.state.pools = [(STRATUM, f"{POOL_SUBACCOUNT}.t1", "x")]
+    async with emulator:
+        miner = await setup_integration(
+            hass, dragonmint_config_entry(dragonmint_entry_data(emulator))
+        )
+        hashrate = float(_state(hass, miner, "hashrate").state)
+        figures = _figures(hass, miner)
+    assert figures == {
+        "pool_hashrate": "84.0",
+        "earnings": str(round(hashrate * 0.0000005, 8)),
+        "electricity_cost": None,
+        "profit": None,
+        "break_even_price": None,
+    }

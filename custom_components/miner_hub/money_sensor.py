@@ -46,13 +46,15 @@ class MinerMoney:
 
 @dataclass(frozen=True, kw_only=True)
 class MoneySensorEntityDescription(MinerHubSensorEntityDescription[MinerMoney]):
-    """A money sensor: the prices (account options) it needs to exist.
+    """A money sensor: what it needs to exist.
 
-    ``{coin}`` in the unit is the account's coin, ``{currency}`` Home
-    Assistant's currency.
+    ``prices``: the account options it is made of; ``needs_power``: made of the
+    miner's power, which a DragonMint never reports. ``{coin}`` in the unit is
+    the account's coin, ``{currency}`` Home Assistant's currency.
     """
 
     prices: frozenset[str] = frozenset()
+    needs_power: bool = False
 
 
 def _pool_hashrate(money: MinerMoney) -> float | None:
@@ -103,12 +105,14 @@ MONEY_SENSORS: Final = (
         "electricity_cost",
         lambda money: electricity_cost(money.inputs),
         prices=frozenset({CONF_ELECTRICITY_PRICE}),
+        needs_power=True,
         **IN_CURRENCY,
     ),
     _figure(
         "profit",
         lambda money: profit(money.inputs),
         prices=frozenset({CONF_ELECTRICITY_PRICE, CONF_BITCOIN_PRICE}),
+        needs_power=True,
         **IN_CURRENCY,
     ),
     # A price per kWh, like the price sensors it is compared with: no
@@ -120,6 +124,7 @@ MONEY_SENSORS: Final = (
         state_class=SensorStateClass.MEASUREMENT,
         suggested_display_precision=3,
         prices=frozenset({CONF_BITCOIN_PRICE}),
+        needs_power=True,
     ),
 )
 
@@ -127,15 +132,16 @@ MONEY_SENSORS: Final = (
 def new_money_sensors(
     coordinator: MinerCoordinator, added: set[str]
 ) -> list[SensorEntity]:
-    """Money sensors a linked miner has not got yet (with their prices named)."""
+    """Money sensors a linked miner has not got yet (with their inputs there)."""
     if all(description.key in added for description in MONEY_SENSORS):
         return []
     link = resolve_link(coordinator.hass, coordinator)
     if link.state is not LinkState.LINKED or (account := link.account) is None:
         return []
+    reports_power = coordinator.data.status.power_w is not None
     new: list[SensorEntity] = []
     for description in MONEY_SENSORS:
-        if description.key in added:
+        if description.key in added or (description.needs_power and not reports_power):
             continue
         if all(account.prices.has(price) for price in description.prices):
             added.add(description.key)
