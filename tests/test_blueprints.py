@@ -8,14 +8,19 @@ commands the emulated miners received.
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
+from decimal import Decimal
 import math
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components import automation
-from homeassistant.const import EVENT_HOMEASSISTANT_STARTED
+from homeassistant.const import (
+    EVENT_HOMEASSISTANT_STARTED,
+    STATE_UNAVAILABLE,
+    STATE_UNKNOWN,
+)
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 import pytest
@@ -24,9 +29,22 @@ from pytest_homeassistant_custom_component.common import (
     async_fire_time_changed,
 )
 
-from custom_components.miner_hub.const import DOMAIN, REFRESH_COOLDOWN_S
-from tests.conftest import EmulatedWhatsminer, Write, setup_integration
-from tests.emulators import DragonMintEmulator
+from custom_components.miner_hub.const import (
+    CONF_BITCOIN_PRICE,
+    DOMAIN,
+    REFRESH_COOLDOWN_S,
+)
+from tests.conftest import (
+    POOL_SUBACCOUNT,
+    POOL_TITLE,
+    POOL_UNIQUE_ID,
+    EmulatedWhatsminer,
+    Write,
+    setup_integration,
+    spiderpool_entry_data,
+)
+from tests.emulators import DragonMintEmulator, SpiderpoolEmulator
+from tests.emulators.spiderpool import SpiderpoolDayProfit, SpiderpoolWorker
 from tests.emulators.whatsminer_v2 import Faults
 from tests.heating.home import HEATER, heater_entry, set_room
 
@@ -529,3 +547,194 @@ async def test_a_blueprint_takes_over_from_the_heater(
     assert miner.write("mining_off") in await clock.at(0, "08:00")
     assert hass.states.get(HEATER).state == "off"
     assert not miner.state.mining
+
+
+# --- pausing above each miner's break-even price ------------------------------------
+
+BITCOIN_PRICE = "sensor.bitcoin_price"
+# Not the miner's hostname: the pool's device of the worker gets other entity IDs.
+WORKER = "garage"
+
+
+async def _start_linked(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    miner: EmulatedWhatsminer,
+    spiderpool: SpiderpoolEmulator,
+) -> tuple[str, Clock]:
+    """``_start`` at Monday 00:00, the miner mining to its worker of the account.
+
+    The account (with a bitcoin price in its options) is set up first: the miner
+    gets its money sensors at its own setup. Yesterday paid 0.0000036 BTC per TH/s,
+    at 80000 EUR per bitcoin: a break-even price of about 0.30 EUR/kWh for the
+    M30S+ of API v2 (40 J/TH), 0.65 EUR/kWh for the M60S of API v3 (18 J/TH).
+    """
+    freezer.move_to(local(0, "00:00"))
+    yesterday = int(dt_util.utcnow().timestamp()) // 86400 * 86400 - 86400
+    spiderpool.subaccount.day_profits[:] = [
+        SpiderpoolDayProfit(yesterday * 1000, Decimal("0.00036"), "100000000000000")
+    ]
+    spiderpool.subaccount.workers.append(
+        SpiderpoolWorker(
+            name=WORKER,
+            hashrate="85000000000000",
+            hashrate_24h="84000000000000",
+            status="active",
+        )
+    )
+    hass.states.async_set(BITCOIN_PRICE, "80000", {"unit_of_measurement": "EUR"})
+    await setup_integration(
+        hass,
+        MockConfigEntry(
+            domain=DOMAIN,
+            title=POOL_TITLE,
+            unique_id=POOL_UNIQUE_ID,
+            data=spiderpool_entry_data(spiderpool),
+            options={CONF_BITCOIN_PRICE: BITCOIN_PRICE},
+        ),
+    )
+    miner.state.pools = [
+        ("stratum+tcp://btc.spiderpool.com:443", f"{POOL_SUBACCOUNT}.{WORKER}", "x")
+    ]
+    return await _start(hass, freezer, miner, 0, "00:00")
+
+
+def _break_even_entity(hass: HomeAssistant, miner: EmulatedWhatsminer) -> str:
+    """The entity ID of the miner's break-even price (by its unique ID)."""
+    entity_id = er.async_get(hass).async_get_entity_id(
+        "sensor", DOMAIN, f"{miner.mac.lower()}_break_even_price"
+    )
+    assert entity_id is not None
+    return entity_id
+
+
+def _break_even(hass: HomeAssistant, miner: EmulatedWhatsminer) -> float | None:
+    """The miner's break-even price (EUR/kWh); None while it is unknown."""
+    state = hass.states.get(_break_even_entity(hass, miner))
+    assert state is not None
+    assert state.attributes["unit_of_measurement"] == "EUR/kWh"
+    return None if state.state == STATE_UNKNOWN else float(state.state)
+
+
+def _price_at(hass: HomeAssistant, price: float) -> None:
+    _price(hass, f"{price:.3f}")
+
+
+@pytest.mark.usefixtures("pool_clock")
+async def test_pause_above_the_break_even_price(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    any_whatsminer: EmulatedWhatsminer,
+    spiderpool: SpiderpoolEmulator,
+) -> None:
+    """Paused above the miner's break-even price, not above "Pause above"."""
+    miner = any_whatsminer
+    device, clock = await _start_linked(hass, freezer, miner, spiderpool)
+    # Renamed by the user: the blueprint finds the sensor by its unit, per kWh.
+    er.async_get(hass).async_update_entity(
+        _break_even_entity(hass, miner), new_entity_id="sensor.garage_loss_above"
+    )
+    await hass.async_block_till_done()
+    assert _break_even_entity(hass, miner) == "sensor.garage_loss_above"
+    break_even = _break_even(hass, miner)
+    assert break_even is not None
+    _price_at(hass, 0.4 * break_even)
+    # "Pause above" below the break-even price: the option sets it aside.
+    await _price_curtailment(
+        hass,
+        miners=[device],
+        pause_above_break_even=True,
+        full_power_up_to=round(0.5 * break_even, 3),
+        pause_above=round(0.7 * break_even, 3),
+    )
+
+    assert await clock.at(0, "00:10") == []  # full power already
+    _price_at(hass, 0.8 * break_even)  # above "Pause above"
+    assert await clock.at(0, "00:15") == [miner.write("power_percent", 50)]
+    # At 50 % the miner mines more efficiently: its break-even price is higher.
+    reduced = _break_even(hass, miner)
+    assert reduced is not None
+    assert reduced > break_even
+    _price_at(hass, 1.1 * reduced)
+    assert await clock.at(0, "00:20") == [miner.write("mining_off")]
+    assert hass.states.get(MINING_SWITCH).state == "off"
+    # Paused, its break-even price stays that of its last mining.
+    assert _break_even(hass, miner) == reduced
+    _price_at(hass, 0.9 * reduced)
+    assert await clock.at(0, "00:25") == [miner.write("mining_on")]
+    assert hass.states.get(POWER_PERCENT).state == "50"  # still set
+    _price_at(hass, 0.4 * break_even)
+    assert await clock.at(0, "00:30") == [miner.write("power_percent", 100)]
+    assert clock.timeline == [
+        ("Mon 00:15", miner.command("power_percent", 50)),
+        ("Mon 00:20", miner.command("mining_off")),
+        ("Mon 00:25", miner.command("mining_on")),
+        ("Mon 00:30", miner.command("power_percent", 100)),
+    ]
+
+
+@pytest.mark.usefixtures("pool_clock")
+async def test_unknown_break_even_price_leaves_the_miner(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    any_whatsminer: EmulatedWhatsminer,
+    spiderpool: SpiderpoolEmulator,
+) -> None:
+    """A miner without a known break-even price is left as it is."""
+    miner = any_whatsminer
+    device, clock = await _start_linked(hass, freezer, miner, spiderpool)
+    async with EmulatedWhatsminer(
+        "v2", hostname="cellar-m30", mac="C6:07:20:00:1E:D0"
+    ) as cellar:  # mines to its factory pool: no worker, no break-even price
+        cellar_device, cellar_clock = await _start(hass, freezer, cellar, 0, "00:00")
+        break_even = _break_even(hass, miner)
+        assert break_even is not None
+        _price(hass, "0.05")
+        await _price_curtailment(
+            hass, miners=[device, cellar_device], pause_above_break_even=True
+        )
+
+        # Above "Pause above" too: without the option both would pause.
+        _price_at(hass, 1.5 * break_even)
+        assert await clock.at(0, "00:05") == [miner.write("mining_off")]
+        # No bitcoin price: the break-even price is unknown from the next poll.
+        hass.states.async_set(BITCOIN_PRICE, STATE_UNAVAILABLE)
+        assert await clock.at(0, "00:07") == []
+        assert _break_even(hass, miner) is None
+        _price(hass, "0.05")
+        assert await clock.at(0, "00:12") == []  # the price trigger
+        assert await clock.at(0, "00:20") == []  # the periodic check
+        assert not miner.state.mining
+        # Known again: the periodic check follows the moved break-even price.
+        hass.states.async_set(BITCOIN_PRICE, "80000", {"unit_of_measurement": "EUR"})
+        assert await clock.at(0, "00:21") == []
+        assert _break_even(hass, miner) is not None
+        assert await clock.at(0, "00:25") == [miner.write("mining_on")]
+        assert cellar_clock.record("Mon 00:25 (cellar)") == []
+        assert cellar.state.mining
+
+
+@pytest.mark.usefixtures("pool_clock")
+async def test_break_even_price_unused_without_the_option(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    any_whatsminer: EmulatedWhatsminer,
+    spiderpool: SpiderpoolEmulator,
+) -> None:
+    """Option off: above its break-even price a miner follows the fixed prices."""
+    miner = any_whatsminer
+    device, clock = await _start_linked(hass, freezer, miner, spiderpool)
+    break_even = _break_even(hass, miner)
+    assert break_even is not None
+    _price_at(hass, 0.4 * break_even)
+    await _price_curtailment(
+        hass,
+        miners=[device],
+        full_power_up_to=round(0.5 * break_even, 3),
+        pause_above=round(2 * break_even, 3),
+    )
+
+    _price_at(hass, 1.2 * break_even)
+    assert await clock.at(0, "00:05") == [miner.write("power_percent", 50)]
+    _price_at(hass, 2.5 * break_even)
+    assert await clock.at(0, "00:10") == [miner.write("mining_off")]
