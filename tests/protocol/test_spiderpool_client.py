@@ -230,6 +230,15 @@ async def test_day_profits_every_page_newest_first(
     assert requests[0].data["endTimestamp"] == int(until.timestamp())
 
 
+async def test_day_profits_where_the_pool_does_not_offer_them(
+    client: SpiderpoolClient, pool: SpiderpoolEmulator
+) -> None:
+    """A documented endpoint no live client calls: none, as for minimum payment."""
+    pool.faults.documented_only_endpoints = False
+    until = datetime.fromtimestamp(pool.time(), UTC)
+    assert await client.get_day_profits(COIN, SUBACCOUNT, until, until) == ()
+
+
 def test_a_day_without_a_date_is_skipped() -> None:
     assert day_profit_from({"dayProfit": 0.0001, "avgHashrate": "1"}) is None
     day = day_profit_from({"dayDate": 1_790_000_000_000, "dayProfit": None})

@@ -358,18 +358,24 @@ class SpiderpoolClient:
     async def get_day_profits(
         self, coin: str, subaccount: str, since: datetime, until: datetime
     ) -> tuple[models.DayProfit, ...]:
-        """Settled days in a time window (seconds, as documented), newest first."""
-        records = await self._pages(
-            "/v2/subaccount/getSubaccountProfitDetailInfo",
-            {
-                "coin": coin,
-                "subaccount": subaccount,
-                "startTimestamp": int(since.timestamp()),
-                "endTimestamp": int(until.timestamp()),
-            },
-            list_key="dayProfitList",
-            page_key="pageNumber",
-        )
+        """Settled days in a time window (seconds, as documented), newest first.
+
+        Empty where the pool does not offer them (no live client calls it).
+        """
+        try:
+            records = await self._pages(
+                "/v2/subaccount/getSubaccountProfitDetailInfo",
+                {
+                    "coin": coin,
+                    "subaccount": subaccount,
+                    "startTimestamp": int(since.timestamp()),
+                    "endTimestamp": int(until.timestamp()),
+                },
+                list_key="dayProfitList",
+                page_key="pageNumber",
+            )
+        except UnsupportedCommand:
+            return ()
         days = [day for r in records if (day := day_profit_from(r)) is not None]
         return tuple(sorted(days, key=lambda day: day.day, reverse=True))
 
