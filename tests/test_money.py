@@ -659,6 +659,22 @@ def _worker(spiderpool: SpiderpoolEmulator) -> SpiderpoolWorker:
     return worker
 
 
+async def _warned(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    spiderpool: SpiderpoolEmulator,
+    miner: MockConfigEntry,
+) -> MockConfigEntry:
+    """The miner set up with its worker offline at the pool, warned an hour later."""
+    worker = _worker(spiderpool)
+    worker.online, worker.hashrate = False, "0"
+    await _add_pool(hass, spiderpool)
+    await setup_integration(hass, miner)
+    await _minutes(hass, freezer, 61)
+    assert _issue(hass, miner) is not None
+    return miner
+
+
 @pytest.mark.usefixtures("linked")
 async def test_pool_shows_the_worker_offline(
     hass: HomeAssistant,
@@ -772,12 +788,7 @@ async def test_a_pause_restarts_the_hour(
     mock_config_entry: MockConfigEntry,
 ) -> None:
     """Paused: a raised warning clears; mining again, another full hour."""
-    worker = _worker(spiderpool)
-    worker.online, worker.hashrate = False, "0"
-    await _add_pool(hass, spiderpool)
-    miner = await setup_integration(hass, mock_config_entry)
-    await _minutes(hass, freezer, 61)
-    assert _issue(hass, miner) is not None
+    miner = await _warned(hass, freezer, spiderpool, mock_config_entry)
     whatsminer.state.mining = False
     await poll(hass, freezer)
     assert _issue(hass, miner) is None
@@ -793,13 +804,8 @@ async def test_unknown_pool_view_changes_nothing(
     spiderpool: SpiderpoolEmulator,
     mock_config_entry: MockConfigEntry,
 ) -> None:
-    """The pool's API down: a raised warning stays, none is raised from nothing."""
-    worker = _worker(spiderpool)
-    worker.online, worker.hashrate = False, "0"
-    await _add_pool(hass, spiderpool)
-    miner = await setup_integration(hass, mock_config_entry)
-    await _minutes(hass, freezer, 61)
-    assert _issue(hass, miner) is not None
+    """The pool's API down: a raised warning stays (the pool's view is unknown)."""
+    miner = await _warned(hass, freezer, spiderpool, mock_config_entry)
     spiderpool.faults.offline = True
     await _minutes(hass, freezer, 10)
     assert _issue(hass, miner) is not None
@@ -825,12 +831,7 @@ async def test_warning_removed_with_the_miner(
     spiderpool: SpiderpoolEmulator,
     mock_config_entry: MockConfigEntry,
 ) -> None:
-    worker = _worker(spiderpool)
-    worker.online, worker.hashrate = False, "0"
-    await _add_pool(hass, spiderpool)
-    miner = await setup_integration(hass, mock_config_entry)
-    await _minutes(hass, freezer, 61)
-    assert _issue(hass, miner) is not None
+    miner = await _warned(hass, freezer, spiderpool, mock_config_entry)
     await hass.config_entries.async_remove(miner.entry_id)
     assert _issue(hass, miner) is None
 
