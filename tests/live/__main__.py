@@ -2,8 +2,11 @@
 
 Starts the emulators, then ``hass`` with the repository's ``config/`` on
 127.0.0.1:8123. A new instance is onboarded with the owner below and every
-device is added through the config flow API; a second run logs in and finds
-them configured. Ctrl-C stops Home Assistant, then the emulators.
+device is added through the config flow API, and the Spiderpool account's
+options name the price helpers of ``configuration.yaml`` (its miners then show
+their electricity cost, profit and break-even price); a second run logs in and
+finds them configured, and keeps the account's options as they are. Ctrl-C
+stops Home Assistant, then the emulators.
 """
 
 from __future__ import annotations
@@ -20,9 +23,23 @@ from typing import Final
 import aiohttp
 
 from .devices import EmulatedDevices, Ports
-from .hass import REPOSITORY, HomeAssistantApi, HomeAssistantProcess, Owner
+from .hass import (
+    DOMAIN,
+    REPOSITORY,
+    SETTLING,
+    HomeAssistantApi,
+    HomeAssistantProcess,
+    Owner,
+)
 
 OWNER: Final = Owner("Developer", "dev", "miner-hub-dev")
+# A pool account's options (step "prices"): the input_number helpers of
+# config/configuration.yaml.
+PRICES_STEP: Final = "prices"
+PRICE_OPTIONS: Final = {
+    "electricity_price": "input_number.electricity_price",
+    "bitcoin_price": "input_number.bitcoin_price",
+}
 RESTART_EXIT_CODE: Final = 100  # hass asks its runner to start it again
 
 
@@ -50,6 +67,7 @@ async def develop(config_dir: Path, port: int) -> int:
                 await api.confirm_http_config(config_dir)
                 await api.wait_until_running()
                 await add_devices(api, devices)
+                await set_prices(api)
                 await wait_until_loaded(api)
                 print_ready(hass.url, time.monotonic() - started)
                 while (code := await hass.wait()) == RESTART_EXIT_CODE:
@@ -90,11 +108,34 @@ async def add_devices(api: HomeAssistantApi, devices: EmulatedDevices) -> None:
             )
 
 
+async def set_prices(api: HomeAssistantApi) -> None:
+    """Name the price helpers in each pool account's options, unless it has some.
+
+    Only helpers that exist: a config directory whose ``configuration.yaml``
+    predates them gets no options naming missing entities.
+    """
+    existing = {state["entity_id"] for state in await api.entity_states()}
+    if missing := [e for e in PRICE_OPTIONS.values() if e not in existing]:
+        say(
+            f"no {', '.join(missing)} (see config/configuration.yaml): "
+            "the Spiderpool account's price options are not set"
+        )
+        return
+    for entry in await api.config_entries(DOMAIN):
+        if not entry["supports_options"]:
+            continue
+        if await api.set_options(entry["entry_id"], PRICES_STEP, PRICE_OPTIONS):
+            say(f"{entry['title']}: prices from {', '.join(PRICE_OPTIONS.values())}")
+
+
 async def wait_until_loaded(api: HomeAssistantApi) -> None:
-    """Until every Miner Hub entry has been set up (its devices are visible)."""
+    """Until every Miner Hub entry has been set up (its devices are visible).
+
+    Also a reload's: an options flow's reloads the entry.
+    """
     while True:
         entries = await api.config_entries("miner_hub")
-        if entries and all(entry["state"] != "not_loaded" for entry in entries):
+        if entries and all(entry["state"] not in SETTLING for entry in entries):
             for entry in entries:
                 say(f"{entry['title']}: {entry['state']}")
             return

@@ -1,17 +1,24 @@
 """The emulated devices of a running Home Assistant, with data that keeps moving.
 
 ``EmulatedDevices`` starts two Whatsminer v2, one Whatsminer v3, one DragonMint
-and one Spiderpool account (a dozen workers) on 127.0.0.1 and, while they run,
-nudges their state every few seconds so that graphs look alive: the room warms
-and cools (miner temperatures follow it and the power), chain hashrates and
-worker hashrates wander, and now and then a worker drops off the pool and comes
-back. ``config_flows()`` says how to add each one through the config flow.
+and one Spiderpool account on 127.0.0.1. Each miner mines to the account's
+sub-account as a worker of its own (pool user ``<subaccount>.<worker>``, the
+worker named after the miner's hostname), so Home Assistant links it to that
+worker; the account lists these four beside a dozen generated workers.
+
+While they run, their state moves every few seconds so that graphs look alive:
+the room warms and cools (miner temperatures follow it and the power), chain
+hashrates and the generated workers' hashrates wander, and now and then a
+generated worker drops off the pool and comes back. A miner's worker shows what
+the miner hashes (its 24 hours follow slowly) and never drops off by chance: it
+goes offline only when its miner has not hashed for a while.
+``config_flows()`` says how to add each one through the config flow.
 """
 
 from __future__ import annotations
 
 import asyncio
-from contextlib import AsyncExitStack
+from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from dataclasses import dataclass, field
 import math
 import random
@@ -22,9 +29,11 @@ from typing import Any, Final, Self
 from tests.emulators import (
     DragonMintEmulator,
     SpiderpoolEmulator,
+    SpiderpoolWorker,
     WhatsminerV2Emulator,
     WhatsminerV3Emulator,
 )
+from tests.emulators.whatsminer_v2 import IDLE_POWER_W
 from tests.emulators.whatsminer_v3 import V3_FACTORY_PASSWORD
 
 HOST: Final = "127.0.0.1"
@@ -33,6 +42,16 @@ TICK_SECONDS: Final = 5.0
 ROOM_CYCLE_SECONDS: Final = 3600.0  # one warm-cool cycle of the room per hour
 WORKER_DROP_CHANCE: Final = 0.004  # per online worker and tick: one every ~2 min
 WORKER_BACK_AFTER: Final = (60.0, 300.0)  # seconds offline
+# The stratum address the miners mine to (Miner Hub compares the user only).
+POOL_URL: Final = "stratum+tcp://btc.spiderpool.com:443"
+POOL_PASSWORD: Final = "x"
+# A miner's worker: the pool's estimate of its hashrate within ±3 %, its
+# 24 hours following the miner over a day, offline 10 minutes after its last share.
+POOL_ESTIMATE_SPREAD: Final = 0.03
+DAY_SECONDS: Final = 86400.0
+MINER_WORKER_INACTIVE_AFTER_MS: Final = 600_000
+
+type Miner = WhatsminerV2Emulator | WhatsminerV3Emulator | DragonMintEmulator
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +115,7 @@ class EmulatedDevices:
                 mac=f"C6:07:20:00:1E:{0xC2 + index:02X}",
                 hostname=f"garage-m30-{index + 1}",
                 noise=True,
+                seed=index,  # one seed for both would make them report alike
             )
             for index, port in enumerate(ports.whatsminers)
         ]
@@ -115,16 +135,32 @@ class EmulatedDevices:
         self._offline: list[_OfflineWorker] = []
         self._stack = AsyncExitStack()
         self._ticker: asyncio.Task[None] | None = None
+        # The DragonMint's cgminer reads its pools when it starts: set them now.
+        self.miner_workers: dict[str, Miner] = {}
+        for miner in self.miners:
+            self._mine_to_the_pool(miner)
+
+    @property
+    def miners(self) -> tuple[Miner, ...]:
+        return (*self.whatsminers, self.whatsminer_v3, self.dragonmint)
+
+    def _mine_to_the_pool(self, miner: Miner) -> None:
+        """The account's sub-account, as a worker named after the miner."""
+        worker = miner.state.hostname.lower()
+        user = f"{self.spiderpool.subaccount.name}.{worker}"
+        miner.state.pools = [(POOL_URL, user, POOL_PASSWORD)]
+        self.spiderpool.workers.append(SpiderpoolWorker(worker, reject_rate=0.001))
+        self.miner_workers[worker] = miner
 
     async def __aenter__(self) -> Self:
-        for emulator in (
-            *self.whatsminers,
-            self.whatsminer_v3,
-            self.dragonmint,
+        emulators: tuple[AbstractAsyncContextManager[object], ...] = (
+            *self.miners,
             self.spiderpool,
-        ):
+        )
+        for emulator in emulators:
             await self._stack.enter_async_context(emulator)
         self._remember_baselines()
+        self._follow_miners(time.time(), first=True)
         if self.live:
             self._ticker = asyncio.create_task(self._tick_forever())
         return self
@@ -199,7 +235,7 @@ class EmulatedDevices:
         self._baselines.worker_hashrates = {
             worker.name: float(worker.hashrate_24h or 0)
             for worker in self.spiderpool.workers
-            if worker.online
+            if worker.online and worker.name not in self.miner_workers
         }
 
     async def _tick_forever(self) -> None:
@@ -212,6 +248,7 @@ class EmulatedDevices:
         self._warm_or_cool_the_room(now)
         self._wander_chains()
         self._wander_workers(now)
+        self._follow_miners(now)
 
     def _warm_or_cool_the_room(self, now: float) -> None:
         """Intake air between 20 and 30 °C; the boards add their load's heat."""
@@ -233,7 +270,7 @@ class EmulatedDevices:
             chain.temperature = round(temperature + 100 * (ratio - 1))
 
     def _wander_workers(self, now: float) -> None:
-        """Hashrates within ±5 %; rarely a worker drops off for a few minutes."""
+        """The generated workers: hashrates within ±5 %; rarely one drops off."""
         for offline in [w for w in self._offline if w.back_at <= now]:
             self._offline.remove(offline)
             if worker := self.spiderpool.subaccount.worker(offline.name):
@@ -251,3 +288,52 @@ class EmulatedDevices:
                 continue
             worker.hashrate = str(int(nominal * self.rng.uniform(0.95, 1.05)))
             worker.last_share_ms = now_ms - self.rng.randint(1_000, 30_000)
+
+    def _follow_miners(self, now: float, *, first: bool = False) -> None:
+        """Each miner's worker: what the miner hashes, as the pool estimates it.
+
+        The 24 hours start near the miner's hashrate (it has mined all day) and
+        follow it as a day's average would. The worker is online while the
+        miner's shares come in, and some minutes after.
+        """
+        now_ms = int(now * 1000)
+        for name, miner in self.miner_workers.items():
+            worker = self.spiderpool.subaccount.worker(name)
+            if worker is None:
+                continue
+            hashrate = reported_hashrate(miner)
+            seen = hashrate * self.rng.uniform(
+                1 - POOL_ESTIMATE_SPREAD, 1 + POOL_ESTIMATE_SPREAD
+            )
+            worker.hashrate = str(int(seen))
+            if first:
+                day = hashrate * self.rng.uniform(0.98, 1.02)
+            else:
+                day = float(worker.hashrate_24h or 0)
+                day += (seen - day) * min(1.0, TICK_SECONDS / DAY_SECONDS)
+            worker.hashrate_24h = str(int(day))
+            if hashrate > 0:
+                worker.last_share_ms = now_ms - self.rng.randint(1_000, 10_000)
+            last_share = worker.last_share_ms
+            worker.online = (
+                last_share is not None
+                and now_ms - last_share < MINER_WORKER_INACTIVE_AFTER_MS
+            )
+
+
+def reported_hashrate(miner: Miner) -> float:
+    """The hashrate (H/s) the miner reports now, from its emulator's state.
+
+    A Whatsminer hashes at its factory rate scaled by its power to the 0.9
+    (as its emulator's telemetry does): none at idle power. A DragonMint
+    hashes at its live chains' rates while it is on and cgminer runs.
+    """
+    if isinstance(miner, DragonMintEmulator):
+        if miner.power_state != "on" or miner.state.cgminer != "running":
+            return 0.0
+        return sum(c.mhs for c in miner.state.chains if c.status == "Alive") * 1e6
+    power = miner.power_w()
+    model = miner.state.model
+    if power <= IDLE_POWER_W:
+        return 0.0
+    return float(model.factory_ghs * 1e9 * (power / model.normal_power_w) ** 0.9)

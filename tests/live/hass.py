@@ -324,6 +324,37 @@ class HomeAssistantApi:
             raise HomeAssistantError(f"{menu_step}: {result.get('errors')}")
         return result
 
+    async def set_options(
+        self, entry_id: str, step_id: str, user_input: Mapping[str, Any]
+    ) -> dict[str, Any] | None:
+        """Run an entry's options flow: at its form ``step_id``, submit ``user_input``.
+
+        Options set before are kept: when the form suggests a value for any
+        field of ``user_input`` (the entry has it), or is another step (an
+        entry with other options), the flow is aborted and the answer is None.
+        Else the last result, ``create_entry`` (the entry reloads); a form
+        shown again (errors) raises.
+        """
+        base = "/api/config/config_entries/options/flow"
+        form = await self.request("POST", base, {"handler": entry_id})
+        flow = f"{base}/{form['flow_id']}"
+        if (
+            form["type"] != "form"
+            or form["step_id"] != step_id
+            or any(
+                field["name"] in user_input
+                and (field.get("description") or {}).get("suggested_value")
+                for field in form.get("data_schema") or []
+            )
+        ):
+            if form["type"] == "form":
+                await self.request("DELETE", flow)
+            return None
+        result: dict[str, Any] = await self.request("POST", flow, user_input)
+        if result["type"] == "form":
+            raise HomeAssistantError(f"{step_id}: {result.get('errors')}")
+        return result
+
     async def entity_states(self) -> list[dict[str, Any]]:
         states: list[dict[str, Any]] = await self.request("GET", "/api/states")
         return states
