@@ -46,6 +46,7 @@ from custom_components.miner_hub.protocol.spiderpool.client import (
     DEFAULT_RATE_LIMIT_BACKOFF,
 )
 from tests.conftest import (
+    POOL_SUBACCOUNT,
     POOL_TITLE,
     POOL_UNIQUE_ID,
     poll,
@@ -102,7 +103,8 @@ def _state(hass: HomeAssistant, entity_id: str) -> State:
 
 
 def _entity(worker: str, key: str, domain: str = "sensor") -> str:
-    return f"{domain}.{worker.replace('-', '_')}_{key}"
+    """A worker's entity: its device is named ``<sub-account>.<worker>``."""
+    return f"{domain}.{POOL_SUBACCOUNT}_{worker.replace('-', '_')}_{key}"
 
 
 def _worker_device(
@@ -416,7 +418,7 @@ async def test_new_worker_gets_a_device(
     await poll(hass, freezer, FAST_POLL)
     device = _worker_device(hass, pool_entry, "s21-13")
     assert device is not None
-    assert device.name == "s21-13"
+    assert device.name == f"{POOL_SUBACCOUNT}.s21-13"
     assert device.via_device_id == _account_device(hass, pool_entry).id
     entities = er.async_entries_for_device(entity_registry, device.id)
     assert {entity.unique_id for entity in entities} == {

@@ -288,6 +288,11 @@ async def test_devices_unchanged(hass: HomeAssistant, stored: Stored) -> None:
         if device.via_device_id == account.id
     ]
     assert len(workers) == POOL_WORKERS
+    # Named after the worker alone before: now with the sub-account, as miners
+    # write it (the entity IDs stay, test_entities_keep_their_ids).
+    stored_names = {device["id"]: device["name"] for device in _devices(stored)}
+    for worker in workers:
+        assert worker.name == f"homeminer.{stored_names[worker.id]}"
 
 
 @pytest.mark.usefixtures("started")

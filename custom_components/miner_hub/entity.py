@@ -229,7 +229,7 @@ class PoolWorkerEntity(PoolEntity):
         self._attr_unique_id = f"{_unique_id_base(entry)}_{worker}_{description.key}"
         self._attr_device_info = DeviceInfo(
             identifiers={(DOMAIN, coordinator.worker_identifier(worker))},
-            name=worker,
+            name=coordinator.worker_name(worker),
             model=WORKER_MODEL,
             via_device_id=account_device_id,
         )

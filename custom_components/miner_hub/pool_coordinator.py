@@ -202,6 +202,16 @@ class PoolCoordinator(MinerHubCoordinator[PoolData]):
             del self.last_seen[name]
         return gone
 
+    def worker_name(self, worker: str) -> str:
+        """A worker's name with its sub-account, as miners write it in the pool user.
+
+        Workers are often named after their miners: the sub-account keeps the
+        worker's device (and its entity IDs) apart from the miner's.
+        """
+        if worker.casefold().startswith(f"{self.subaccount}.".casefold()):
+            return worker
+        return f"{self.subaccount}.{worker}"
+
     def worker_identifier(self, worker: str) -> str:
         """Device identifier of a worker: unique per account and coin."""
         return f"{self.coin}_{self.subaccount}_{worker}"
