@@ -160,7 +160,7 @@ async def test_add_spiderpool(
     await _screenshot(page, artifacts, "07-spiderpool-form")
     await _submit(page)
     account = f"{pool.subaccount.name} (BTC)"
-    workers = [worker.name for worker in pool.workers]
+    workers = [f"{pool.subaccount.name}.{worker.name}" for worker in pool.workers]
     assert sorted(await _created_devices(page)) == sorted([account, *workers])
     await _screenshot(page, artifacts, "08-spiderpool-created")
     await _finish(page)
