@@ -7,6 +7,8 @@ import base64
 from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import timedelta
+import json
+from pathlib import Path
 import socket
 import textwrap
 from typing import Any, Final
@@ -104,6 +106,9 @@ WRONG_PASSWORD = "wrong_1"
 # TEST-NET-1 (RFC 5737): an address nothing in a test ever connects to.
 STALE_HOST = "192.0.2.10"
 OTHER_DRAGONMINT_MAC = "00:0A:35:AB:CD:EF"
+TRANSLATIONS = (
+    Path(__file__).resolve().parents[1] / "custom_components/miner_hub/translations"
+)
 
 
 @pytest.fixture
@@ -1720,6 +1725,30 @@ async def test_spiderpool_form(hass: HomeAssistant) -> None:
         del values[field]
         with pytest.raises(probatio.Invalid):
             result["data_schema"](values)
+
+
+async def test_spiderpool_form_supplies_the_default_api_url(
+    hass: HomeAssistant, spiderpool: SpiderpoolEmulator
+) -> None:
+    """The API address's description names the default address as a placeholder.
+
+    hassfest refuses URLs in translations: the form supplies ``{default_url}``,
+    also when it is shown again with an error.
+    """
+    strings = json.loads((TRANSLATIONS / "en.json").read_text())
+    description = strings["config"]["step"]["spiderpool"]["sections"]["advanced"][
+        "data_description"
+    ]["api_url"]
+    assert "{default_url}" in description
+    assert "://" not in description
+    placeholders = {"default_url": "https://api.spiderpool.com"}
+    result = await _user_form(hass, KIND_SPIDERPOOL)
+    assert result["description_placeholders"] == placeholders
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _with_api_url(_pool_input(spiderpool), "ftp://pool")
+    )
+    assert result["errors"] == {CONF_API_URL: "invalid_api_url"}
+    assert result["description_placeholders"] == placeholders
 
 
 def _with_api_url(user_input: dict[str, Any], api_url: str) -> dict[str, Any]:

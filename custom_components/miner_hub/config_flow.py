@@ -49,6 +49,7 @@ from .helpers import async_detect_whatsminer_api, create_miner, create_pool_clie
 from .prices import price_errors
 from .protocol.errors import AuthFailed, CommandRejected, MinerHubError, RateLimited
 from .protocol.models import MinerInfo
+from .protocol.spiderpool.client import DEFAULT_BASE_URL
 from .protocol.spiderpool.crypto import InvalidPrivateKey
 from .protocol.validation import is_host
 
@@ -200,6 +201,8 @@ class MinerHubConfigFlow(ConfigFlow, domain=DOMAIN):
                 SPIDERPOOL_SCHEMA, without_secrets({**(user_input or {}), **values})
             ),
             errors=errors,
+            # The advanced section's API address: hassfest allows no URL in strings.
+            description_placeholders={"default_url": DEFAULT_BASE_URL},
         )
 
     async def async_step_whatsminer(
