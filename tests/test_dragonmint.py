@@ -269,7 +269,9 @@ async def test_values_are_the_miners(
     assert int(_state(hass, HARDWARE_ERRORS)) == sum(
         chain["Hardware Errors"] for chain in chains
     )
-    assert _state(hass, ACTIVE_POOL) == dragonmint.state.pools[0][0]
+    url = dragonmint.state.pools[0][0]
+    assert _state(hass, ACTIVE_POOL) == url.removeprefix("stratum+tcp://")
+    assert hass.states.get(ACTIVE_POOL).attributes["url"] == url
     assert _state(hass, MINING) == "on"
     assert _state(hass, AUTOTUNE) == "balanced"
     # booted 90 minutes before the emulator started (the uptime has minutes)

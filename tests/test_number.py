@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 import re
 from unittest.mock import PropertyMock, patch
 
@@ -15,12 +16,12 @@ from homeassistant.config_entries import SOURCE_REAUTH
 from homeassistant.const import (
     ATTR_ENTITY_ID,
     STATE_UNAVAILABLE,
-    STATE_UNKNOWN,
     Platform,
 )
 from homeassistant.core import HomeAssistant, State
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
+from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -144,19 +145,20 @@ async def test_set_power_percent(
 
 
 @V2_ONLY
-async def test_power_percent_unknown_until_accepted(
+async def test_power_percent_100_until_accepted(
     hass: HomeAssistant,
     any_whatsminer: EmulatedWhatsminer,
     init_number: MockConfigEntry,
 ) -> None:
-    """API v2 does not report the percentage: unknown until the miner accepts one.
+    """API v2 does not report the percentage: 100 until the miner accepts another.
 
-    A change made elsewhere (WhatsMinerTool) therefore does not show.
+    100 is what the firmware runs at after a boot. A change made elsewhere
+    (WhatsMinerTool) therefore does not show.
     """
-    assert hass.states.get(POWER_PERCENT).state == STATE_UNKNOWN
+    assert hass.states.get(POWER_PERCENT).state == "100"
     any_whatsminer.state.power_percent = 70
     await init_number.runtime_data.async_refresh()
-    assert hass.states.get(POWER_PERCENT).state == STATE_UNKNOWN
+    assert hass.states.get(POWER_PERCENT).state == "100"
 
     await _set(hass, POWER_PERCENT, 40)
     any_whatsminer.state.power_percent = 90  # elsewhere again
@@ -248,7 +250,7 @@ async def test_power_percent_kept_across_reload(
             },
             "35",
         ),
-        ({}, STATE_UNKNOWN),  # nothing usable stored
+        ({}, "100"),  # nothing usable stored: what the firmware boots at
     ],
 )
 async def test_power_percent_restored_after_restart(
@@ -258,6 +260,7 @@ async def test_power_percent_restored_after_restart(
     extra_data: dict[str, object],
     expected: str,
 ) -> None:
+    """Set 35 after the miner booted (an hour ago, the emulator's boot)."""
     mock_restore_cache_with_extra_data(hass, [(State(POWER_PERCENT, "35"), extra_data)])
     sent = any_whatsminer.mark()
     with only_platforms(Platform.NUMBER):
@@ -267,6 +270,21 @@ async def test_power_percent_restored_after_restart(
     assert any_whatsminer.command("power_percent", 35) not in {
         write.cmd for write in any_whatsminer.writes(sent)
     }
+
+
+@V2_ONLY
+async def test_power_percent_set_before_a_boot_is_not_restored(
+    hass: HomeAssistant,
+    any_whatsminer: EmulatedWhatsminer,
+    any_miner_entry: MockConfigEntry,
+) -> None:
+    """The firmware forgot it at the boot (an hour ago): it runs at 100 %."""
+    set_at = dt_util.utcnow() - timedelta(hours=2)
+    stored = State(POWER_PERCENT, "35", last_changed=set_at, last_updated=set_at)
+    mock_restore_cache_with_extra_data(hass, [(stored, {"native_value": 35})])
+    with only_platforms(Platform.NUMBER):
+        await setup_integration(hass, any_miner_entry)
+        assert hass.states.get(POWER_PERCENT).state == "100"
 
 
 @V3_ONLY

@@ -126,7 +126,6 @@ async def test_values_follow_the_miner(
     """A change on the miner shows at the next poll."""
     model = any_whatsminer.state.model
     assert _value(hass, POWER) == model.normal_power_w
-    assert hass.states.get("sensor.garage_m30_power_mode").state == "normal"
 
     any_whatsminer.state.power_percent = 50
     any_whatsminer.state.power_mode = "Low"
@@ -135,7 +134,6 @@ async def test_values_follow_the_miner(
 
     assert model.low_power_w == 2900
     assert _value(hass, POWER) == 1450  # half of the low mode's 2900 W
-    assert hass.states.get("sensor.garage_m30_power_mode").state == "low"
     assert _value(hass, "sensor.garage_m30_environment_temperature") == 31.5
 
 
@@ -187,7 +185,6 @@ async def test_mining_service_stopped(
     assert whatsminer.is_btminer_restarting()
     assert _value(hass, HASHRATE) == 0
     assert hass.states.get(POWER).state == STATE_UNKNOWN
-    assert _value(hass, "sensor.garage_m30_power_limit") == 3000
     assert hass.states.get("sensor.garage_m30_board_1_hashrate").state == STATE_UNKNOWN
     # No uptime in the reply: the boot time stays what it was.
     assert hass.states.get("sensor.garage_m30_uptime").state == uptime
@@ -432,8 +429,6 @@ async def test_miner_idle_at_setup(
     }
     assert entity_ids == {
         HASHRATE,
-        "sensor.garage_m30_power_limit",
-        "sensor.garage_m30_power_mode",
         ERRORS,
         "sensor.garage_m30_psu_temperature",
         "sensor.garage_m30_psu_fan_speed",
@@ -443,7 +438,6 @@ async def test_miner_idle_at_setup(
         "sensor.garage_m30_disruptive_changes_24_h",
     }
     assert _value(hass, HASHRATE) == 0
-    assert _value(hass, "sensor.garage_m30_power_limit") == 3000
 
     # Btminer is back and mining: the sensors of the new values appear.
     whatsminer.advance(3600)
@@ -453,7 +447,9 @@ async def test_miner_idle_at_setup(
     entries = er.async_entries_for_config_entry(
         entity_registry, mock_config_entry.entry_id
     )
-    assert len([entry for entry in entries if entry.domain == "sensor"]) == 32
+    assert (
+        len([entry for entry in entries if entry.domain == "sensor"]) == 30
+    )  # no power mode and limit sensors: their controls show them
     assert _value(hass, POWER) == 3000  # capped by the new limit
     assert _value(hass, ENERGY) == 0
     assert _value(hass, "sensor.garage_m30_board_3_hashrate") > 20
@@ -507,11 +503,9 @@ async def test_other_firmware_profiles(
     assert _value(hass, "sensor.shed_fan_speed_in") > 1000
     assert _value(hass, "sensor.shed_psu_input_voltage") == 224
     assert 40 < _value(hass, "sensor.shed_psu_temperature") < 60
-    assert hass.states.get("sensor.shed_power_mode").state == "normal"
-    assert _value(hass, "sensor.shed_power_limit") == model.default_power_limit_w
-    assert hass.states.get("sensor.shed_active_pool").state == (
-        "stratum+tcp://btc.ss.poolin.com:443"
-    )
+    active_pool = hass.states.get("sensor.shed_active_pool")
+    assert active_pool.state == "btc.ss.poolin.com:443"
+    assert active_pool.attributes["url"] == "stratum+tcp://btc.ss.poolin.com:443"
 
     chip_sensors = {
         entry.entity_id

@@ -318,6 +318,21 @@ async def test_restored_values(
         assert _number(hass, entity_id) > float(states[entity_id]), entity_id
 
 
+@pytest.fixture
+def rebooted_since(site: Installation) -> None:
+    """The API v2 miner booted after its power percent was stored."""
+    site.whatsminer_v2.state.boot_time = site.whatsminer_v2.now() - 600
+
+
+@pytest.mark.usefixtures("rebooted_since", "started")
+async def test_power_percent_forgotten_at_a_boot(
+    hass: HomeAssistant, stored: Stored
+) -> None:
+    """The firmware runs at 100 % after a boot: the stored 60 is not shown."""
+    assert _restored_state(stored, POWER_PERCENT_ENTITY) == str(POWER_PERCENT)
+    assert _state(hass, POWER_PERCENT_ENTITY) == "100"
+
+
 def _assert_plausible(hass: HomeAssistant) -> None:
     switches = {entity_id: _state(hass, entity_id) for entity_id in SWITCHES}
     assert switches == dict.fromkeys(SWITCHES, STATE_ON)

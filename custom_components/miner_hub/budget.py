@@ -210,7 +210,7 @@ def _percent_for(coordinator: MinerCoordinator, share_w: float) -> int | None:
     if share_w <= 0:
         return None
     percent = coordinator.full_power.percent_for(share_w)
-    current = coordinator.power_percent
+    current = coordinator.known_power_percent
     if (
         coordinator.data.status.mining
         and current is not None

@@ -177,8 +177,16 @@ class MinerCoordinator(MinerHubCoordinator[MinerData], MinerRequests):
         )
 
     @property
-    def power_percent(self) -> int | None:
-        """The percent the miner reports, else the last one it accepted."""
+    def power_percent(self) -> int:
+        """The percent the miner runs at (``_percent_running``)."""
+        return self._percent_running(self.data.status)
+
+    @property
+    def known_power_percent(self) -> int | None:
+        """The percent the miner reported or accepted; None: only assumed.
+
+        What a command is compared with: an assumed 100 % is sent again.
+        """
         return self._percent_of(self.data.status)
 
     def _percent_of(self, status: MinerStatus) -> int | None:
@@ -188,8 +196,8 @@ class MinerCoordinator(MinerHubCoordinator[MinerData], MinerRequests):
     def _percent_running(self, status: MinerStatus) -> int:
         """The percent the miner runs at.
 
-        API v2 before Miner Hub set one: 100, the firmware's value after a boot
-        (a wrong guess is corrected after the first change).
+        What it reports; API v2 reports nothing: the last percent it accepted
+        since it booted, else 100, the firmware's value after a boot.
         """
         percent = self._percent_of(status)
         return MAX_PERCENT if percent is None else percent
@@ -417,7 +425,7 @@ class MinerCoordinator(MinerHubCoordinator[MinerData], MinerRequests):
     def _runs_at(self, percent: int) -> bool:
         return (
             self.data.status.mining is True
-            and self.power_percent == percent
+            and self.known_power_percent == percent
             and not self.governor.held()
         )
 

@@ -223,11 +223,21 @@ async def async_follow_api_change(
 
 
 _URL_CREDENTIALS: Final = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/@]+@")
+# scheme://[credentials@]host[:port][/...]: the host and port.
+_POOL_ADDRESS: Final = re.compile(
+    r"^(?:[A-Za-z][A-Za-z0-9+.-]*://)?(?:[^/@]+@)?(?P<address>[^/?#@]+)"
+)
 
 
 def without_url_credentials(url: str) -> str:
     """scheme://user:password@host → scheme://**REDACTED**@host."""
     return _URL_CREDENTIALS.sub(rf"\g<scheme>{REDACTED}@", url)
+
+
+def pool_address(url: str) -> str:
+    """A pool's host:port from its URL (stratum+tcp://host:port); else the URL."""
+    match = _POOL_ADDRESS.match(url.strip())
+    return url if match is None else match["address"]
 
 
 def boot_time(

@@ -126,25 +126,29 @@ class MinerNumber(MinerEntity, NumberEntity):
 
 
 class MinerPowerPercentNumber(MinerNumber, RestoreNumber):
-    """The power percent: reported by the miner, else the last one it accepted.
+    """The power percent the miner runs at.
 
-    API v2 firmware does not report it; the coordinator keeps the last value the
-    miner accepted, whoever set it (this entity, an action, Assist). Across
-    restarts Home Assistant keeps that value with this entity's restore state,
-    and gives it back to the coordinator when the entity is added.
+    API v2 firmware does not report it, and forgets it at boot (100 %): the
+    coordinator keeps the last value the miner accepted since it booted, whoever
+    set it (this entity, an action, Assist). Across restarts of Home Assistant
+    this entity's restore state keeps that value; it is given back to the
+    coordinator unless the miner booted after it was set.
     """
 
     @override
     async def async_added_to_hass(self) -> None:
         """Give the coordinator the value accepted before the restart."""
         await super().async_added_to_hass()
+        if self.coordinator.accepted_power_percent is not None:
+            return
         last = await self.async_get_last_number_data()
-        if (
-            self.coordinator.accepted_power_percent is None
-            and last is not None
-            and last.native_value is not None
-        ):
-            self.coordinator.accepted_power_percent = round(last.native_value)
+        last_state = await self.async_get_last_state()
+        if last is None or last.native_value is None or last_state is None:
+            return
+        booted_at = self.coordinator.data.booted_at
+        if booted_at is not None and booted_at > last_state.last_changed:
+            return  # set before the miner booted: the firmware runs at 100 %
+        self.coordinator.accepted_power_percent = round(last.native_value)
 
 
 class MinerPowerTargetNumber(MinerNumber):

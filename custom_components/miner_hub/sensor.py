@@ -14,16 +14,18 @@ from homeassistant.components.sensor import (
     SensorStateClass,
 )
 from homeassistant.const import (
+    Platform,
     UnitOfElectricCurrent,
     UnitOfElectricPotential,
     UnitOfEnergy,
     UnitOfRatio,
 )
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import MinerHubConfigEntry
-from .const import CONF_KIND, KIND_DRAGONMINT, KIND_WHATSMINER
+from .const import CONF_KIND, DOMAIN, KIND_DRAGONMINT, KIND_WHATSMINER
 from .coordinator import MinerCoordinator, MinerData
 from .energy import MinerEnergySensorEntity
 from .entity import (
@@ -33,9 +35,10 @@ from .entity import (
     pool_coordinator,
 )
 from .governor import Change, ChangeKind, CommandGovernor, shown_value
+from .helpers import pool_address, without_url_credentials
 from .money_sensor import new_money_sensors
 from .pool_coordinator import PoolData
-from .protocol.models import HashboardStatus, PowerMode
+from .protocol.models import Capability, HashboardStatus, PowerMode
 from .protocol.spiderpool.models import Worker
 from .sensor_entity import (
     COUNT,
@@ -76,6 +79,13 @@ def _error_attributes(data: MinerData) -> dict[str, Any]:
     """The active errors: codes, since when (the miner's local time), reasons."""
     errors = data.errors or ()
     return {"codes": [e.code for e in errors], "errors": [asdict(e) for e in errors]}
+
+
+def _active_pool_attributes(data: MinerData) -> dict[str, Any] | None:
+    """The active pool's whole URL (credentials in it hidden)."""
+    if (pool := data.status.active_pool) is None:
+        return None
+    return {"url": without_url_credentials(pool.url)}
 
 
 def _held_key(change: Change) -> str:
@@ -142,6 +152,7 @@ SENSORS: tuple[MinerHubSensorEntityDescription[MinerData], ...] = (
         POWER,
         state_class=None,  # a setting, not a measurement
         entity_category=DIAGNOSTIC,
+        shown_by=Capability.POWER_LIMIT,
     ),
     _sensor("temperature", lambda data: data.status.temperature_c, TEMPERATURE),
     _sensor(
@@ -168,6 +179,7 @@ SENSORS: tuple[MinerHubSensorEntityDescription[MinerData], ...] = (
         lambda data: None if (mode := data.status.power_mode) is None else mode.value,
         device_class=SensorDeviceClass.ENUM,
         options=[mode.value for mode in PowerMode],
+        shown_by=Capability.POWER_MODE,
     ),
     _sensor(
         "uptime",
@@ -191,9 +203,15 @@ SENSORS: tuple[MinerHubSensorEntityDescription[MinerData], ...] = (
     _sensor("hardware_errors", lambda data: data.status.hardware_errors, COUNT),
     _sensor(
         "active_pool",
-        lambda data: None if (pool := data.status.active_pool) is None else pool.url,
+        # host:port reads well on a device page; the whole URL is an attribute.
+        lambda data: (
+            None
+            if (pool := data.status.active_pool) is None
+            else pool_address(pool.url)
+        ),
         entity_category=DIAGNOSTIC,
         exists_fn=lambda data: bool(data.status.pools),
+        attributes_fn=_active_pool_attributes,
     ),
     _sensor(
         "error_codes",
@@ -378,6 +396,21 @@ async def async_setup_entry(
         )
 
 
+def _shown_by_a_control(
+    coordinator: MinerCoordinator,
+    description: MinerHubSensorEntityDescription[MinerData],
+) -> bool:
+    """Whether a control of the miner shows the value, and the sensor is not known.
+
+    A sensor registered by an earlier version stays: its ID may be in use.
+    """
+    if description.shown_by not in coordinator.miner.capabilities:
+        return False
+    unique_id = f"{coordinator.info.mac}_{description.key}"
+    registry = er.async_get(coordinator.hass)
+    return registry.async_get_entity_id(Platform.SENSOR, DOMAIN, unique_id) is None
+
+
 def _new_sensors(coordinator: MinerCoordinator, added: set[str]) -> list[SensorEntity]:
     """Sensors of the values the last poll reported that have none yet."""
     data = coordinator.data
@@ -386,6 +419,8 @@ def _new_sensors(coordinator: MinerCoordinator, added: set[str]) -> list[SensorE
     for description in SENSORS:
         if description.key not in added and description.reported(data):
             added.add(description.key)
+            if _shown_by_a_control(coordinator, description):
+                continue
             new.append(MinerSensorEntity(coordinator, description))
     for governor_description in GOVERNOR_SENSORS:
         if governor_description.key not in added:

@@ -33,7 +33,7 @@ from .coordinator import MinerData
 from .entity import MinerBoardEntity, MinerEntity, PoolAccountEntity, PoolWorkerEntity
 from .governor import CommandGovernor
 from .pool_coordinator import PoolCoordinator, PoolData
-from .protocol.models import HashboardStatus
+from .protocol.models import Capability, HashboardStatus
 from .protocol.spiderpool.models import Worker
 
 type SensorValue = StateType | datetime | Decimal
@@ -44,13 +44,16 @@ class MinerHubSensorEntityDescription[S](SensorEntityDescription):
     """A sensor of ``S``: a miner's data, a board, an account's data or a worker.
 
     ``kinds``: the miner kinds (config entry kinds) that get a board sensor;
-    None: every kind.
+    None: every kind. ``shown_by``: the capability of a control that shows the
+    same value (a select, a number): a miner with it gets no such sensor, one
+    name for one idea (unless it had the sensor before: its ID stays).
     """
 
     value_fn: Callable[[S], SensorValue]
     exists_fn: Callable[[S], bool] | None = None
     attributes_fn: Callable[[S], dict[str, Any] | None] | None = None
     kinds: frozenset[str] | None = None
+    shown_by: Capability | None = None
 
     def reported(self, source: S) -> bool:
         """Whether the source reports the value (the sensor is created then)."""
