@@ -296,7 +296,13 @@ async def test_user_menu(hass: HomeAssistant) -> None:
     )
     assert result["type"] is FlowResultType.MENU
     assert result["step_id"] == "user"
-    assert result["menu_options"] == ["whatsminer", "dragonmint", "spiderpool"]
+    # A search of the network first (tests/test_search.py), then the manual steps.
+    assert result["menu_options"] == [
+        "search",
+        "whatsminer",
+        "dragonmint",
+        "spiderpool",
+    ]
 
 
 async def test_whatsminer_form_defaults(hass: HomeAssistant) -> None:

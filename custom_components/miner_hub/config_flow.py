@@ -5,11 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from homeassistant.config_entries import (
-    ConfigFlow,
-    ConfigFlowResult,
-    OptionsFlowWithReload,
-)
+from homeassistant.config_entries import ConfigFlowResult, OptionsFlowWithReload
 from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import HomeAssistant, callback
 import probatio
@@ -52,6 +48,7 @@ from .protocol.models import MinerInfo
 from .protocol.spiderpool.client import DEFAULT_BASE_URL
 from .protocol.spiderpool.crypto import InvalidPrivateKey
 from .protocol.validation import is_host
+from .search import STEP_SEARCH, SearchFlow
 
 
 async def _validate(
@@ -94,8 +91,8 @@ def _pool_unique_id(data: Mapping[str, Any]) -> str:
     return f"{data[CONF_COIN]}_{data[CONF_SUBACCOUNT]}"
 
 
-class MinerHubConfigFlow(ConfigFlow, domain=DOMAIN):
-    """Add a Whatsminer, a DragonMint or a Spiderpool account."""
+class MinerHubConfigFlow(SearchFlow, domain=DOMAIN):
+    """Add a Whatsminer, a DragonMint or a Spiderpool account (or search miners)."""
 
     VERSION = 1
     MINOR_VERSION = 1
@@ -155,10 +152,15 @@ class MinerHubConfigFlow(ConfigFlow, domain=DOMAIN):
     async def async_step_user(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Ask what to add."""
+        """Ask what to add; a search of the network comes first."""
         return self.async_show_menu(
             step_id="user",
-            menu_options=[KIND_WHATSMINER, KIND_DRAGONMINT, KIND_SPIDERPOOL],
+            menu_options=[
+                STEP_SEARCH,
+                KIND_WHATSMINER,
+                KIND_DRAGONMINT,
+                KIND_SPIDERPOOL,
+            ],
         )
 
     async def async_step_dragonmint(
@@ -216,7 +218,10 @@ class MinerHubConfigFlow(ConfigFlow, domain=DOMAIN):
     async def _async_step_miner(
         self, kind: str, schema: probatio.Schema, user_input: dict[str, Any] | None
     ) -> ConfigFlowResult:
-        """Validate the miner, then create its entry (or update the known one)."""
+        """Validate the miner, then create its entry (or update the known one).
+
+        A miner picked from a search comes with its address filled in.
+        """
         errors: dict[str, str] = {}
         if user_input is not None:
             info, data, errors = await self._check(
@@ -231,7 +236,7 @@ class MinerHubConfigFlow(ConfigFlow, domain=DOMAIN):
         return self.async_show_form(
             step_id=kind,
             data_schema=self.add_suggested_values_to_schema(
-                schema, without_secrets(user_input)
+                schema, without_secrets(user_input or self.found_values)
             ),
             errors=errors,
         )

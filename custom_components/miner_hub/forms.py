@@ -19,6 +19,10 @@ from homeassistant.helpers.selector import (
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
+    SelectOptionDict,
+    SelectSelector,
+    SelectSelectorConfig,
+    SelectSelectorMode,
     TextSelector,
     TextSelectorConfig,
     TextSelectorType,
@@ -159,6 +163,21 @@ SPIDERPOOL_RECONFIGURE_SCHEMA = probatio.Schema(
     }
 )
 _SECRETS = frozenset({CONF_PASSWORD, CONF_PRIVATE_KEY})
+
+# The search for miners: a network to search, then one of the miners found.
+CONF_NETWORK: Final = "network"
+CONF_DEVICE: Final = "device"
+SEARCH_SCHEMA: Final = probatio.Schema(
+    {probatio.Required(CONF_NETWORK): TextSelector()}
+)
+
+
+def found_schema(options: list[SelectOptionDict]) -> probatio.Schema:
+    """One of the miners found (the value is its address)."""
+    selector = SelectSelector(
+        SelectSelectorConfig(options=options, mode=SelectSelectorMode.LIST)
+    )
+    return probatio.Schema({probatio.Required(CONF_DEVICE): selector})
 
 
 def _whole_number(low: int, high: int, unit: str | None = None) -> Any:
