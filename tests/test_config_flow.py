@@ -860,8 +860,8 @@ async def test_dragonmint_added_while_cgminer_restarts(
         ("http_502", "cannot_connect"),
         ("http_500", "cannot_connect"),
         ("stall", "cannot_connect"),
-        ("wrong_password", "invalid_auth"),
-        ("guest_account", "invalid_auth"),
+        ("wrong_password", "invalid_auth_dragonmint"),
+        ("guest_account", "invalid_auth_dragonmint"),
     ],
 )
 async def test_dragonmint_error_then_recovery(
@@ -1025,16 +1025,19 @@ async def _assert_reauth_with_new_password(
     flow_id: str,
     old_password: str,
     data: dict[str, Any],
+    *,
+    invalid_auth: str = "invalid_auth",
 ) -> None:
     """The old password no longer works; NEW_PASSWORD is stored and the entry loads.
 
-    ``data``: the entry's data before, with the old password.
+    ``data``: the entry's data before, with the old password; ``invalid_auth``:
+    the kind's error for a wrong password.
     """
     result = await hass.config_entries.flow.async_configure(
         flow_id, {CONF_PASSWORD: old_password}
     )
     assert result["type"] is FlowResultType.FORM
-    assert result["errors"] == {"base": "invalid_auth"}
+    assert result["errors"] == {"base": invalid_auth}
 
     result = await hass.config_entries.flow.async_configure(
         flow_id, {CONF_PASSWORD: NEW_PASSWORD}
@@ -1134,6 +1137,7 @@ async def test_reauth_dragonmint(
         result["flow_id"],
         DRAGONMINT_PASSWORD,
         dragonmint_entry_data(dragonmint),
+        invalid_auth="invalid_auth_dragonmint",
     )
     assert entry.runtime_data is not old_coordinator  # reloaded
     # The reloaded entry reads with the stored account and the new password.
@@ -1402,8 +1406,8 @@ async def test_reconfigure_dragonmint_other_miner(
     ("fault", "error"),
     [
         ("nothing_listening", "cannot_connect"),
-        ("wrong_password", "invalid_auth"),
-        ("guest_account", "invalid_auth"),
+        ("wrong_password", "invalid_auth_dragonmint"),
+        ("guest_account", "invalid_auth_dragonmint"),
     ],
 )
 async def test_reconfigure_dragonmint_error_then_recovery(
@@ -1465,6 +1469,7 @@ async def test_options_flow(
     result = await hass.config_entries.options.async_init(entry.entry_id)
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "init"
+    assert result["description_placeholders"] == {"name": entry.title}
     assert _fields(result) == [*MINER_OPTIONS, *HEATER_OPTIONS]
     assert _suggested_values(result) == {**OPTION_DEFAULTS, CONF_SCAN_INTERVAL: 30}
 
@@ -1984,20 +1989,20 @@ def _repair_pool(emulator: SpiderpoolEmulator, fault: str) -> None:
 
 POOL_FAULTS = [
     # fault, form error, the emulator's verdict (None: nothing was sent)
-    ("unknown_access_key", "invalid_auth", "unknown_key"),
-    ("blank_access_key", "invalid_auth", None),
-    ("other_accounts_key", "invalid_auth", "bad_signature"),
-    ("vendor_demo_key", "invalid_auth", "bad_signature"),
-    ("clock_behind", "invalid_auth", "stale"),
-    ("clock_ahead", "invalid_auth", "future"),
-    ("api_disabled", "invalid_auth", "permission_denied"),
+    ("unknown_access_key", "invalid_pool_keys", "unknown_key"),
+    ("blank_access_key", "invalid_pool_keys", None),
+    ("other_accounts_key", "invalid_pool_keys", "bad_signature"),
+    ("vendor_demo_key", "invalid_pool_keys", "bad_signature"),
+    ("clock_behind", "invalid_pool_keys", "stale"),
+    ("clock_ahead", "invalid_pool_keys", "future"),
+    ("api_disabled", "invalid_pool_keys", "permission_denied"),
     ("unknown_subaccount", "subaccount_not_found", "ok"),
     ("another_accounts_subaccount", "subaccount_not_found", "ok"),
     ("unsupported_coin", "subaccount_not_found", "ok"),
-    ("offline", "cannot_connect", None),
-    ("http_500", "cannot_connect", "http_500"),
-    ("non_json", "cannot_connect", "non_json"),
-    ("path_not_found", "cannot_connect", "not_found"),
+    ("offline", "cannot_connect_pool", None),
+    ("http_500", "cannot_connect_pool", "http_500"),
+    ("non_json", "cannot_connect_pool", "non_json"),
+    ("path_not_found", "cannot_connect_pool", "not_found"),
 ]
 
 
@@ -2041,7 +2046,7 @@ async def test_spiderpool_rate_limited(
     spiderpool = pool_api
     spiderpool.faults.rate_limit = True
     result = await _submit_form(hass, KIND_SPIDERPOOL, _pool_input(spiderpool))
-    assert result["errors"] == {"base": "cannot_connect"}
+    assert result["errors"] == {"base": "cannot_connect_pool"}
     assert spiderpool.verdicts() == ["rate_limited"]  # with Retry-After: 1
 
     # Submitted again at once, nothing is sent until the pool's wait is over.
@@ -2049,7 +2054,7 @@ async def test_spiderpool_rate_limited(
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], _pool_input(spiderpool)
     )
-    assert result["errors"] == {"base": "cannot_connect"}
+    assert result["errors"] == {"base": "cannot_connect_pool"}
     assert spiderpool.verdicts() == ["rate_limited"]
 
     await asyncio.sleep(1.05)
@@ -2072,7 +2077,7 @@ async def test_spiderpool_no_reply(
         result = await hass.config_entries.flow.async_configure(
             result["flow_id"], _pool_input(spiderpool)
         )
-    assert result["errors"] == {"base": "cannot_connect"}
+    assert result["errors"] == {"base": "cannot_connect_pool"}
     assert spiderpool.verdicts() == ["stalled"]
 
     spiderpool.faults.stall = False
@@ -2216,9 +2221,9 @@ def _break_pool_keys(
     [
         ("garbage_private_key", {CONF_PRIVATE_KEY: "invalid_private_key"}),
         ("blank_private_key", {CONF_PRIVATE_KEY: "invalid_private_key"}),
-        ("unknown_access_key", {"base": "invalid_auth"}),
+        ("unknown_access_key", {"base": "invalid_pool_keys"}),
         ("keys_of_another_account", {"base": "subaccount_not_found"}),
-        ("offline", {"base": "cannot_connect"}),
+        ("offline", {"base": "cannot_connect_pool"}),
     ],
 )
 async def test_reauth_spiderpool_error_then_recovery(
@@ -2346,9 +2351,9 @@ async def test_reconfigure_spiderpool_new_keys(
     ("fault", "errors", "verdict"),
     [
         # A new access key without its private key.
-        ("new_access_key_only", {"base": "invalid_auth"}, "bad_signature"),
+        ("new_access_key_only", {"base": "invalid_pool_keys"}, "bad_signature"),
         ("garbage_private_key", {CONF_PRIVATE_KEY: "invalid_private_key"}, None),
-        ("http_500", {"base": "cannot_connect"}, "http_500"),
+        ("http_500", {"base": "cannot_connect_pool"}, "http_500"),
     ],
 )
 async def test_reconfigure_spiderpool_error_then_recovery(
@@ -2422,7 +2427,10 @@ async def test_spiderpool_options_prices(
     hass.states.async_set(BITCOIN, "85000", {"unit_of_measurement": "€"})
     result = await _pool_options(hass, spiderpool_entry)
     assert _fields(result) == [CONF_ELECTRICITY_PRICE, CONF_BITCOIN_PRICE]
-    assert result["description_placeholders"] == {"currency": "EUR"}
+    assert result["description_placeholders"] == {
+        "name": "homeminer (BTC)",
+        "currency": "EUR",
+    }
     assert _suggested_values(result) == {}
 
     chosen = {CONF_ELECTRICITY_PRICE: ELECTRICITY, CONF_BITCOIN_PRICE: BITCOIN}
@@ -2501,3 +2509,20 @@ async def test_spiderpool_options_accept_a_price_missing_now(
         result["flow_id"], {CONF_ELECTRICITY_PRICE: ELECTRICITY}
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+def test_error_texts_speak_of_their_own_kind() -> None:
+    """A Whatsminer's wrong password says nothing of DragonMint or Spiderpool keys."""
+    package = Path(__file__).parent.parent / "custom_components" / DOMAIN
+    errors = json.loads((package / "translations" / "en.json").read_text())["config"][
+        "error"
+    ]
+    others = {
+        "invalid_auth": ("DragonMint", "Spiderpool", "key"),
+        "cannot_connect": ("Spiderpool", "internet"),
+        "invalid_auth_dragonmint": ("Whatsminer", "Spiderpool", "key"),
+        "invalid_pool_keys": ("miner", "password"),
+        "cannot_connect_pool": ("miner", "port"),
+    }
+    for key, words in others.items():
+        assert not [word for word in words if word in errors[key]], key

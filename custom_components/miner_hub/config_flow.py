@@ -114,7 +114,10 @@ class MinerHubConfigFlow(SearchFlow, domain=DOMAIN):
         try:
             info, checked = await _validate(self.hass, data)
         except AuthFailed:
-            return None, {}, {"base": "invalid_auth"}
+            # Each kind's own advice (a DragonMint needs its admin account).
+            dragonmint = data.get(CONF_KIND) == KIND_DRAGONMINT
+            error = "invalid_auth_dragonmint" if dragonmint else "invalid_auth"
+            return None, {}, {"base": error}
         except RateLimited:
             # Whatsminer code 136: every login attempt took a token slot.
             return None, {}, {"base": "too_many_logins"}
@@ -134,7 +137,7 @@ class MinerHubConfigFlow(SearchFlow, domain=DOMAIN):
             return {CONF_PRIVATE_KEY: "invalid_private_key"}
         except AuthFailed as err:
             LOGGER.debug("Spiderpool rejected the keys: %s", err)
-            return {"base": "invalid_auth"}
+            return {"base": "invalid_pool_keys"}
         except CommandRejected as err:
             # The sub-account does not exist, or not for this coin (an unknown
             # coin is a parameter error too).
@@ -143,7 +146,7 @@ class MinerHubConfigFlow(SearchFlow, domain=DOMAIN):
         except MinerHubError as err:
             # Unreachable, server errors, rate limits, unreadable replies.
             LOGGER.debug("Cannot reach Spiderpool: %s", err)
-            return {"base": "cannot_connect"}
+            return {"base": "cannot_connect_pool"}
         except Exception:
             LOGGER.exception("Unexpected error while checking the Spiderpool account")
             return {"base": "unknown"}
@@ -371,6 +374,7 @@ class OptionsFlowHandler(OptionsFlowWithReload):
             data_schema=self.add_suggested_values_to_schema(
                 OPTIONS_SCHEMAS[kind], values
             ),
+            description_placeholders={"name": self.config_entry.title},
         )
 
     async def async_step_prices(
@@ -388,5 +392,8 @@ class OptionsFlowHandler(OptionsFlowWithReload):
                 POOL_OPTIONS_SCHEMA, user_input or self.config_entry.options
             ),
             errors=errors,
-            description_placeholders={"currency": self.hass.config.currency},
+            description_placeholders={
+                "name": self.config_entry.title,
+                "currency": self.hass.config.currency,
+            },
         )

@@ -22,7 +22,7 @@ from typing import Final
 
 import aiohttp
 
-from .devices import EmulatedDevices, Ports
+from .devices import ConfigFlow, EmulatedDevices, Ports
 from .hass import (
     DOMAIN,
     REPOSITORY,
@@ -40,6 +40,7 @@ PRICE_OPTIONS: Final = {
     "electricity_price": "input_number.electricity_price",
     "bitcoin_price": "input_number.bitcoin_price",
 }
+POOL: Final = "spiderpool"  # the menu step that adds a pool account
 RESTART_EXIT_CODE: Final = 100  # hass asks its runner to start it again
 
 
@@ -66,9 +67,17 @@ async def develop(config_dir: Path, port: int) -> int:
                     say(f"onboarded a new Home Assistant in {config_dir}")
                 await api.confirm_http_config(config_dir)
                 await api.wait_until_running()
-                await add_devices(api, devices)
-                await set_prices(api)
+                # The account and its prices first: the miners then get their
+                # money sensors at setup, before they are put in areas (an
+                # entity created later would take the area into its ID).
+                flows = devices.config_flows()
+                await add_devices(api, [f for f in flows if f.menu_step == POOL])
                 await wait_until_loaded(api)
+                await set_prices(api)
+                await add_devices(api, [f for f in flows if f.menu_step != POOL])
+                await wait_until_loaded(api)
+                for placed in await api.put_devices_in_areas(devices.areas()):
+                    say(f"put {placed}")
                 print_ready(hass.url, time.monotonic() - started)
                 while (code := await hass.wait()) == RESTART_EXIT_CODE:
                     say("Home Assistant restarts")
@@ -97,8 +106,8 @@ def stop_on_signals() -> None:
         loop.add_signal_handler(signum, stop)
 
 
-async def add_devices(api: HomeAssistantApi, devices: EmulatedDevices) -> None:
-    for flow in devices.config_flows():
+async def add_devices(api: HomeAssistantApi, flows: list[ConfigFlow]) -> None:
+    for flow in flows:
         result = await api.add_config_entry(flow.menu_step, flow.user_input)
         if result["type"] == "create_entry":
             say(f"added {flow.name} as “{result['title']}”")

@@ -176,6 +176,15 @@ class EmulatedDevices:
             await asyncio.gather(self._ticker, return_exceptions=True)
         await self._stack.aclose()
 
+    def areas(self) -> dict[str, str]:
+        """Where each miner stands: its MAC (lower case) → area name.
+
+        The default dashboard groups devices by area: a newcomer sees them.
+        """
+        garage = {miner.state.mac.lower(): "Garage" for miner in self.whatsminers}
+        shed = (self.whatsminer_v3.state.mac, self.dragonmint.state.ethaddr)
+        return {**garage, **{mac.lower(): "Shed" for mac in shed}}
+
     def config_flows(self) -> list[ConfigFlow]:
         """How to add each device through the config flow (its menu and form)."""
         v3 = self.whatsminer_v3

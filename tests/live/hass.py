@@ -238,19 +238,78 @@ class HomeAssistantApi:
             await asyncio.sleep(0.1)
         raise HomeAssistantError(f"onboarding added no {ONLINE_ONBOARDING_SERVICE}")
 
-    async def confirm_http_config(self, config_dir: Path) -> None:
-        """Keep the first start's HTTP settings, as the dialog's Confirm does."""
+    async def websocket(self, *commands: dict[str, Any]) -> list[dict[str, Any]]:
+        """Send commands over one websocket connection; their replies, in order."""
+        replies: list[dict[str, Any]] = []
         async with self.session.ws_connect(f"{self.url}/api/websocket") as socket:
             await socket.receive_json()  # auth_required
             await socket.send_json({"type": "auth", "access_token": self.token})
             if (await socket.receive_json())["type"] != "auth_ok":
                 raise HomeAssistantError("the websocket API refused the token")
-            await socket.send_json({"id": 1, "type": "http/config/promote"})
-            reply = await socket.receive_json()
+            for number, command in enumerate(commands, start=1):
+                await socket.send_json({"id": number, **command})
+                replies.append(await socket.receive_json())
+        return replies
+
+    async def confirm_http_config(self, config_dir: Path) -> None:
+        """Keep the first start's HTTP settings, as the dialog's Confirm does.
+
+        Home Assistant then raises a repair about the HTTP YAML it imported: the
+        package that held it is removed here, so the repair (cleared at the
+        next start anyway) is ignored, as a user would on the Repairs page.
+        """
+        promote, ignore = await self.websocket(
+            {"type": "http/config/promote"},
+            {
+                "type": "repairs/ignore_issue",
+                "domain": "http",
+                "issue_id": "deprecated_yaml",
+                "ignore": True,
+            },
+        )
         # Refused when nothing is pending: the settings were confirmed before.
-        if not reply["success"] and reply["error"]["code"] != "not_allowed":
-            raise HomeAssistantError(f"http/config/promote: {reply['error']}")
+        if not promote["success"] and promote["error"]["code"] != "not_allowed":
+            raise HomeAssistantError(f"http/config/promote: {promote['error']}")
+        # Refused when there is no such repair (a later start).
+        if not ignore["success"] and ignore["error"]["code"] != "unknown_issue":
+            raise HomeAssistantError(f"repairs/ignore_issue: {ignore['error']}")
         (config_dir / FIRST_START_HTTP).unlink(missing_ok=True)
+
+    async def put_devices_in_areas(self, areas: Mapping[str, str]) -> list[str]:
+        """Put the devices of ``areas`` (MAC, lower case → area name) there.
+
+        Areas are created as needed; a device already in an area keeps it.
+        Returns what was done, a line each.
+        """
+        listed, devices = await self.websocket(
+            {"type": "config/area_registry/list"},
+            {"type": "config/device_registry/list"},
+        )
+        area_ids = {area["name"]: area["area_id"] for area in listed["result"]}
+        commands: list[dict[str, Any]] = []
+        done: list[str] = []
+        for device in devices["result"]:
+            macs = [value for kind, value in device["connections"] if kind == "mac"]
+            area = next((areas[mac] for mac in macs if mac in areas), None)
+            if area is None or device["area_id"] is not None:
+                continue
+            if area not in area_ids:
+                (created,) = await self.websocket(
+                    {"type": "config/area_registry/create", "name": area}
+                )
+                area_ids[area] = created["result"]["area_id"]
+            commands.append(
+                {
+                    "type": "config/device_registry/update",
+                    "device_id": device["id"],
+                    "area_id": area_ids[area],
+                }
+            )
+            done.append(f"{device['name']} in the {area}")
+        for reply in await self.websocket(*commands) if commands else []:
+            if not reply["success"]:
+                raise HomeAssistantError(f"device_registry/update: {reply['error']}")
+        return done
 
     async def config_entries(self, domain: str) -> list[dict[str, Any]]:
         entries: list[dict[str, Any]] = await self.request(
