@@ -1,8 +1,9 @@
 """Voice control through Assist, against the emulated miners over TCP.
 
-The sentences are the repository's ``custom_sentences/en/miner_hub.yaml``, copied
-where a user copies them; every test speaks to Home Assistant's own conversation
-agent (``conversation.async_converse``), as Assist does.
+The sentences are the repository's ``custom_sentences/<language>/miner_hub.yaml``
+(English, German, Spanish, French), copied where a user copies them; every test
+speaks to Home Assistant's own conversation agent (``conversation.async_converse``),
+as Assist does, in the language of its sentence, and hears the answer in it.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 import shutil
+import string
+from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components import conversation
@@ -26,12 +29,17 @@ from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_fire_time_changed,
 )
+import yaml
 
 from custom_components.miner_hub.const import DOMAIN, REFRESH_COOLDOWN_S
 from custom_components.miner_hub.intent import (
+    ENGLISH,
     INTENT_GET_HASHRATE,
     INTENT_SET_MINING,
     INTENT_SET_POWER_PERCENT,
+    VOICES,
+    Say,
+    voice_for,
 )
 from tests.conftest import (
     DRAGONMINT_TITLE,
@@ -42,7 +50,12 @@ from tests.conftest import (
 from tests.emulators import DragonMintEmulator
 from tests.heating.home import HEATER, heater_entry, set_room
 
-SENTENCES = Path(__file__).parent.parent / "custom_sentences" / "en" / "miner_hub.yaml"
+CUSTOM_SENTENCES = Path(__file__).parent.parent / "custom_sentences"
+SENTENCES = CUSTOM_SENTENCES / "en" / "miner_hub.yaml"
+# Every language with sentences: the directories under custom_sentences/.
+LANGUAGES = sorted(
+    path.parent.name for path in CUSTOM_SENTENCES.glob("*/miner_hub.yaml")
+)
 MINER = "garage-m30"
 MINING_SWITCH = "switch.garage_m30"
 POWER_PERCENT = "number.garage_m30_power_percent"
@@ -50,29 +63,32 @@ HASHRATE = "sensor.garage_m30_hashrate"
 
 
 def _copy_sentences(target: Path) -> None:
-    target.mkdir(parents=True, exist_ok=True)
-    shutil.copy(SENTENCES, target / SENTENCES.name)
+    for language in LANGUAGES:
+        (target / language).mkdir(parents=True, exist_ok=True)
+        shutil.copy(CUSTOM_SENTENCES / language / SENTENCES.name, target / language)
 
 
 @pytest.fixture
 async def assist(hass: HomeAssistant) -> None:
     """Assist's conversation agent, with our sentences where a user puts them."""
     await hass.async_add_executor_job(
-        _copy_sentences, Path(hass.config.path("custom_sentences", "en"))
+        _copy_sentences, Path(hass.config.path("custom_sentences"))
     )
     assert await async_setup_component(hass, "homeassistant", {})
     assert await async_setup_component(hass, "conversation", {})
     assert await async_setup_component(hass, "intent", {})
 
 
-async def say(hass: HomeAssistant, text: str) -> intent.IntentResponse:
+async def say(
+    hass: HomeAssistant, text: str, language: str = ENGLISH
+) -> intent.IntentResponse:
     """What Assist answers to ``text``, once the refresh after a command ran.
 
     Refreshes after commands are at least REFRESH_COOLDOWN_S apart: the clock moves
     on by that much, as a user takes longer than that between two sentences.
     """
     result = await conversation.async_converse(
-        hass, text, None, Context(), language="en"
+        hass, text, None, Context(), language=language
     )
     await hass.async_block_till_done(wait_background_tasks=True)
     async_fire_time_changed(
@@ -504,3 +520,557 @@ async def test_voice_takes_over_from_the_heater(
     response = await say(hass, sentence)
     assert response.response_type is intent.IntentResponseType.ACTION_DONE
     assert hass.states.get(HEATER).state == HVACMode.OFF
+
+
+# --- Other languages ---------------------------------------------------------------
+#
+# The same intents in German, Spanish and French: the sentences of each language's
+# file, and the answers in the language of the request (intent.py's VOICES).
+
+
+def _answer(language: str, what: Say, **values: str) -> str:
+    return VOICES[language].texts[what].format(**values)
+
+
+def _spoken_hashrate(hass: HomeAssistant, entity_id: str, language: str) -> str:
+    """The hashrate sensor's value as the voice of ``language`` says it."""
+    hashrate = float(hass.states.get(entity_id).state)
+    assert hashrate > 0
+    spoken = f"{hashrate:.2f}".rstrip("0").rstrip(".")
+    return spoken.replace(".", VOICES[language].decimal_separator)
+
+
+def test_sentence_files() -> None:
+    """Each language's file: its language, the English intents and slots.
+
+    Every sentence names the miner with the wildcard: the rule that keeps custom
+    sentences from catching what Assist understands without them.
+    """
+    assert {"de", "en", "es", "fr"} <= set(LANGUAGES)
+
+    def load(language: str) -> dict[str, Any]:
+        with (CUSTOM_SENTENCES / language / SENTENCES.name).open(
+            encoding="utf-8"
+        ) as file:
+            data: dict[str, Any] = yaml.safe_load(file)
+        return data
+
+    english = load(ENGLISH)
+    for language in LANGUAGES:
+        data = load(language)
+        assert data["language"] == language
+        assert data["intents"].keys() == english["intents"].keys(), language
+        assert data["lists"] == english["lists"], language
+        for name, intent_data in data["intents"].items():
+            assert [block.get("slots") for block in intent_data["data"]] == [
+                block.get("slots") for block in english["intents"][name]["data"]
+            ], (language, name)
+            for block in intent_data["data"]:
+                for sentence in block["sentences"]:
+                    assert "{miner_hub_miner:name}" in sentence, (language, sentence)
+
+
+def test_voices() -> None:
+    """Every voice says everything, with English's placeholders."""
+    assert set(VOICES) == {"en", "de", "es", "fr"}
+
+    def fields(text: str) -> set[str]:
+        return {field for _, field, _, _ in string.Formatter().parse(text) if field}
+
+    for language, voice in VOICES.items():
+        assert voice.language == language
+        assert set(voice.texts) == set(Say), language
+        for what, text in voice.texts.items():
+            assert fields(text) == fields(VOICES[ENGLISH].texts[what]), (
+                language,
+                what,
+            )
+    assert voice_for("de").language == "de"
+    assert voice_for("de-CH").language == "de"
+    assert voice_for("es-419").language == "es"
+    assert voice_for("fr_CA").language == "fr"
+    assert voice_for("it").language == ENGLISH
+    assert voice_for("pt-BR").language == ENGLISH
+    assert voice_for(None).language == ENGLISH
+    assert VOICES["de"].number(181.2) == "181,2"
+    assert VOICES[ENGLISH].number(181.0) == "181"
+
+
+@pytest.mark.parametrize(
+    ("language", "sentence"),
+    [
+        ("de", "setze die Leistung von garage-m30 auf 60 Prozent"),
+        ("de", "Stelle die Leistung vom Miner garage m30 auf 60 % ein"),
+        ("de", "lass garage-m30 mit 60% Leistung laufen"),
+        ("es", "pon la potencia de garage-m30 al 60 por ciento"),
+        ("es", "Ajusta la potencia del minero garage m30 a 60 %"),
+        ("es", "haz funcionar garage-m30 al 60%"),
+        ("fr", "règle la puissance de garage-m30 à 60 %"),
+        ("fr", "Mets la puissance du mineur garage m30 à 60 pour cent"),
+        ("fr", "fais tourner le garage-m30 à 60 % de puissance"),
+    ],
+)
+@pytest.mark.usefixtures("init_any_integration", "assist")
+async def test_set_power_percent_in_other_languages(
+    hass: HomeAssistant,
+    any_whatsminer: EmulatedWhatsminer,
+    language: str,
+    sentence: str,
+) -> None:
+    """The percent reaches the miner; the answer is in the sentence's language."""
+    start = any_whatsminer.mark()
+
+    response = await say(hass, sentence, language)
+
+    assert intent_type(response) == INTENT_SET_POWER_PERCENT
+    assert response.response_type is intent.IntentResponseType.ACTION_DONE
+    assert speech(response) == _answer(
+        language, Say.SET_POWER_PERCENT, name=MINER, percent="60"
+    )
+    assert [target.name for target in response.success_results] == [MINER]
+    assert any_whatsminer.writes(start) == [any_whatsminer.write("power_percent", 60)]
+    assert hass.states.get(POWER_PERCENT).state == "60"
+
+
+@pytest.mark.parametrize(
+    ("language", "pause", "resume", "paused", "resumed"),
+    [
+        (
+            "de",
+            "pausiere das Mining auf garage-m30",
+            "setze das Mining auf garage-m30 fort",
+            "Mining auf garage-m30 pausiert",
+            "Mining auf garage-m30 fortgesetzt",
+        ),
+        (
+            "de",
+            "halte das Schürfen vom Miner garage m30 an",
+            "nimm das Mining auf dem garage-m30 wieder auf",
+            "Mining auf garage-m30 pausiert",
+            "Mining auf garage-m30 fortgesetzt",
+        ),
+        (
+            "es",
+            "pausa la minería de garage-m30",
+            "reanuda la minería de garage-m30",
+            "Minería en pausa en garage-m30",
+            "Minería reanudada en garage-m30",
+        ),
+        (
+            "es",
+            "detén la minería en el minero garage m30",
+            "haz que garage-m30 vuelva a minar",
+            "Minería en pausa en garage-m30",
+            "Minería reanudada en garage-m30",
+        ),
+        (
+            "fr",
+            "mets en pause le minage de garage-m30",
+            "reprends le minage de garage-m30",
+            "Minage mis en pause sur garage-m30",
+            "Minage repris sur garage-m30",
+        ),
+        (
+            "fr",
+            "arrête le minage du mineur garage m30",
+            "relance le minage sur garage-m30",
+            "Minage mis en pause sur garage-m30",
+            "Minage repris sur garage-m30",
+        ),
+    ],
+)
+@pytest.mark.usefixtures("init_any_integration", "assist")
+async def test_pause_and_resume_mining_in_other_languages(
+    hass: HomeAssistant,
+    any_whatsminer: EmulatedWhatsminer,
+    *,
+    language: str,
+    pause: str,
+    resume: str,
+    paused: str,
+    resumed: str,
+) -> None:
+    """Pausing and resuming by voice drive the mining switch, in every language."""
+    start = any_whatsminer.mark()
+
+    response = await say(hass, pause, language)
+
+    assert intent_type(response) == INTENT_SET_MINING
+    assert response.response_type is intent.IntentResponseType.ACTION_DONE
+    assert speech(response) == paused
+    assert hass.states.get(MINING_SWITCH).state == "off"
+
+    response = await say(hass, resume, language)
+
+    assert intent_type(response) == INTENT_SET_MINING
+    assert speech(response) == resumed
+    assert hass.states.get(MINING_SWITCH).state == "on"
+    assert any_whatsminer.writes(start) == [
+        any_whatsminer.write("mining_off"),
+        any_whatsminer.write("mining_on"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("language", "sentence", "answer"),
+    [
+        (
+            "de",
+            "Wie hoch ist die Hashrate von garage-m30?",
+            "Die Hashrate von garage-m30 beträgt {} TH/s",
+        ),
+        (
+            "de",
+            "wie schnell hasht der Miner garage m30",
+            "Die Hashrate von garage-m30 beträgt {} TH/s",
+        ),
+        (
+            "es",
+            "¿Cuál es el hashrate de garage-m30?",
+            "El hashrate de garage-m30 es de {} TH/s",
+        ),
+        (
+            "es",
+            "a qué velocidad mina el minero garage m30",
+            "El hashrate de garage-m30 es de {} TH/s",
+        ),
+        (
+            "fr",
+            "Quel est le hashrate de garage-m30 ?",
+            "Le hashrate de garage-m30 est de {} TH/s",
+        ),
+        (
+            "fr",
+            "à quelle vitesse mine le mineur garage m30",
+            "Le hashrate de garage-m30 est de {} TH/s",
+        ),
+    ],
+)
+@pytest.mark.usefixtures("init_any_integration", "assist")
+async def test_hashrate_in_other_languages(
+    hass: HomeAssistant,
+    any_whatsminer: EmulatedWhatsminer,
+    language: str,
+    sentence: str,
+    answer: str,
+) -> None:
+    """The hashrate sensor's value, with the language's decimal comma."""
+    start = any_whatsminer.mark()
+    spoken = _spoken_hashrate(hass, HASHRATE, language)
+
+    response = await say(hass, sentence, language)
+
+    assert intent_type(response) == INTENT_GET_HASHRATE
+    assert response.response_type is intent.IntentResponseType.QUERY_ANSWER
+    assert speech(response) == answer.format(spoken)
+    assert any_whatsminer.writes(start) == []
+
+
+@pytest.mark.parametrize(
+    ("language", "pause", "question", "answer"),
+    [
+        (
+            "de",
+            "stoppe das Mining von garage-m30",
+            "welche Hashrate hat garage-m30",
+            "garage-m30 schürft gerade nicht",
+        ),
+        (
+            "es",
+            "para el minado del garage-m30",
+            "qué hashrate tiene garage-m30",
+            "garage-m30 no está minando",
+        ),
+        (
+            "fr",
+            "suspends le minage sur garage-m30",
+            "combien hashe garage-m30",
+            "garage-m30 ne mine pas",
+        ),
+    ],
+)
+@pytest.mark.usefixtures("init_any_integration", "assist")
+async def test_hashrate_while_paused_in_other_languages(
+    hass: HomeAssistant, language: str, pause: str, question: str, answer: str
+) -> None:
+    """A paused miner is said to be not mining, in the sentence's language."""
+    assert intent_type(await say(hass, pause, language)) == INTENT_SET_MINING
+
+    response = await say(hass, question, language)
+
+    assert speech(response) == answer
+
+
+@pytest.mark.parametrize(
+    ("language", "sentence"),
+    [
+        ("de", "pausiere das Mining auf dem Miner Atelier"),
+        ("es", "pausa la minería del minero atelier"),
+        ("fr", "mets en pause le minage de l'atelier"),
+    ],
+)
+@pytest.mark.usefixtures("assist")
+async def test_articles_and_miner_words_around_the_name(
+    hass: HomeAssistant,
+    any_whatsminer: EmulatedWhatsminer,
+    init_any_integration: MockConfigEntry,
+    language: str,
+    sentence: str,
+) -> None:
+    """An article or the word for "miner" before the name is not part of it."""
+    dr.async_get(hass).async_update_device(
+        _device_id(hass, init_any_integration), name_by_user="Atelier"
+    )
+    start = any_whatsminer.mark()
+
+    response = await say(hass, sentence, language)
+
+    assert speech(response) == _answer(language, Say.PAUSED, name="Atelier")
+    assert any_whatsminer.writes(start) == [any_whatsminer.write("mining_off")]
+
+
+@pytest.mark.parametrize(
+    ("language", "sentence", "answer"),
+    [
+        (
+            "de",
+            "setze die Leistung von garage-m31 auf 50 Prozent",
+            "Leider kenne ich keinen Miner namens garage-m31",
+        ),
+        (
+            "es",
+            "pon la potencia de garage-m31 al 50 %",
+            "Lo siento, no conozco ningún minero llamado garage-m31",
+        ),
+        (
+            "fr",
+            "règle la puissance de garage-m31 à 50 %",
+            "Désolé, je ne connais aucun mineur nommé garage-m31",
+        ),
+    ],
+)
+@pytest.mark.usefixtures("init_any_integration", "assist")
+async def test_unknown_miner_in_other_languages(
+    hass: HomeAssistant,
+    any_whatsminer: EmulatedWhatsminer,
+    language: str,
+    sentence: str,
+    answer: str,
+) -> None:
+    """A name no miner has is said to be unknown, in the sentence's language."""
+    start = any_whatsminer.mark()
+
+    response = await say(hass, sentence, language)
+
+    assert response.error_code is intent.IntentResponseErrorCode.NO_VALID_TARGETS
+    assert speech(response) == answer
+    assert any_whatsminer.writes(start) == []
+
+
+@pytest.mark.parametrize(
+    ("language", "sentence", "answer"),
+    [
+        (
+            "de",
+            "Hashrate von garage-m30",
+            "Leider ist garage-m30 gerade nicht verfügbar",
+        ),
+        (
+            "es",
+            "dime el hashrate de garage-m30",
+            "Lo siento, garage-m30 no está disponible ahora mismo",
+        ),
+        (
+            "fr",
+            "donne-moi le hashrate de garage-m30",
+            "Désolé, garage-m30 n'est pas disponible pour le moment",
+        ),
+    ],
+)
+@pytest.mark.usefixtures("init_any_integration", "assist")
+async def test_unreachable_miner_in_other_languages(
+    hass: HomeAssistant,
+    any_whatsminer: EmulatedWhatsminer,
+    freezer: FrozenDateTimeFactory,
+    *,
+    language: str,
+    sentence: str,
+    answer: str,
+) -> None:
+    """While the miner is unavailable, Assist says so in the sentence's language."""
+    await any_whatsminer.set_offline(True)
+    await poll(hass, freezer)
+
+    response = await say(hass, sentence, language)
+
+    assert response.error_code is intent.IntentResponseErrorCode.FAILED_TO_HANDLE
+    assert speech(response) == answer
+
+
+@pytest.mark.parametrize(
+    ("language", "sentence", "refusal"),
+    [
+        (
+            "de",
+            "setze die Leistung von garage-m30 auf 30 Prozent",
+            "Der Miner hat den Befehl abgelehnt: ",
+        ),
+        (
+            "es",
+            "pon la potencia de garage-m30 al 30 %",
+            "El minero rechazó el comando: ",
+        ),
+        (
+            "fr",
+            "règle la puissance de garage-m30 à 30 %",
+            "Le mineur a refusé la commande : ",
+        ),
+    ],
+)
+@pytest.mark.usefixtures("init_any_integration", "assist")
+async def test_miner_refuses_in_other_languages(
+    hass: HomeAssistant,
+    any_whatsminer: EmulatedWhatsminer,
+    language: str,
+    sentence: str,
+    refusal: str,
+) -> None:
+    """The miner's refusal is Miner Hub's translated message of that language."""
+    any_whatsminer.faults.rejected_commands = {
+        any_whatsminer.command("power_percent", 30)
+    }
+
+    response = await say(hass, sentence, language)
+
+    assert response.error_code is intent.IntentResponseErrorCode.FAILED_TO_HANDLE
+    assert speech(response).startswith(refusal)
+    assert hass.states.get(POWER_PERCENT).state != "30"
+
+
+@pytest.mark.parametrize(
+    ("language", "pause", "power", "cannot_pause", "cannot_set_power"),
+    [
+        (
+            "de",
+            "pausiere das Mining auf {}",
+            "setze die Leistung von {} auf 50 Prozent",
+            "Leider kann {} das Mining nicht pausieren und fortsetzen",
+            "Leider kann {} seine Leistung nicht in Prozent einstellen",
+        ),
+        (
+            "es",
+            "pausa la minería de {}",
+            "pon la potencia de {} al 50 %",
+            "Lo siento, {} no puede pausar ni reanudar la minería",
+            "Lo siento, {} no puede establecer su porcentaje de potencia",
+        ),
+        (
+            "fr",
+            "mets en pause le minage de {}",
+            "règle la puissance de {} à 50 %",
+            "Désolé, {} ne peut ni mettre en pause ni reprendre le minage",
+            "Désolé, {} ne peut pas régler son pourcentage de puissance",
+        ),
+    ],
+)
+@pytest.mark.usefixtures("assist")
+async def test_dragonmint_in_other_languages(
+    hass: HomeAssistant,
+    dragonmint: DragonMintEmulator,
+    dragonmint_entry: MockConfigEntry,
+    *,
+    language: str,
+    pause: str,
+    power: str,
+    cannot_pause: str,
+    cannot_set_power: str,
+) -> None:
+    """What a DragonMint cannot do is said in the sentence's language."""
+    await setup_integration(hass, dragonmint_entry)
+    name = DRAGONMINT_TITLE.lower()
+
+    response = await say(hass, pause.format(name), language)
+    assert speech(response) == cannot_pause.format(DRAGONMINT_TITLE)
+
+    response = await say(hass, power.format(name), language)
+    assert response.error_code is intent.IntentResponseErrorCode.FAILED_TO_HANDLE
+    assert speech(response) == cannot_set_power.format(DRAGONMINT_TITLE)
+
+
+@pytest.mark.usefixtures("init_any_integration", "assist")
+async def test_not_exposed_and_pool_account_in_german(
+    hass: HomeAssistant, spiderpool_entry: MockConfigEntry
+) -> None:
+    """A pool account is not a miner; one not exposed cannot be addressed."""
+    await setup_integration(hass, spiderpool_entry)
+    device = dr.async_get(hass).async_get_device_by_identifier(
+        (DOMAIN, spiderpool_entry.entry_id), spiderpool_entry.entry_id
+    )
+    assert device is not None
+    response = await say(hass, f"Hashrate von {device.name}", "de")
+    assert speech(response) == f"Leider ist {device.name} nicht freigegeben"
+    for entity in er.async_entries_for_device(er.async_get(hass), device.id):
+        async_expose_entity(hass, conversation.DOMAIN, entity.entity_id, True)
+
+    response = await say(hass, f"Hashrate von {device.name}", "de")
+
+    assert response.error_code is intent.IntentResponseErrorCode.NO_VALID_TARGETS
+    assert speech(response) == f"Leider ist {device.name} ein Pool-Konto und kein Miner"
+
+
+@pytest.mark.parametrize(
+    ("language", "answer"),
+    [
+        ("de", "Leistung von garage-m30 auf 70 % gesetzt"),
+        ("fr-CA", "Puissance de garage-m30 réglée à 70 %"),
+        ("it", "Set the power of garage-m30 to 70%"),
+    ],
+)
+@pytest.mark.usefixtures("init_any_integration", "assist")
+async def test_intents_without_a_sentence_answer_in_their_language(
+    hass: HomeAssistant, language: str, answer: str
+) -> None:
+    """LLM agents call the intents in the user's language: English if no voice."""
+    response = await intent.async_handle(
+        hass,
+        "test",
+        INTENT_SET_POWER_PERCENT,
+        {"name": {"value": MINER}, "percent": {"value": 70}},
+        language=language,
+    )
+
+    assert speech(response) == answer
+
+
+@pytest.mark.parametrize(
+    ("language", "sentence", "built_in_intent"),
+    [
+        ("de", "schalte garage-m30 aus", "HassTurnOff"),
+        ("de", "stoppe garage-m30", "HassTurnOff"),
+        ("de", "schalte garage-m30 ein", "HassTurnOn"),
+        ("de", "pausiere den Fernseher", None),
+        ("es", "apaga garage-m30", "HassTurnOff"),
+        ("es", "enciende garage-m30", "HassTurnOn"),
+        ("es", "pausa la televisión", None),
+        ("fr", "éteins garage-m30", "HassTurnOff"),
+        ("fr", "allume garage-m30", "HassTurnOn"),
+        ("fr", "mets la télé en pause", None),
+    ],
+)
+@pytest.mark.usefixtures("init_any_integration", "assist")
+async def test_builtin_sentences_stay_built_in_in_other_languages(
+    hass: HomeAssistant, language: str, sentence: str, built_in_intent: str | None
+) -> None:
+    """Our wildcard sentences do not catch what Assist understands itself.
+
+    The mining switch, named as its miner, is switched by Assist's own sentences;
+    a pause without "mining" is no sentence of ours (no media player here: no
+    intent at all).
+    """
+    response = await say(hass, sentence, language)
+
+    assert intent_type(response) == built_in_intent
+    if built_in_intent is not None:
+        assert response.response_type is intent.IntentResponseType.ACTION_DONE
+        expected = "on" if built_in_intent == "HassTurnOn" else "off"
+        assert hass.states.get(MINING_SWITCH).state == expected

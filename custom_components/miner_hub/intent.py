@@ -2,19 +2,30 @@
 
 The ``intent`` integration finds this platform and calls ``async_setup_intents``
 once Miner Hub is loaded. The sentences of the built-in conversation agent ship in
-``custom_sentences/en/miner_hub.yaml``; LLM agents read the handlers' descriptions
-and slot schemas.
+``custom_sentences/<language>/miner_hub.yaml`` (English, German, Spanish, French);
+LLM agents read the handlers' descriptions and slot schemas.
 
 A sentence names the miner as its device is named ("garage m30" finds
 "garage-m30"). As everywhere in Assist, only a miner with at least one entity
 exposed to the assistant can be addressed (its mining switch is exposed by
 default). What goes wrong is said, in a sentence: the conversation agent would
 replace an exception's message with a generic one (and log a traceback).
+
+The answers are in the language of the request (``VOICES``: English, German,
+Spanish, French; English for any other language). They are set here rather than
+as ``responses`` of the sentence files: the conversation agent uses a sentence
+file's response template only when the handler leaves the speech empty, and
+scripts and LLM agents, which call the intents without a sentence, would get no
+answer at all. A miner's refusal is said in Miner Hub's translated exception
+message of that language.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from contextlib import suppress
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any, ClassVar, Final, override
 
 from homeassistant.components.homeassistant.exposed_entities import (
@@ -28,6 +39,7 @@ from homeassistant.helpers import (
     device_registry as dr,
     entity_registry as er,
     intent,
+    translation,
 )
 import probatio
 
@@ -43,9 +55,26 @@ SLOT_NAME: Final = "name"
 SLOT_PERCENT: Final = "percent"
 SLOT_MINING: Final = "mining"
 
-# Words around a name that are not part of it: "the garage-m30 miner".
-_LEADING_WORDS: Final = frozenset({"the", "my", "our"})
-_TRAILING_WORDS: Final = frozenset({"miner"})
+# Words around a name that are not part of it: "the garage-m30 miner", "den Miner
+# garage-m30", "el minero garage-m30", "le mineur garage-m30". A name is first
+# looked for as it was said, so a device whose name starts with one still matches.
+_LEADING_WORDS: Final = frozenset(
+    {
+        # English
+        "the", "my", "our",
+        # German
+        "der", "die", "das", "den", "dem", "des",
+        "mein", "meine", "meinen", "meinem", "meines",
+        "unser", "unsere", "unseren", "unserem", "unseres",
+        # Spanish
+        "el", "la", "los", "las", "al", "del", "mi", "nuestro", "nuestra",
+        # French
+        "le", "les", "du", "mon", "ma", "notre",
+    }
+)  # fmt: skip
+# French elision: "l'atelier" is "atelier".
+_ELIDED_ARTICLES: Final = ("l'", "l\u2019")
+_MINER_WORDS: Final = frozenset({"miner", "miners", "minero", "mineur"})
 
 _NAME_SLOT: Final = {
     probatio.Required(
@@ -54,23 +83,189 @@ _NAME_SLOT: Final = {
 }
 
 
+class Say(StrEnum):
+    """What Assist says; every language of ``VOICES`` has a text for each."""
+
+    SET_POWER_PERCENT = "set_power_percent"
+    PAUSED = "paused"
+    RESUMED = "resumed"
+    HASHRATE = "hashrate"
+    HASHRATE_UNKNOWN = "hashrate_unknown"
+    NOT_MINING = "not_mining"
+    UNKNOWN_MINER = "unknown_miner"
+    NOT_EXPOSED = "not_exposed"
+    POOL_ACCOUNT = "pool_account"
+    POOL_WORKER = "pool_worker"
+    SEVERAL_MINERS = "several_miners"
+    UNAVAILABLE = "unavailable"
+    NO_POWER_PERCENT = "no_power_percent"
+    NO_MINING_SWITCH = "no_mining_switch"
+
+
+@dataclass(frozen=True, slots=True)
+class Voice:
+    """How Miner Hub answers in one language."""
+
+    language: str
+    decimal_separator: str
+    texts: Mapping[Say, str]
+
+    def say(self, what: Say, **values: str) -> str:
+        """The text of ``what`` with its placeholders filled in."""
+        return self.texts[what].format(**values)
+
+    def number(self, value: float) -> str:
+        """As the sensor shows it (two decimals), without trailing zeros."""
+        text = f"{value:.2f}".rstrip("0").rstrip(".")
+        return text.replace(".", self.decimal_separator)
+
+
+ENGLISH: Final = "en"
+
+# The answers, per language of the request. Placeholders: {name} (the miner's
+# device name), {percent}, {hashrate} and {unit} (TH/s).
+
+_EN: Final[Mapping[Say, str]] = {  # English
+    Say.SET_POWER_PERCENT: "Set the power of {name} to {percent}%",
+    Say.PAUSED: "Paused mining on {name}",
+    Say.RESUMED: "Resumed mining on {name}",
+    Say.HASHRATE: "{name} is hashing at {hashrate} {unit}",
+    Say.HASHRATE_UNKNOWN: "The hashrate of {name} is unknown",
+    Say.NOT_MINING: "{name} is not mining",
+    Say.UNKNOWN_MINER: "Sorry, I am not aware of any miner called {name}",
+    Say.NOT_EXPOSED: "Sorry, {name} is not exposed",
+    Say.POOL_ACCOUNT: "Sorry, {name} is a pool account, not a miner",
+    Say.POOL_WORKER: "Sorry, {name} is a pool worker, not a miner",
+    Say.SEVERAL_MINERS: "Sorry, there are several miners called {name}",
+    Say.UNAVAILABLE: "Sorry, {name} is not available right now",
+    Say.NO_POWER_PERCENT: "Sorry, {name} cannot set its power percent",
+    Say.NO_MINING_SWITCH: "Sorry, {name} cannot pause and resume mining",
+}
+
+_DE: Final[Mapping[Say, str]] = {  # German
+    Say.SET_POWER_PERCENT: "Leistung von {name} auf {percent} % gesetzt",
+    Say.PAUSED: "Mining auf {name} pausiert",
+    Say.RESUMED: "Mining auf {name} fortgesetzt",
+    Say.HASHRATE: "Die Hashrate von {name} beträgt {hashrate} {unit}",
+    Say.HASHRATE_UNKNOWN: "Die Hashrate von {name} ist unbekannt",
+    Say.NOT_MINING: "{name} schürft gerade nicht",
+    Say.UNKNOWN_MINER: "Leider kenne ich keinen Miner namens {name}",
+    Say.NOT_EXPOSED: "Leider ist {name} nicht freigegeben",
+    Say.POOL_ACCOUNT: "Leider ist {name} ein Pool-Konto und kein Miner",
+    Say.POOL_WORKER: "Leider ist {name} ein Pool-Worker und kein Miner",
+    Say.SEVERAL_MINERS: "Leider gibt es mehrere Miner namens {name}",
+    Say.UNAVAILABLE: "Leider ist {name} gerade nicht verfügbar",
+    Say.NO_POWER_PERCENT: (
+        "Leider kann {name} seine Leistung nicht in Prozent einstellen"
+    ),
+    Say.NO_MINING_SWITCH: (
+        "Leider kann {name} das Mining nicht pausieren und fortsetzen"
+    ),
+}
+
+_ES: Final[Mapping[Say, str]] = {  # Spanish
+    Say.SET_POWER_PERCENT: "Potencia de {name} establecida al {percent} %",
+    Say.PAUSED: "Minería en pausa en {name}",
+    Say.RESUMED: "Minería reanudada en {name}",
+    Say.HASHRATE: "El hashrate de {name} es de {hashrate} {unit}",
+    Say.HASHRATE_UNKNOWN: "No se conoce el hashrate de {name}",
+    Say.NOT_MINING: "{name} no está minando",
+    Say.UNKNOWN_MINER: "Lo siento, no conozco ningún minero llamado {name}",
+    Say.NOT_EXPOSED: "Lo siento, {name} no se expone al asistente",
+    Say.POOL_ACCOUNT: "Lo siento, {name} es una cuenta de pool, no un minero",
+    Say.POOL_WORKER: "Lo siento, {name} es un worker de pool, no un minero",
+    Say.SEVERAL_MINERS: "Lo siento, hay varios mineros llamados {name}",
+    Say.UNAVAILABLE: "Lo siento, {name} no está disponible ahora mismo",
+    Say.NO_POWER_PERCENT: (
+        "Lo siento, {name} no puede establecer su porcentaje de potencia"
+    ),
+    Say.NO_MINING_SWITCH: "Lo siento, {name} no puede pausar ni reanudar la minería",
+}
+
+_FR: Final[Mapping[Say, str]] = {  # French
+    Say.SET_POWER_PERCENT: "Puissance de {name} réglée à {percent} %",
+    Say.PAUSED: "Minage mis en pause sur {name}",
+    Say.RESUMED: "Minage repris sur {name}",
+    Say.HASHRATE: "Le hashrate de {name} est de {hashrate} {unit}",
+    Say.HASHRATE_UNKNOWN: "Le hashrate de {name} est inconnu",
+    Say.NOT_MINING: "{name} ne mine pas",
+    Say.UNKNOWN_MINER: "Désolé, je ne connais aucun mineur nommé {name}",
+    Say.NOT_EXPOSED: "Désolé, {name} n'est pas exposé",
+    Say.POOL_ACCOUNT: "Désolé, {name} est un compte de pool, pas un mineur",
+    Say.POOL_WORKER: "Désolé, {name} est un worker de pool, pas un mineur",
+    Say.SEVERAL_MINERS: "Désolé, plusieurs mineurs sont nommés {name}",
+    Say.UNAVAILABLE: "Désolé, {name} n'est pas disponible pour le moment",
+    Say.NO_POWER_PERCENT: (
+        "Désolé, {name} ne peut pas régler son pourcentage de puissance"
+    ),
+    Say.NO_MINING_SWITCH: (
+        "Désolé, {name} ne peut ni mettre en pause ni reprendre le minage"
+    ),
+}
+
+VOICES: Final[Mapping[str, Voice]] = {
+    voice.language: voice
+    for voice in (
+        Voice(ENGLISH, ".", _EN),
+        Voice("de", ",", _DE),
+        Voice("es", ",", _ES),
+        Voice("fr", ",", _FR),
+    )
+}
+
+
+def voice_for(language: str | None) -> Voice:
+    """The voice of a request's language ("de-CH" is German), else English."""
+    primary = (language or "").replace("_", "-").split("-")[0].casefold()
+    return VOICES.get(primary, VOICES[ENGLISH])
+
+
 class MinerIntentError(intent.IntentHandleError):
     """Why a sentence about a miner cannot be carried out, to be said as it is."""
 
     def __init__(
         self,
-        message: str,
+        what: Say,
         code: intent.IntentResponseErrorCode = (
             intent.IntentResponseErrorCode.FAILED_TO_HANDLE
         ),
+        **values: str,
     ) -> None:
-        """A message for the user and the kind of failure."""
-        super().__init__(message)
+        """What to say (in English in the message, for the log) and the failure."""
+        super().__init__(VOICES[ENGLISH].say(what, **values))
+        self.what = what
+        self.values = values
         self.code = code
 
+    def speech(self, voice: Voice) -> str:
+        """What to say in the voice's language."""
+        return voice.say(self.what, **self.values)
 
-def _not_found(message: str) -> MinerIntentError:
-    return MinerIntentError(message, intent.IntentResponseErrorCode.NO_VALID_TARGETS)
+
+def _not_found(what: Say, **values: str) -> MinerIntentError:
+    return MinerIntentError(
+        what, intent.IntentResponseErrorCode.NO_VALID_TARGETS, **values
+    )
+
+
+async def async_error_speech(
+    hass: HomeAssistant, voice: Voice, err: HomeAssistantError
+) -> str:
+    """Miner Hub's translated message of ``err`` in the voice's language.
+
+    ``str(err)`` is always English; an error that is not one of Miner Hub's
+    translated ones is said as it is.
+    """
+    if err.translation_domain != DOMAIN or not err.translation_key:
+        return str(err)
+    translations = await translation.async_get_translations(
+        hass, voice.language, "exceptions", {DOMAIN}
+    )
+    key = f"component.{DOMAIN}.exceptions.{err.translation_key}.message"
+    if message := translations.get(key):
+        with suppress(KeyError, IndexError, ValueError):
+            return message.rstrip(".").format(**(err.translation_placeholders or {}))
+    return str(err)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,15 +285,26 @@ def _key(name: str) -> str:
 def _spoken_keys(spoken: str) -> list[str]:
     """Keys of what was said, the words as they are first.
 
-    Then without a leading article or a trailing "miner" ("the garage-m30 miner").
+    Then without a leading article or a word for "miner" around the name ("the
+    garage-m30 miner", "den Miner garage-m30", "l'atelier").
     """
     words = spoken.replace("-", " ").replace("_", " ").split()
     variants = [words]
+
+    def add(variant: list[str]) -> None:
+        if variant and variant not in variants:
+            variants.append(variant)
+
     if len(words) > 1 and words[0].casefold() in _LEADING_WORDS:
-        variants.append(words[1:])
+        add(words[1:])
+    elif words and words[0].casefold().startswith(_ELIDED_ARTICLES):
+        add([words[0][2:], *words[1:]])
     for variant in list(variants):
-        if len(variant) > 1 and variant[-1].casefold() in _TRAILING_WORDS:
-            variants.append(variant[:-1])
+        if len(variant) > 1 and variant[0].casefold() in _MINER_WORDS:
+            add(variant[1:])
+    for variant in list(variants):
+        if len(variant) > 1 and variant[-1].casefold() in _MINER_WORDS:
+            add(variant[:-1])
     keys: list[str] = []
     for variant in variants:
         if (key := _key("".join(variant))) and key not in keys:
@@ -147,14 +353,14 @@ def async_find_miner(
         if matches:
             break
     if not matches:
-        raise _not_found(f"Sorry, I am not aware of any miner called {spoken}")
+        raise _not_found(Say.UNKNOWN_MINER, name=spoken)
     exposed = [
         (device, entry)
         for device, entry in matches
         if _async_exposed(hass, assistant, device)
     ]
     if not exposed:
-        raise _not_found(f"Sorry, {spoken} is not exposed")
+        raise _not_found(Say.NOT_EXPOSED, name=spoken)
     miners = [
         (device, entry)
         for device, entry in exposed
@@ -162,12 +368,13 @@ def async_find_miner(
     ]
     if not miners:
         device, entry = exposed[0]
-        kind = "account" if (DOMAIN, entry.entry_id) in device.identifiers else "worker"
+        account = (DOMAIN, entry.entry_id) in device.identifiers
         raise _not_found(
-            f"Sorry, {_device_name(device, entry)} is a pool {kind}, not a miner"
+            Say.POOL_ACCOUNT if account else Say.POOL_WORKER,
+            name=_device_name(device, entry),
         )
     if len(miners) > 1:
-        raise _not_found(f"Sorry, there are several miners called {spoken}")
+        raise _not_found(Say.SEVERAL_MINERS, name=spoken)
     device, entry = miners[0]
     name = _device_name(device, entry)
     coordinator: object = getattr(entry, "runtime_data", None)
@@ -176,7 +383,7 @@ def async_find_miner(
         or not isinstance(coordinator, MinerCoordinator)
         or not coordinator.last_update_success
     ):
-        raise MinerIntentError(f"Sorry, {name} is not available right now")
+        raise MinerIntentError(Say.UNAVAILABLE, name=name)
     return MinerTarget(name, device.id, coordinator)
 
 
@@ -190,8 +397,7 @@ class MinerIntentHandler(intent.IntentHandler):
     """
 
     # What the miner must support, and what to say when it does not.
-    capability: Capability | None = None
-    unsupported: str = ""
+    capability: ClassVar[tuple[Capability, Say] | None] = None
     response_type = intent.IntentResponseType.ACTION_DONE
 
     # Slots besides the miner's name.
@@ -208,18 +414,20 @@ class MinerIntentHandler(intent.IntentHandler):
         """Find the miner, act on it, and say what happened."""
         slots = self.async_validate_slots(intent_obj.slots)
         response = intent_obj.create_response()
+        voice = voice_for(intent_obj.language)
         try:
             miner = self._async_find_capable_miner(intent_obj, slots)
-            speech = await self.async_handle_miner(miner, slots)
+            speech = await self.async_handle_miner(miner, slots, voice)
         except MinerIntentError as err:
             LOGGER.debug("%s not handled: %s", self.intent_type, err)
-            response.async_set_error(err.code, str(err))
+            response.async_set_error(err.code, err.speech(voice))
             return response
         except HomeAssistantError as err:
             # The miner refused the command or did not answer (translated message).
             LOGGER.debug("%s failed: %s", self.intent_type, err)
             response.async_set_error(
-                intent.IntentResponseErrorCode.FAILED_TO_HANDLE, str(err)
+                intent.IntentResponseErrorCode.FAILED_TO_HANDLE,
+                await async_error_speech(intent_obj.hass, voice, err),
             )
             return response
         response.response_type = self.response_type
@@ -243,14 +451,15 @@ class MinerIntentHandler(intent.IntentHandler):
         miner = async_find_miner(
             intent_obj.hass, slots[SLOT_NAME]["value"], intent_obj.assistant
         )
-        if (
-            self.capability is not None
-            and self.capability not in miner.coordinator.miner.capabilities
-        ):
-            raise MinerIntentError(self.unsupported.format(name=miner.name))
+        if self.capability is not None:
+            capability, unsupported = self.capability
+            if capability not in miner.coordinator.miner.capabilities:
+                raise MinerIntentError(unsupported, name=miner.name)
         return miner
 
-    async def async_handle_miner(self, miner: MinerTarget, slots: Slots) -> str:
+    async def async_handle_miner(
+        self, miner: MinerTarget, slots: Slots, voice: Voice
+    ) -> str:
         """Act on the miner (through its coordinator); return what to say."""
         raise NotImplementedError
 
@@ -263,8 +472,7 @@ class SetPowerPercentHandler(MinerIntentHandler):
         "Sets the power percentage of a Bitcoin miner (Miner Hub): lower "
         "percentages use less power and hash less"
     )
-    capability = Capability.POWER_PERCENT
-    unsupported = "Sorry, {name} cannot set its power percent"
+    capability = (Capability.POWER_PERCENT, Say.NO_POWER_PERCENT)
 
     extra_slots: ClassVar[dict[Any, Any]] = {
         probatio.Required(
@@ -273,11 +481,13 @@ class SetPowerPercentHandler(MinerIntentHandler):
     }
 
     @override
-    async def async_handle_miner(self, miner: MinerTarget, slots: Slots) -> str:
+    async def async_handle_miner(
+        self, miner: MinerTarget, slots: Slots, voice: Voice
+    ) -> str:
         """Set the percent; the number follows, errors are translated."""
         percent: int = slots[SLOT_PERCENT]["value"]
         await miner.coordinator.async_set_power_percent(percent)
-        return f"Set the power of {miner.name} to {percent}%"
+        return voice.say(Say.SET_POWER_PERCENT, name=miner.name, percent=str(percent))
 
 
 class SetMiningHandler(MinerIntentHandler):
@@ -288,8 +498,7 @@ class SetMiningHandler(MinerIntentHandler):
         "Pauses (mining false) or resumes (mining true) mining on a Bitcoin "
         "miner (Miner Hub)"
     )
-    capability = Capability.MINING_SWITCH
-    unsupported = "Sorry, {name} cannot pause and resume mining"
+    capability = (Capability.MINING_SWITCH, Say.NO_MINING_SWITCH)
 
     extra_slots: ClassVar[dict[Any, Any]] = {
         probatio.Required(
@@ -298,16 +507,13 @@ class SetMiningHandler(MinerIntentHandler):
     }
 
     @override
-    async def async_handle_miner(self, miner: MinerTarget, slots: Slots) -> str:
+    async def async_handle_miner(
+        self, miner: MinerTarget, slots: Slots, voice: Voice
+    ) -> str:
         """Start or stop mining; the refresh after it shows the result."""
         mining: bool = slots[SLOT_MINING]["value"]
         await miner.coordinator.async_set_mining(mining)
-        return f"{'Resumed' if mining else 'Paused'} mining on {miner.name}"
-
-
-def _format_hashrate(value: float) -> str:
-    """As the sensor shows it (two decimals), without trailing zeros."""
-    return f"{value:.2f}".rstrip("0").rstrip(".")
+        return voice.say(Say.RESUMED if mining else Say.PAUSED, name=miner.name)
 
 
 class GetHashrateHandler(MinerIntentHandler):
@@ -318,15 +524,21 @@ class GetHashrateHandler(MinerIntentHandler):
     response_type = intent.IntentResponseType.QUERY_ANSWER
 
     @override
-    async def async_handle_miner(self, miner: MinerTarget, slots: Slots) -> str:
+    async def async_handle_miner(
+        self, miner: MinerTarget, slots: Slots, voice: Voice
+    ) -> str:
         """The hashrate of the last poll, or why there is none."""
         status = miner.coordinator.data.status
         if status.mining is False:
-            return f"{miner.name} is not mining"
+            return voice.say(Say.NOT_MINING, name=miner.name)
         if status.hashrate_ths is None:
-            return f"The hashrate of {miner.name} is unknown"
-        hashrate = _format_hashrate(status.hashrate_ths)
-        return f"{miner.name} is hashing at {hashrate} {UNIT_HASHRATE}"
+            return voice.say(Say.HASHRATE_UNKNOWN, name=miner.name)
+        return voice.say(
+            Say.HASHRATE,
+            name=miner.name,
+            hashrate=voice.number(status.hashrate_ths),
+            unit=UNIT_HASHRATE,
+        )
 
 
 async def async_setup_intents(hass: HomeAssistant) -> None:
