@@ -74,6 +74,7 @@ async def develop(config_dir: Path, port: int) -> int:
                 await add_devices(api, [f for f in flows if f.menu_step == POOL])
                 await wait_until_loaded(api)
                 await set_prices(api)
+                await wait_until_loaded(api)  # reloaded with its prices
                 await add_devices(api, [f for f in flows if f.menu_step != POOL])
                 await wait_until_loaded(api)
                 for placed in await api.put_devices_in_areas(devices.areas()):

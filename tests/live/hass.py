@@ -35,7 +35,12 @@ FIRST_START_HTTP: Final = "packages/first_start_http.yaml"
 # Linked into the config directory: <config>/<link> -> <repository>/<target>.
 LINKS: Final = {
     "custom_components/miner_hub": "custom_components/miner_hub",
-    "custom_sentences/en/miner_hub.yaml": "custom_sentences/en/miner_hub.yaml",
+    **{
+        f"custom_sentences/{language}/miner_hub.yaml": (
+            f"custom_sentences/{language}/miner_hub.yaml"
+        )
+        for language in ("en", "de", "es", "fr")
+    },
     "blueprints/automation/miner_hub": "blueprints/automation/miner_hub",
 }
 
