@@ -373,10 +373,55 @@ async def test_cgminer_restart(
     assert _state(hass, MINING) == "off"
 
     await poll_dragonmint(hass, freezer, dragonmint)
-    # hashing again, the 5-minute average still ramping up
-    assert 0 < float(_state(hass, HASHRATE)) < 14.7
+    # hashing again: the 5-second window (the firmware's choice in the first
+    # 5 minutes) is the chains' rate while the 5-minute average still ramps up
+    summary = await _raw_summary(dragonmint)
+    assert sum(chain["MHS 5m"] for chain in summary["DEVS"]) / 1e6 < 1
+    assert float(_state(hass, HASHRATE)) == pytest.approx(
+        sum(chain["MHS 5s"] for chain in summary["DEVS"]) / 1e6
+    )
     assert _state(hass, MINING) == "on"
     assert _state(hass, UPTIME) == uptime
+
+
+async def test_hashrate_after_a_cgminer_restart_is_not_a_ramp(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    dragonmint: DragonMintEmulator,
+    init_dragonmint: MockConfigEntry,
+) -> None:
+    """After a restart the hashrate is the chains' rate, not the 5-minute ramp.
+
+    cgminer's 5-minute average rises from 0 (to 63 % after 5 minutes, 95 % after
+    15); the firmware's page shows the 5 s window for the first 5 minutes and the
+    1 min window until 15 (dragonmint.md §5.2), and so does Miner Hub.
+    """
+    nominal = sum(chain.mhs for chain in dragonmint.state.chains) / 1e6
+    await _press(hass, RESTART_MINING)
+    await poll_dragonmint(hass, freezer, dragonmint)  # cgminer is back after 30 s
+    assert dragonmint.state.cgminer == "running"
+    assert float(_state(hass, HASHRATE)) == 0  # the chains still initialise
+
+    windows = set()
+    for _ in range(40):  # 20 minutes of polls
+        await poll_dragonmint(hass, freezer, dragonmint)
+        devs = (await _raw_summary(dragonmint))["DEVS"]
+        elapsed = devs[0]["Device Elapsed"]
+        shown = float(_state(hass, HASHRATE))
+        ramp = sum(chain["MHS 5m"] for chain in devs) / 1e6
+        window = "MHS 5s" if elapsed < 300 else "MHS 1m" if elapsed < 900 else "MHS 5m"
+        windows.add(window)
+        assert shown == pytest.approx(sum(c[window] for c in devs) / 1e6), elapsed
+        # close to the chains' rate from the first hashing poll on ...
+        assert shown > 0.94 * nominal, elapsed
+        # ... where the 5-minute average alone would still be climbing from 0
+        if elapsed < 900:
+            assert ramp < 0.95 * nominal, elapsed
+        for board, chain in zip(BOARDS, devs, strict=True):
+            assert float(
+                _state(hass, f"sensor.{PREFIX}_board_{board}_hashrate")
+            ) == pytest.approx(chain[window] / 1e6)
+    assert windows == {"MHS 5s", "MHS 1m", "MHS 5m"}
 
 
 async def test_cgminer_not_running_at_setup(

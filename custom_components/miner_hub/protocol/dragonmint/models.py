@@ -19,7 +19,7 @@ class DragonMintChain:
     index: int
     status: str | None  # "Alive" / "Dead"
     temperature_c: float | None
-    hashrate_ths: float | None  # 5-minute window where reported
+    hashrate_ths: float | None  # the window that suits Device Elapsed (parse)
     hashrate_average_ths: float | None  # since cgminer started
     accepted: int | None
     rejected: int | None

@@ -1,9 +1,10 @@
 """Parsing of DragonMint / Innosilicon firmware replies into typed models.
 
 Hashrates are TH/s: from ``Hash Rate H`` (H/s, Innosilicon) when present, else
-from the ``MHS *`` fields (MH/s). The key ``Hash Rate`` alone is never read: it
-is MH/s on DragonMint but a display-scaled number on Innosilicon. Application
-errors arrive as HTTP 200 with ``"success": false``.
+from the ``MHS *`` window that suits the time since cgminer started (see
+``_window_keys``). The key ``Hash Rate`` alone is never read: it is MH/s on
+DragonMint but a display-scaled number on Innosilicon. Application errors arrive
+as HTTP 200 with ``"success": false``.
 """
 
 from __future__ import annotations
@@ -24,6 +25,23 @@ from .models import (
 )
 
 _INVALID_REQUEST: Final = "invalid request"
+# The MHS windows to try, by ``Device Elapsed`` (seconds since cgminer started).
+# cgminer's windows are exponentially decaying averages that start from 0, so
+# right after a (re)start the 5-minute one ramps up for many minutes. The
+# firmware's backend picks the ``Hash Rate`` its web page shows by the same
+# clock (dragonmint.md §5.2 "How Hash Rate is chosen", from dm-backend
+# StatusController::getSummaryAction; the web UI's hash rate card sums the
+# chains' ``Hash Rate H``, which the Innosilicon backend derives from it, inno-ui
+# homePage.js): < 300 s MHS 5s, < 900 s MHS 1m, < 3600 s MHS 5m, then MHS 15m.
+# We use its thresholds for the ramp but stay on MHS 5m from 900 s on, where the
+# firmware moves to MHS 15m after an hour: once settled the sensor keeps one
+# meaning and shows a dead chain within minutes. A missing window falls back to
+# the next longer one, then to MHS av.
+_EARLY_WINDOWS: Final = (
+    (300, ("MHS 5s", "MHS 1m", "MHS 5m", "MHS av")),
+    (900, ("MHS 1m", "MHS 5m", "MHS av")),
+)
+_SETTLED_WINDOWS: Final = ("MHS 5m", "MHS 1m", "MHS av")
 _MHS_TO_THS: Final = 1e-6
 _HS_TO_THS: Final = 1e-12
 _UPTIME = re.compile(
@@ -51,13 +69,24 @@ def _index(reported: int | None, position: int) -> int:
     return position if reported is None else reported
 
 
+def _window_keys(elapsed_s: int | None) -> tuple[str, ...]:
+    """The ``MHS *`` keys to try, in order, ``elapsed_s`` after cgminer started."""
+    if elapsed_s is not None and elapsed_s >= 0:
+        for below, keys in _EARLY_WINDOWS:
+            if elapsed_s < below:
+                return keys
+    return _SETTLED_WINDOWS
+
+
 def chain_from(index: int, record: Mapping[str, Any]) -> DragonMintChain:
     """Build a Chain; see the module docstring for the hashrate fields."""
     fields = Fields(record)
+    elapsed = fields.integer("Device Elapsed")
     if (hs := fields.number("Hash Rate H")) is not None:
+        # Innosilicon: the backend already chose the window by Device Elapsed.
         recent: float | None = hs * _HS_TO_THS
     else:
-        recent = scaled(fields.number("MHS 5m", "MHS 1m", "MHS av"), _MHS_TO_THS)
+        recent = scaled(fields.number(*_window_keys(elapsed)), _MHS_TO_THS)
     return DragonMintChain(
         index=_index(fields.integer("ID", "ASC"), index),
         status=fields.text("Status"),
@@ -67,7 +96,7 @@ def chain_from(index: int, record: Mapping[str, Any]) -> DragonMintChain:
         accepted=fields.integer("Accepted"),
         rejected=fields.integer("Rejected"),
         hardware_errors=fields.integer("Hardware Errors"),
-        elapsed_s=fields.integer("Device Elapsed"),
+        elapsed_s=elapsed,
     )
 
 
