@@ -46,7 +46,7 @@ from tests.conftest import (
 from tests.emulators import WhatsminerV2Emulator
 
 POWER_PERCENT = "number.garage_m30_power_percent"
-POWER_LIMIT = "number.garage_m30_power_limit"
+POWER_LIMIT = "number.garage_m30_power_limit_restarts_mining"
 
 
 @pytest.fixture

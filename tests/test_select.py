@@ -33,7 +33,7 @@ from tests.conftest import (
     write_api_issue_id,
 )
 
-ENTITY_ID = "select.garage_m30_power_mode"
+ENTITY_ID = "select.garage_m30_power_mode_restarts_mining"
 
 
 @pytest.fixture

@@ -1030,8 +1030,8 @@ def _whatsminer_sent(rig: Rig, command: str) -> int:
 
 
 MINING_SWITCH: Final = "switch.garage_m30"
-POWER_LIMIT: Final = "number.garage_m30_power_limit"
-POWER_MODE: Final = "select.garage_m30_power_mode"
+POWER_LIMIT: Final = "number.garage_m30_power_limit_restarts_mining"
+POWER_MODE: Final = "select.garage_m30_power_mode_restarts_mining"
 HELD_CHANGE: Final = "sensor.garage_m30_held_change"
 MINING_OFF: Final = Write(
     "mining_off",
@@ -1064,7 +1064,7 @@ SET_POWER_MODE: Final = Write(
     lambda rig: rig.device.state.power_mode.lower(),
 )
 
-AUTOTUNE: Final = "select.dragonmint_t1_123456_auto_tune_mode"
+AUTOTUNE: Final = "select.dragonmint_t1_123456_auto_tune_mode_restarts_mining"
 SET_AUTOTUNE: Final = Write(
     "autotune",
     SELECT_DOMAIN,
