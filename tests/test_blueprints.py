@@ -49,7 +49,7 @@ from tests.emulators.whatsminer_v2 import Faults
 from tests.heating.home import HEATER, heater_entry, set_room
 
 MONDAY = datetime(2026, 11, 23).date()  # a Monday
-MINING_SWITCH = "switch.garage_m30"
+MINING_SWITCH = "switch.garage_m30_mining"
 POWER_PERCENT = "number.garage_m30_power_percent"
 HOLIDAY = "calendar.public_holidays"
 WORKDAY = "binary_sensor.workday_sensor"

@@ -49,7 +49,7 @@ from tests.heating.home import HEATER, ROOM, heater_entry, set_room
 
 pytestmark = pytest.mark.governed
 
-SWITCH = "switch.garage_m30"
+SWITCH = "switch.garage_m30_mining"
 PERCENT = "number.garage_m30_power_percent"
 
 

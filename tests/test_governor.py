@@ -59,7 +59,7 @@ from tests.emulators.whatsminer_v2 import Faults
 
 pytestmark = pytest.mark.governed
 
-SWITCH = "switch.garage_m30"
+SWITCH = "switch.garage_m30_mining"
 PERCENT = "number.garage_m30_power_percent"
 HELD = "sensor.garage_m30_held_change"
 COUNT = "sensor.garage_m30_disruptive_changes_24_h"

@@ -57,7 +57,7 @@ LANGUAGES = sorted(
     path.parent.name for path in CUSTOM_SENTENCES.glob("*/miner_hub.yaml")
 )
 MINER = "garage-m30"
-MINING_SWITCH = "switch.garage_m30"
+MINING_SWITCH = "switch.garage_m30_mining"
 POWER_PERCENT = "number.garage_m30_power_percent"
 HASHRATE = "sensor.garage_m30_hashrate"
 

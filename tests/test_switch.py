@@ -21,7 +21,13 @@ from homeassistant.const import (
 )
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
-from homeassistant.helpers import entity_registry as er, issue_registry as ir
+from homeassistant.helpers import (
+    device_registry as dr,
+    entity_registry as er,
+    intent,
+    issue_registry as ir,
+)
+from homeassistant.helpers.entity_registry import COMPUTED_NAME
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -39,7 +45,7 @@ from tests.conftest import (
     write_api_issue_id,
 )
 
-ENTITY_ID = "switch.garage_m30"
+ENTITY_ID = "switch.garage_m30_mining"
 
 
 @pytest.fixture
@@ -210,3 +216,41 @@ async def test_no_reply(
     assert miner.state.mining is True
     await init_switch.runtime_data.async_refresh()
     assert hass.states.get(ENTITY_ID).state == STATE_ON
+
+
+async def test_named_mining_with_the_miner_as_voice_alias(
+    hass: HomeAssistant, init_switch: MockConfigEntry
+) -> None:
+    """Findable as "Mining"; Assist still knows it by the miner's name."""
+    entry = er.async_get(hass).async_get(ENTITY_ID)
+    assert entry is not None
+    assert hass.states.get(ENTITY_ID).name == "garage-m30 Mining"  # type: ignore[union-attr]
+    assert entry.aliases == [COMPUTED_NAME, "garage-m30"]
+    assert intent.async_get_entity_aliases(
+        hass,
+        entry,
+        state=hass.states.get(ENTITY_ID),  # type: ignore[arg-type]
+    ) == ["garage-m30 Mining", "garage-m30"]
+
+
+async def test_voice_alias_follows_the_device_name(
+    hass: HomeAssistant, init_switch: MockConfigEntry
+) -> None:
+    """Renamed with the miner; once removed by the user, it stays removed."""
+    entities, devices = er.async_get(hass), dr.async_get(hass)
+    entry = entities.async_get(ENTITY_ID)
+    assert entry is not None
+    assert entry.device_id is not None
+    devices.async_update_device(entry.device_id, name_by_user="Garage heater")
+    await hass.async_block_till_done()
+    assert entities.async_get(ENTITY_ID).aliases == [  # type: ignore[union-attr]
+        COMPUTED_NAME,
+        "Garage heater",
+    ]
+
+    entities.async_update_entity(ENTITY_ID, aliases=[COMPUTED_NAME])
+    devices.async_update_device(entry.device_id, name_by_user="Attic heater")
+    await hass.async_block_till_done()
+    await hass.config_entries.async_reload(init_switch.entry_id)
+    await hass.async_block_till_done()
+    assert entities.async_get(ENTITY_ID).aliases == [COMPUTED_NAME]  # type: ignore[union-attr]

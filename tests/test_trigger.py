@@ -39,7 +39,7 @@ async def _automation(hass: HomeAssistant, target: dict[str, Any]) -> None:
             automation.DOMAIN: {
                 "triggers": {"trigger": "miner_hub.came_online", "target": target},
                 # Evaluated as the run starts.
-                "variables": {"switch": "{{ states('switch.garage_m30') }}"},
+                "variables": {"switch": "{{ states('switch.garage_m30_mining') }}"},
                 "actions": {
                     "event": "miner_back",
                     "event_data": {

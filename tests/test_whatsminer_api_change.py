@@ -50,7 +50,7 @@ from tests.conftest import (
 )
 from tests.emulators import WhatsminerV2Emulator, WhatsminerV3Emulator
 
-MINING_SWITCH = "switch.garage_m30"
+MINING_SWITCH = "switch.garage_m30_mining"
 PSU_VOLTAGE = "sensor.garage_m30_psu_input_voltage"  # v2 reports it, v3 does not
 
 

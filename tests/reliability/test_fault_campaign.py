@@ -1029,7 +1029,7 @@ def _whatsminer_sent(rig: Rig, command: str) -> int:
     return [write.cmd for write in rig.device.writes()].count(command)
 
 
-MINING_SWITCH: Final = "switch.garage_m30"
+MINING_SWITCH: Final = "switch.garage_m30_mining"
 POWER_LIMIT: Final = "number.garage_m30_power_limit_restarts_mining"
 POWER_MODE: Final = "select.garage_m30_power_mode_restarts_mining"
 HELD_CHANGE: Final = "sensor.garage_m30_held_change"
