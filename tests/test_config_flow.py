@@ -1564,9 +1564,13 @@ async def test_options_flow_out_of_range(
 ) -> None:
     entry = init_integration
     result = await hass.config_entries.options.async_init(entry.entry_id)
-    with pytest.raises(InvalidData):
+    with pytest.raises(InvalidData) as raised:
         await hass.config_entries.options.async_configure(result["flow_id"], user_input)
     assert entry.options == {}
+    # A number out of range: the frontend shows options.error.out_of_range.
+    (field,) = user_input
+    if field != CONF_TEMPERATURE_SENSOR:
+        assert raised.value.schema_errors == {field: "out_of_range"}
 
 
 @pytest.mark.parametrize("interval", [10, 300])

@@ -180,13 +180,28 @@ def found_schema(options: list[SelectOptionDict]) -> probatio.Schema:
     return probatio.Schema({probatio.Required(CONF_DEVICE): selector})
 
 
+class _WholeNumberSelector(NumberSelector):
+    """A number box whose out-of-range error is a translation key.
+
+    The frontend shows a field's error through the flow's translations
+    (``options.error.out_of_range``) instead of "Value 5.0 is too small".
+    """
+
+    def __call__(self, data: Any) -> float:
+        try:
+            value: float = super().__call__(data)
+        except probatio.Invalid as err:
+            raise probatio.Invalid("out_of_range") from err
+        return value
+
+
 def _whole_number(low: int, high: int, unit: str | None = None) -> Any:
     config = NumberSelectorConfig(
         min=low, max=high, step=1, mode=NumberSelectorMode.BOX
     )
     if unit is not None:
         config["unit_of_measurement"] = unit
-    return probatio.All(NumberSelector(config), probatio.Coerce(int))
+    return probatio.All(_WholeNumberSelector(config), probatio.Coerce(int))
 
 
 # A miner's options: polling, the governor's rules and (Whatsminer) the heater.
