@@ -28,6 +28,7 @@ from .governor import STORE_VERSION, store_key
 from .helpers import create_miner, create_pool_client
 from .pool_coordinator import PoolCoordinator
 from .pool_link import PoolWatch
+from .profile import async_remove_profile
 from .services import async_setup_services
 
 type MinerHubConfigEntry = ConfigEntry[MinerCoordinator | PoolCoordinator]
@@ -61,7 +62,11 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: MinerHubConfigEntry) -> bool:
-    """Connect to the miner or account, read it once, then set up its entities."""
+    """Connect to the miner or account, read it once, then set up its entities.
+
+    A miner that does not answer, but answered an earlier setup, is set up from
+    its profile (``profile.py``): its entities are unavailable until it answers.
+    """
     coordinator: MinerCoordinator | PoolCoordinator
     if _is_pool(entry):
         coordinator = PoolCoordinator(hass, entry, create_pool_client(hass, entry.data))
@@ -74,6 +79,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: MinerHubConfigEntry) -> 
         # Whether its pool sees it, after each poll (a repair issue if not).
         watch = PoolWatch(hass, coordinator)
         entry.async_on_unload(coordinator.async_add_listener(watch.async_check))
+        # Its entities exist: the profile is kept from now on.
+        coordinator.profile.async_start_saving()
     return True
 
 
@@ -83,11 +90,12 @@ async def async_unload_entry(hass: HomeAssistant, entry: MinerHubConfigEntry) ->
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: MinerHubConfigEntry) -> None:
-    """Forget the entry's repair issues, held changes and learned full power."""
+    """Forget the entry's repair issues, held changes, learned full power, profile."""
     for issue in (ISSUE_WRITE_API_DISABLED, ISSUE_POOL_UNSEEN):
         ir.async_delete_issue(hass, DOMAIN, f"{issue}_{entry.entry_id}")
     for key in (store_key(entry.entry_id), full_power_store_key(entry.entry_id)):
         await Store[dict[str, Any]](hass, STORE_VERSION, key).async_remove()
+    await async_remove_profile(hass, entry.entry_id)
 
 
 async def async_remove_config_entry_device(

@@ -12,7 +12,7 @@ from homeassistant.components.binary_sensor import (
     BinarySensorEntityDescription,
 )
 from homeassistant.components.binary_sensor.const import BinarySensorDeviceClass
-from homeassistant.const import EntityCategory
+from homeassistant.const import EntityCategory, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
@@ -21,6 +21,7 @@ from .coordinator import MinerCoordinator, MinerData
 from .entity import (
     MinerEntity,
     PoolWorkerEntity,
+    Reported,
     async_add_reported_entities,
     async_add_worker_entities,
 )
@@ -84,21 +85,22 @@ async def async_setup_entry(
         )
     else:
         async_add_reported_entities(
-            coordinator, async_add_entities, partial(_new_binary_sensors, coordinator)
+            coordinator,
+            Platform.BINARY_SENSOR,
+            async_add_entities,
+            partial(_new_binary_sensors, coordinator),
         )
 
 
 def _new_binary_sensors(
-    coordinator: MinerCoordinator, added: set[str]
+    coordinator: MinerCoordinator, added: set[str], reported: Reported
 ) -> list[MinerBinarySensorEntity]:
-    """Binary sensors of the values the last poll reported that have none yet."""
-    new = [
-        description
+    """Binary sensors of the values the miner reports that have none yet."""
+    return [
+        MinerBinarySensorEntity(coordinator, description)
         for description in BINARY_SENSORS
-        if description.key not in added and description.exists_fn(coordinator.data)
+        if reported.new(added, description.key, description.exists_fn)
     ]
-    added.update(description.key for description in new)
-    return [MinerBinarySensorEntity(coordinator, description) for description in new]
 
 
 class MinerBinarySensorEntity(MinerEntity, BinarySensorEntity):

@@ -1,4 +1,4 @@
-"""Polling and commands: the base of both coordinators, and a miner's.
+"""Polling and commands of a miner (what a pool's shares: ``coordinator_base``).
 
 Data flows one way: a poll reads the device through the protocol layer and the
 entities show what it returned. Every command, whoever sends it (an entity, an
@@ -16,10 +16,14 @@ from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
-from homeassistant.exceptions import ConfigEntryAuthFailed, HomeAssistantError
+from homeassistant.exceptions import (
+    ConfigEntryAuthFailed,
+    ConfigEntryNotReady,
+    HomeAssistantError,
+)
 from homeassistant.helpers.debounce import Debouncer
 from homeassistant.helpers.storage import Store
-from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+from homeassistant.helpers.update_coordinator import UpdateFailed
 from homeassistant.util import dt as dt_util
 
 from .changes import MinerRequests, async_send, is_current
@@ -31,12 +35,11 @@ from .const import (
     DEFAULT_SCAN_INTERVAL,
     DOMAIN,
     FIRMWARE_CHECK_INTERVAL,
-    FULL_POWER_SAVE_DELAY_S,
     LOGGER,
     REFRESH_COOLDOWN_S,
     SLOW_READ_INTERVAL,
-    full_power_store_key,
 )
+from .coordinator_base import MinerHubCoordinator
 from .governor import (
     STORE_VERSION,
     Change,
@@ -51,12 +54,12 @@ from .helpers import (
     async_follow_api_change,
     async_get_gate,
     async_sync_write_access_issue,
-    async_update_device,
     boot_time,
     miner_command_error,
     translated,
 )
 from .power import MAX_PERCENT, FullPower
+from .profile import FullPowerKeeper, ProfileKeeper
 from .protocol.errors import (
     AuthFailed,
     ConnectionFailed,
@@ -76,36 +79,6 @@ from .protocol.models import (
     PrePowerOnStatus,
     WriteAccess,
 )
-
-
-class MinerHubCoordinator[DataT](DataUpdateCoordinator[DataT]):
-    """What the coordinators of a miner and of a pool account share: commands.
-
-    A command runs once; its errors come back translated, and a refresh shows
-    its effect. Nothing is retried: a command whose outcome is unknown is
-    reported (OutcomeUnknownError) and confirmed by polling.
-    """
-
-    config_entry: ConfigEntry[Any]
-
-    async def _async_command[T](
-        self, command: Callable[[], Awaitable[T]], *, refresh: bool = True
-    ) -> T:
-        try:
-            result = await command()
-        except MinerHubError as err:
-            raise self._command_failed(err) from err
-        self._command_done()
-        if refresh:
-            await self.async_request_refresh()
-        return result
-
-    def _command_failed(self, err: MinerHubError) -> HomeAssistantError:
-        """React to a failed command; the error to raise."""
-        raise NotImplementedError
-
-    def _command_done(self) -> None:
-        """React to a command the device carried out (before the refresh)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +114,9 @@ class MinerCoordinator(MinerHubCoordinator[MinerData], MinerRequests):
         )
         self.miner = miner
         self._gate = async_get_gate(hass)
+        self.profile = ProfileKeeper(hass, entry)
+        # Setup's checks passed; until then ``info`` is the profile's (it was off).
+        self.identified = False
         self.write_access = WriteAccess.UNKNOWN
         # The last power percent the miner accepted (API v2 cannot report it).
         self.accepted_power_percent: int | None = None
@@ -160,10 +136,7 @@ class MinerCoordinator(MinerHubCoordinator[MinerData], MinerRequests):
             entry.options.get(CONF_POWER_FLOOR, DEFAULT_POWER_FLOOR)
         )
         # Kept across restarts: a miner paused overnight can be resumed at dawn.
-        self._full_power_store: Store[dict[str, float]] = Store(
-            hass, STORE_VERSION, full_power_store_key(entry.entry_id)
-        )
-        self._saved_full_power: float | None = None
+        self._full_power_kept = FullPowerKeeper(hass, entry.entry_id, self.full_power)
         # Whether its heater (the climate entity) is in Heat: budgets leave it be.
         self.heating = False
         self.governor = CommandGovernor(
@@ -177,9 +150,18 @@ class MinerCoordinator(MinerHubCoordinator[MinerData], MinerRequests):
         )
 
     @property
+    def polled(self) -> MinerData | None:
+        """The last poll's data; None until a miner set up from its profile answers."""
+        return self.data
+
+    @property
+    def _status(self) -> MinerStatus | None:
+        return None if (data := self.polled) is None else data.status
+
+    @property
     def power_percent(self) -> int:
         """The percent the miner runs at (``_percent_running``)."""
-        return self._percent_running(self.data.status)
+        return self._percent_running(self._status)
 
     @property
     def known_power_percent(self) -> int | None:
@@ -187,13 +169,13 @@ class MinerCoordinator(MinerHubCoordinator[MinerData], MinerRequests):
 
         What a command is compared with: an assumed 100 % is sent again.
         """
-        return self._percent_of(self.data.status)
+        return self._percent_of(self._status)
 
-    def _percent_of(self, status: MinerStatus) -> int | None:
-        reported = status.power_percent
+    def _percent_of(self, status: MinerStatus | None) -> int | None:
+        reported = None if status is None else status.power_percent
         return self.accepted_power_percent if reported is None else reported
 
-    def _percent_running(self, status: MinerStatus) -> int:
+    def _percent_running(self, status: MinerStatus | None) -> int:
         """The percent the miner runs at.
 
         What it reports; API v2 reports nothing: the last percent it accepted
@@ -205,8 +187,8 @@ class MinerCoordinator(MinerHubCoordinator[MinerData], MinerRequests):
     @property
     def power_target_w(self) -> int | None:
         """The power the miner runs toward (W): 0 while it does not mine."""
-        status = self.data.status
-        if status.mining is False:
+        status = self._status
+        if status is not None and status.mining is False:
             return 0
         watts = self.full_power.watts_at(self._percent_running(status))
         return None if watts is None else round(watts)
@@ -222,21 +204,46 @@ class MinerCoordinator(MinerHubCoordinator[MinerData], MinerRequests):
                 UpdateFailed, "communication_error", error=str(err)
             ) from err
 
+    async def async_config_entry_first_refresh(self) -> None:
+        """Read the miner once; one that does not answer starts from its profile.
+
+        Unavailable then, polled on: the first poll it answers runs setup's checks.
+        """
+        try:
+            await super().async_config_entry_first_refresh()
+        except ConfigEntryNotReady:
+            if not self.profile.in_use:
+                raise
+
     async def _async_setup(self) -> None:
-        """Identify the miner, learn whether it accepts writes, take up held changes."""
+        """Identify the miner, learn whether it accepts writes, take up held changes.
+
+        One that does not answer takes its profile's identity (if it has one).
+        """
         await self.governor.async_load()
-        stored = await self._full_power_store.async_load()
-        if stored is not None and isinstance(watts := stored.get("watts"), float):
-            self.full_power.watts = self._saved_full_power = watts
-        await self._follow_api_change()
-        self.info = await self._read(self.miner.read_info)
-        if self.info.mac != self.config_entry.unique_id:
-            # Another device answers at this address (DHCP gave the IP away).
-            raise translated(UpdateFailed, "wrong_device", mac=self.info.mac)
-        self._set_write_access(await self._read(self.miner.check_access))
+        await self._full_power_kept.async_load()
+        await self.profile.async_load()
         self.config_entry.async_on_unload(
             self.async_add_listener(self._async_apply_held_changes)
         )
+        await self._follow_api_change()
+        try:
+            await self._identify(await self._read(self.miner.read_info))
+        except UpdateFailed as err:
+            if (info := self.profile.offline_info(err)) is not None:
+                self.info = info  # set up from its profile: the first refresh ends
+            raise
+
+    async def _identify(self, info: MinerInfo) -> None:
+        """Setup's checks: the entry's miner answers, and takes the password."""
+        self._take_info(info)
+        self._set_write_access(await self._read(self.miner.check_access))
+        self.identified = True
+
+    def _take_info(self, info: MinerInfo) -> None:
+        """The identity the miner answered with (another device's is refused)."""
+        self.profile.identified(info, self.miner.capabilities)
+        self.info = info
 
     @callback
     def _async_apply_held_changes(self) -> None:
@@ -254,8 +261,13 @@ class MinerCoordinator(MinerHubCoordinator[MinerData], MinerRequests):
         changes_sent = self._changes_sent
         # Polls whose timers fall due together start one per loop iteration.
         await self._gate.take_turn()
+        if not self.identified:  # set up from its profile: setup's checks now
+            info = await self._read(partial(self._redetecting, self.miner.read_info))
+            await self._reload_on_api_change()
+            await self._identify(info)
         async with self.miner.reads():
-            status = await self._read(self._read_status)
+            read_status = partial(self._redetecting, self.miner.read_status)
+            status = await self._read(read_status)
             now = dt_util.utcnow()
             if self._slow_reads_due is None or now >= self._slow_reads_due:
                 await self._slow_reads()
@@ -272,7 +284,7 @@ class MinerCoordinator(MinerHubCoordinator[MinerData], MinerRequests):
         if self._booted_at is not None and booted_at != self._booted_at:
             # A reboot may bring new firmware, or another device at this address.
             await self._reload_on_api_change()
-            await self._refresh_info()
+            self._take_info(await self._read(self.miner.read_info))
             if self.accepted_power_percent is not None:
                 self.accepted_power_percent = 100  # the firmware forgets it at boot
         self._booted_at = booted_at
@@ -285,17 +297,18 @@ class MinerCoordinator(MinerHubCoordinator[MinerData], MinerRequests):
             power_limit_w=status.power_limit_w,
             now=now,
         )
-        self._save_full_power()
+        self._full_power_kept.save()
         return MinerData(status, self._power_supply, self._errors, booted_at)
 
     async def async_shutdown(self) -> None:
         """Stop polling and the governor's timer (held changes stay stored)."""
         self.governor.async_shutdown()
+        await self.profile.async_flush()
         await super().async_shutdown()
 
-    async def _read_status(self) -> MinerStatus:
+    async def _redetecting[T](self, read: Callable[[], Awaitable[T]]) -> T:
         try:
-            return await self.miner.read_status()
+            return await read()
         except Unreachable:
             # After a firmware change the old API may refuse for good: look again,
             # now and then (each look costs probes that time out when it is off).
@@ -314,6 +327,7 @@ class MinerCoordinator(MinerHubCoordinator[MinerData], MinerRequests):
         Its entities depend on the API (capabilities differ).
         """
         if await self._follow_api_change():
+            self.profile.api_changed()
             self.hass.config_entries.async_schedule_reload(self.config_entry.entry_id)
 
     async def _follow_api_change(self) -> bool:
@@ -343,14 +357,6 @@ class MinerCoordinator(MinerHubCoordinator[MinerData], MinerRequests):
             LOGGER.debug("%s: latest firmware not read: %s", self.name, err)
             return
         self.async_update_listeners()
-
-    async def _refresh_info(self) -> None:
-        """Re-read the miner's identity and update the device (firmware version)."""
-        info = await self._read(self.miner.read_info)
-        if info.mac != self.info.mac:
-            raise translated(UpdateFailed, "wrong_device", mac=info.mac)
-        self.info = info
-        async_update_device(self.hass, self.config_entry, info)
 
     # --- write access and its repair issue -----------------------------------
 
@@ -409,22 +415,12 @@ class MinerCoordinator(MinerHubCoordinator[MinerData], MinerRequests):
 
         await self._async_command(send)
 
-    def _save_full_power(self) -> None:
-        """Keep what was learned (it changes seldom: FullPower.SHOWN_BAND)."""
-        watts = self.full_power.watts
-        if watts is None or watts == self._saved_full_power:
-            return
-        self._saved_full_power = watts
-        self._full_power_store.async_delay_save(
-            lambda: {"watts": watts}, FULL_POWER_SAVE_DELAY_S
-        )
-
     def _is_mining(self) -> bool | None:
-        return self.data.status.mining
+        return None if (status := self._status) is None else status.mining
 
     def _runs_at(self, percent: int) -> bool:
         return (
-            self.data.status.mining is True
+            self._is_mining() is True
             and self.known_power_percent == percent
             and not self.governor.held()
         )

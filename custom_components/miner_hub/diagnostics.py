@@ -27,7 +27,8 @@ from homeassistant.helpers import issue_registry as ir
 
 from . import MinerHubConfigEntry
 from .const import CONF_ACCESS_KEY, CONF_PRIVATE_KEY, DOMAIN, ISSUE_POOL_UNSEEN
-from .coordinator import MinerCoordinator, MinerHubCoordinator
+from .coordinator import MinerCoordinator
+from .coordinator_base import MinerHubCoordinator
 from .governor import CommandGovernor, shown_value
 from .helpers import without_url_credentials
 from .pool_coordinator import PoolCoordinator
@@ -78,10 +79,13 @@ def _miner_diagnostics(
     entry: MinerHubConfigEntry, coordinator: MinerCoordinator
 ) -> dict[str, Any]:
     info = coordinator.info
-    # The last successful poll: setup needs one, and a failed poll keeps it.
-    data = async_redact_data(_plain(asdict(coordinator.data)), TO_REDACT_DATA)
-    for pool in data["status"]["pools"]:
-        pool["url"] = without_url_credentials(pool["url"])
+    # The last successful poll (a failed poll keeps it); None while a miner
+    # set up from its profile (it was off) has not answered yet.
+    data: dict[str, Any] | None = None
+    if (polled := coordinator.polled) is not None:
+        data = async_redact_data(_plain(asdict(polled)), TO_REDACT_DATA)
+        for pool in data["status"]["pools"]:
+            pool["url"] = without_url_credentials(pool["url"])
     return {
         "entry": async_redact_data(
             {

@@ -15,7 +15,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import override
+import re
+from typing import Final, override
 
 from homeassistant.core import callback
 from homeassistant.helpers import device_registry as dr
@@ -31,7 +32,7 @@ from homeassistant.util import dt as dt_util
 
 from . import MinerHubConfigEntry
 from .const import DOMAIN, LOGGER
-from .coordinator import MinerCoordinator
+from .coordinator import MinerCoordinator, MinerData
 from .pool_coordinator import PoolCoordinator
 from .protocol.models import Capability, HashboardStatus
 from .protocol.spiderpool.models import Worker
@@ -40,6 +41,8 @@ POOL_MANUFACTURER = "Spiderpool"
 ACCOUNT_MODEL = "Mining pool account"
 WORKER_MODEL = "Mining pool worker"
 POOL_CONSOLE_URL = "https://www.spiderpool.com"
+# The key of a board's entity: board_<index>_<description key>.
+_BOARD_KEY: Final = re.compile(r"^board_(\d+)_")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -86,26 +89,80 @@ def async_add_controls[D: MinerControlEntityDescription](
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Reported:
+    """What a miner reports: its last poll's data, else (no poll yet) its profile.
+
+    A miner set up from its profile (it was off) gets the entities of the keys
+    the profile lists, the entities it had: their IDs are the same either way.
+    """
+
+    data: MinerData | None
+    keys: frozenset[str] = frozenset()
+
+    def __call__(self, key: str, check: Callable[[MinerData], bool]) -> bool:
+        """Whether the value of the entity ``key`` is reported (``check``: by data)."""
+        return key in self.keys if self.data is None else check(self.data)
+
+    def new(
+        self, added: set[str], key: str, check: Callable[[MinerData], bool]
+    ) -> bool:
+        """Whether ``key`` is reported and has no entity yet (then it is ``added``)."""
+        if key in added or not self(key, check):
+            return False
+        added.add(key)
+        return True
+
+    def boards(self) -> list[int]:
+        """The indices of the boards: the poll's, or those with keys in the profile."""
+        if self.data is not None:
+            return [board.index for board in self.data.status.boards]
+        found = {int(m[1]) for key in self.keys if (m := _BOARD_KEY.match(key))}
+        return sorted(found)
+
+
+def board_of(data: MinerData, index: int) -> HashboardStatus | None:
+    """The board ``index`` of a poll; None while the miner does not list it."""
+    return next((b for b in data.status.boards if b.index == index), None)
+
+
+def on_board(
+    index: int, check: Callable[[HashboardStatus], bool]
+) -> Callable[[MinerData], bool]:
+    """``check`` of the board ``index`` of a poll (False while it is not listed)."""
+    return lambda data: (board := board_of(data, index)) is not None and check(board)
+
+
 @callback
 def async_add_reported_entities(
     coordinator: MinerCoordinator,
+    platform: str,
     async_add_entities: AddConfigEntryEntitiesCallback,
-    new_entities: Callable[[set[str]], Sequence[Entity]],
+    new_entities: Callable[[set[str], Reported], Sequence[Entity]],
 ) -> None:
     """Add a miner's entities of the values it reports, now and after each poll.
 
     A miner whose mining service is stopped at setup reports little; the
     entities of the values it reports later are added then. ``new_entities``
-    returns those not added yet and records their keys in the set it is given.
+    returns those not added yet and records their keys in the set it is given;
+    the miner's profile keeps them (for a setup while the miner is off).
     """
     added: set[str] = set()
 
+    def add(reported: Reported) -> None:
+        if new := new_entities(added, reported):
+            async_add_entities(new)
+        coordinator.profile.record(platform, added)
+
     @callback
     def add_reported() -> None:
-        if coordinator.last_update_success and (new := new_entities(added)):
-            async_add_entities(new)
+        if coordinator.last_update_success:
+            add(Reported(coordinator.data))
 
-    add_reported()
+    if coordinator.polled is None:  # set up from its profile: what it had
+        add(Reported(None, coordinator.profile.keys(platform)))
+    else:
+        add_reported()
     coordinator.config_entry.async_on_unload(
         coordinator.async_add_listener(add_reported)
     )
@@ -166,8 +223,8 @@ class MinerBoardEntity(MinerEntity):
     @property
     def board(self) -> HashboardStatus | None:
         """The board in the last poll; None while the miner does not list it."""
-        boards = self.coordinator.data.status.boards
-        return next((b for b in boards if b.index == self._board_index), None)
+        data = self.coordinator.polled
+        return None if data is None else board_of(data, self._board_index)
 
 
 # --- pool accounts and their workers ------------------------------------------

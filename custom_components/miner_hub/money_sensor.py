@@ -9,6 +9,7 @@ follow the miner's polls (the pool's data and the prices as they are then).
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any, Final, override
 
@@ -18,7 +19,7 @@ from homeassistant.helpers.restore_state import RestoredExtraData, RestoreEntity
 
 from .const import CONF_BITCOIN_PRICE, CONF_ELECTRICITY_PRICE
 from .coordinator import MinerCoordinator
-from .entity import MinerEntity
+from .entity import MinerEntity, Reported
 from .money import (
     MoneyInputs,
     break_even_price,
@@ -130,22 +131,40 @@ MONEY_SENSORS: Final = (
 
 
 def new_money_sensors(
-    coordinator: MinerCoordinator, added: set[str]
+    coordinator: MinerCoordinator, added: set[str], reported: Reported
 ) -> list[SensorEntity]:
-    """Money sensors a linked miner has not got yet (with their inputs there)."""
+    """Money sensors a linked miner has not got yet (with their inputs there).
+
+    Set up from its profile (the miner is off, its link unknown): those it had.
+    """
     if all(description.key in added for description in MONEY_SENSORS):
         return []
+    if reported.data is None:
+        coin = coordinator.profile.coin
+        return [] if coin is None else _new(coordinator, added, reported.keys, coin)
     link = resolve_link(coordinator.hass, coordinator)
     if link.state is not LinkState.LINKED or (account := link.account) is None:
         return []
-    reports_power = coordinator.data.status.power_w is not None
+    reports_power = reported.data.status.power_w is not None
+    keys = {
+        description.key
+        for description in MONEY_SENSORS
+        if (reports_power or not description.needs_power)
+        and all(account.prices.has(price) for price in description.prices)
+    }
+    if new := _new(coordinator, added, keys, account.coin):
+        coordinator.profile.record_coin(account.coin)
+    return new
+
+
+def _new(
+    coordinator: MinerCoordinator, added: set[str], keys: Collection[str], coin: str
+) -> list[SensorEntity]:
     new: list[SensorEntity] = []
     for description in MONEY_SENSORS:
-        if description.key in added or (description.needs_power and not reports_power):
-            continue
-        if all(account.prices.has(price) for price in description.prices):
+        if description.key in keys and description.key not in added:
             added.add(description.key)
-            new.append(MinerMoneySensorEntity(coordinator, description, account.coin))
+            new.append(MinerMoneySensorEntity(coordinator, description, coin))
     return new
 
 
@@ -202,7 +221,9 @@ class MinerMoneySensorEntity(MinerEntity, MinerHubSensor[MinerMoney], RestoreEnt
         super()._handle_coordinator_update()
 
     def _update_money(self) -> None:
-        status = self.coordinator.data.status
+        if (data := self.coordinator.polled) is None:
+            return  # set up from its profile: nothing polled yet
+        status = data.status
         efficiency = mining_efficiency(status.hashrate_ths, status.power_w)
         if efficiency is not None:
             self._mining_efficiency = efficiency

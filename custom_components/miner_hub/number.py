@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import override
 
 from homeassistant.components.number import (
@@ -14,7 +15,7 @@ from homeassistant.components.number import (
     RestoreNumber,
 )
 from homeassistant.const import EntityCategory, UnitOfPower, UnitOfRatio
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import MinerHubConfigEntry
@@ -132,8 +133,11 @@ class MinerPowerPercentNumber(MinerNumber, RestoreNumber):
     coordinator keeps the last value the miner accepted since it booted, whoever
     set it (this entity, an action, Assist). Across restarts of Home Assistant
     this entity's restore state keeps that value; it is given back to the
-    coordinator unless the miner booted after it was set.
+    coordinator unless the miner booted after it was set (known at its first
+    poll when it was off at setup).
     """
+
+    _restored: tuple[int, datetime] | None = None  # (percent, set at)
 
     @override
     async def async_added_to_hass(self) -> None:
@@ -145,10 +149,24 @@ class MinerPowerPercentNumber(MinerNumber, RestoreNumber):
         last_state = await self.async_get_last_state()
         if last is None or last.native_value is None or last_state is None:
             return
-        booted_at = self.coordinator.data.booted_at
-        if booted_at is not None and booted_at > last_state.last_changed:
+        self._restored = (round(last.native_value), last_state.last_changed)
+        self._give_back_restored()
+
+    @callback
+    @override
+    def _handle_coordinator_update(self) -> None:
+        self._give_back_restored()
+        super()._handle_coordinator_update()
+
+    def _give_back_restored(self) -> None:
+        if self._restored is None or (data := self.coordinator.polled) is None:
+            return  # nothing to give back, or not polled yet
+        (percent, set_at), self._restored = self._restored, None
+        if self.coordinator.accepted_power_percent is not None:
+            return  # accepted since
+        if data.booted_at is not None and data.booted_at > set_at:
             return  # set before the miner booted: the firmware runs at 100 %
-        self.coordinator.accepted_power_percent = round(last.native_value)
+        self.coordinator.accepted_power_percent = percent
 
 
 class MinerPowerTargetNumber(MinerNumber):

@@ -26,7 +26,7 @@ from .const import (
     SETTLED_DAYS,
     WORKER_GONE_AFTER,
 )
-from .coordinator import MinerHubCoordinator
+from .coordinator_base import MinerHubCoordinator
 from .helpers import pool_command_error, translated
 from .prices import AccountPrices
 from .protocol.errors import (

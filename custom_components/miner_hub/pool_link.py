@@ -116,7 +116,7 @@ def _shared(hass: HomeAssistant, miner: MinerCoordinator, claim: WorkerClaim) ->
 @callback
 def resolve_link(hass: HomeAssistant, miner: MinerCoordinator) -> PoolLink:
     """The link of a miner, from its last poll and the loaded pool accounts."""
-    if (claim := claim_of(miner.data.status)) is None:
+    if (data := miner.polled) is None or (claim := claim_of(data.status)) is None:
         return PoolLink(LinkState.NO_WORKER)
     subaccount = claim.subaccount.casefold()
     accounts = [

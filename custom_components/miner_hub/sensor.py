@@ -29,9 +29,11 @@ from .const import CONF_KIND, DOMAIN, KIND_DRAGONMINT, KIND_WHATSMINER
 from .coordinator import MinerCoordinator, MinerData
 from .energy import MinerEnergySensorEntity
 from .entity import (
+    Reported,
     async_add_reported_entities,
     async_add_worker_entities,
     miner_coordinator,
+    on_board,
     pool_coordinator,
 )
 from .governor import Change, ChangeKind, CommandGovernor, shown_value
@@ -385,7 +387,10 @@ async def async_setup_entry(
     """Create the sensors of a miner, or of a pool account and its workers."""
     if (coordinator := miner_coordinator(entry)) is not None:
         async_add_reported_entities(
-            coordinator, async_add_entities, partial(_new_sensors, coordinator)
+            coordinator,
+            Platform.SENSOR,
+            async_add_entities,
+            partial(_new_sensors, coordinator),
         )
     elif (pool := pool_coordinator(entry)) is not None:
         async_add_entities(
@@ -411,33 +416,30 @@ def _shown_by_a_control(
     return registry.async_get_entity_id(Platform.SENSOR, DOMAIN, unique_id) is None
 
 
-def _new_sensors(coordinator: MinerCoordinator, added: set[str]) -> list[SensorEntity]:
-    """Sensors of the values the last poll reported that have none yet."""
-    data = coordinator.data
+def _new_sensors(
+    coordinator: MinerCoordinator, added: set[str], reported: Reported
+) -> list[SensorEntity]:
+    """Sensors of the values the miner reports that have none yet."""
     kind = coordinator.config_entry.data.get(CONF_KIND, KIND_WHATSMINER)
     new: list[SensorEntity] = []
     for description in SENSORS:
-        if description.key not in added and description.reported(data):
-            added.add(description.key)
-            if _shown_by_a_control(coordinator, description):
-                continue
+        new_key = reported.new(added, description.key, description.reported)
+        if new_key and not _shown_by_a_control(coordinator, description):
             new.append(MinerSensorEntity(coordinator, description))
     for governor_description in GOVERNOR_SENSORS:
         if governor_description.key not in added:
             added.add(governor_description.key)
             new.append(MinerGovernorSensorEntity(coordinator, governor_description))
-    if ENERGY_SENSOR.key not in added and data.status.power_w is not None:
-        added.add(ENERGY_SENSOR.key)
+    if reported.new(added, ENERGY_SENSOR.key, lambda d: d.status.power_w is not None):
         new.append(MinerEnergySensorEntity(coordinator, ENERGY_SENSOR))
-    for board in data.status.boards:
+    for index in reported.boards():
         for board_description in BOARD_SENSORS:
             if board_description.kinds and kind not in board_description.kinds:
                 continue
-            key = f"board_{board.index}_{board_description.key}"
-            if key not in added and board_description.reported(board):
-                added.add(key)
+            key = f"board_{index}_{board_description.key}"
+            if reported.new(added, key, on_board(index, board_description.reported)):
                 new.append(
-                    MinerBoardSensorEntity(coordinator, board_description, board.index)
+                    MinerBoardSensorEntity(coordinator, board_description, index)
                 )
-    new.extend(new_money_sensors(coordinator, added))
+    new.extend(new_money_sensors(coordinator, added, reported))
     return new
