@@ -31,6 +31,17 @@ Profiles:
 Time is the emulator's clock (``now`` plus ``advance()``), so token expiry, reboots
 and btminer restarts can be stepped through without sleeping. Only ``latency``,
 ``idle_timeout`` and the ~10 ms pause of ``download_logs`` use real time.
+
+Temperatures lag the load on that clock: the boards and the PSU approach their
+target (``env_temp`` plus the heat of the load; ``env_temp + 2`` with mining off)
+exponentially, warming with ``state.warming_tau_s`` (120 s) and cooling with
+``state.cooling_tau_s`` (180 s); 0 for both gives the targets at once. The chips'
+lead over their board follows the load at once. A change to ``state`` (through the
+API or made directly by a test) counts from the moment it is made; the end of a
+btminer restart or of a reboot counts from when it happened, however far one
+``advance()`` jumps. "Hash Stable" and "Upfreq Complete" come on
+``HASH_STABLE_SECONDS`` (300 s) after btminer starts (fast boot and the upfreq
+speed shorten it).
 """
 
 from __future__ import annotations
@@ -40,6 +51,7 @@ import base64
 import binascii
 from collections.abc import Callable, Coroutine
 import contextlib
+import copy
 from dataclasses import dataclass, field
 import functools
 import hashlib
@@ -47,6 +59,7 @@ import hmac
 import ipaddress
 import json
 import logging
+import math
 import random
 import re
 import secrets
@@ -162,6 +175,21 @@ _WINDOWS: Final = (
     ("HS RT", 1.0007),
 )
 _BOARD_SKEW: Final = (0.0, -0.6, 0.8)
+# Hash boards and PSU: heat above the intake air (°C) when idle, and per unit of
+# load (input power / the Normal mode's) when hashing.
+BOARD_IDLE_RISE: Final = 2.0
+BOARD_RISE_PER_LOAD: Final = 50.0
+PSU_IDLE_RISE: Final = 8.0
+PSU_RISE_PER_LOAD: Final = 12.0
+# Seconds after btminer starts until "Hash Stable" (and the boards' "Upfreq
+# Complete"), at upfreq speed 0. No source gives the firmware's timing (ref §8.3
+# lists the fields only; the manuals' example pairs "Hash Stable": true with
+# "Elapsed" 2648 and "Hash Stable Cost Seconds" 17569, which do not add up):
+# normal start-up counts as settled once a 5-minute hashrate window has filled;
+# fast boot skips the frequency search. A higher upfreq speed is "a shorter time
+# to achieve a stable hashrate" (Manual 2.2 §3.27): divided by 1 + speed.
+HASH_STABLE_SECONDS: Final = 300
+HASH_STABLE_FAST_BOOT_SECONDS: Final = 60
 
 
 # --------------------------------------------------------------------------- model
@@ -308,6 +336,12 @@ class MinerState:
     customer_msgs: dict[str, str] = field(default_factory=dict)
     error_codes: list[tuple[str, str]] = field(default_factory=list)  # (code, time)
     env_temp: float = 25.0
+    # Board and PSU temperatures approach their target (the intake air plus the
+    # heat of the load, ``env_temp + 2`` with mining off) exponentially with
+    # these time constants, on the emulator clock: warming when the target is
+    # above, cooling when below. 0 = at once.
+    warming_tau_s: float = 120.0
+    cooling_tau_s: float = 180.0
     miner_sn: str = "HTM30SPVE40K2109012345"
     power_sn: str = "A1232B0120100049"
     boot_time: float = 0.0  # emulator clock; set by start()
@@ -320,6 +354,23 @@ class MinerState:
     def __post_init__(self) -> None:
         if not self.salt:
             self.salt = derive_salt(self.password)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # The emulator that owns this state hears of a change before it happens,
+        # so the temperatures' course so far is worked out with the old values.
+        changing = self.__dict__.get("_changing")
+        if changing is not None:
+            changing(name)
+        object.__setattr__(self, name, value)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> MinerState:
+        """A copy without the owning emulator's hook."""
+        clone = copy.copy(self)
+        memo[id(self)] = clone
+        clone.__dict__.pop("_changing", None)
+        for name, value in list(clone.__dict__.items()):
+            clone.__dict__[name] = copy.deepcopy(value, memo)
+        return clone
 
 
 # Fields factory_reset restores (Manual 2.2 §3.9; API switch off, ref §10).
@@ -628,6 +679,16 @@ def _redacted(params: dict[str, Any]) -> dict[str, Any]:
     return {k: "***" if k in _SECRET_PARAMS else v for k, v in params.items()}
 
 
+def _approach(
+    value: float, target: float, seconds: float, warming_tau: float, cooling_tau: float
+) -> float:
+    """First-order approach of ``value`` to ``target`` over ``seconds``."""
+    tau = warming_tau if target > value else cooling_tau
+    if tau <= 0:
+        return target
+    return target + (value - target) * math.exp(-seconds / tau)
+
+
 def _r2(value: float) -> float:
     return round(value, 2)
 
@@ -667,6 +728,12 @@ class WhatsminerV2Emulator:
         self.profile = profile
         self.host = host
         self.port = port
+        # The temperatures' rise above the intake air (the boards', then the
+        # PSU's) as of ``_heat_at``; None until first needed.
+        self._heat: tuple[float, ...] | None = None
+        self._heat_at = 0.0
+        self._heat_held = False  # state changes that take effect at _heat_at
+        self._started = False
         self.state = default_state(profile, password, mac=mac, hostname=hostname)
         self._faults = Faults()
         self._faults._observer = self._on_fault_change
@@ -691,7 +758,7 @@ class WhatsminerV2Emulator:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop_event: asyncio.Event | None = None
         self._watcher: asyncio.Task[None] | None = None
-        self._started = self._stopping = False
+        self._stopping = False
         self._reboot_until: float | None = None
         self._btminer_down_until = float("-inf")
         self._pending_firmware: str | None = None
@@ -710,6 +777,19 @@ class WhatsminerV2Emulator:
         self._writes: dict[str, _Handler] = self._write_table()
 
     # ------------------------------------------------------------ public API
+
+    @property
+    def state(self) -> MinerState:
+        """Everything the miner remembers (shared with the v3 side, if any)."""
+        return self._state
+
+    @state.setter
+    def state(self, state: MinerState) -> None:
+        old = self.__dict__.get("_state")
+        if old is not None and old is not state:
+            old.__dict__.pop("_changing", None)
+        object.__setattr__(state, "_changing", self._state_changing)
+        self._state = state
 
     @property
     def faults(self) -> Faults:
@@ -1282,21 +1362,88 @@ class WhatsminerV2Emulator:
             bodies.append(f'"{part}":[{text}]')
         return _Reply("{" + ",".join(bodies) + ',"id":1}')
 
-    def _mining_power(self) -> float:
+    def _mining_power(self, now: float | None = None) -> float:
         """Input power btminer aims at, from mode, set_power, percentages and limit."""
         s = self.state
         base = float(s.power_target_w or s.model.mode_power_w(s.power_mode))
         base *= max(0.0, 1.0 + s.target_freq_percent / 100)
-        base *= self._effective_percent(self._time()) / 100
+        base *= self._effective_percent(self._time() if now is None else now) / 100
         return max(0.0, min(base, float(s.power_limit_w)))
+
+    def _hashing(self, now: float) -> bool:
+        return (
+            self.state.mining
+            and not self._restarting(now)
+            and self._reboot_until is None
+        )
+
+    # ----------------------------------------------------------- temperatures
+
+    def _heat_targets(self, now: float) -> tuple[float, ...]:
+        """Where the boards' and the PSU's rise above the intake air are heading."""
+        s = self.state
+        hashing = self._hashing(now)
+        load = self._mining_power(now) / s.model.normal_power_w if hashing else 0.0
+        # a temp_offset below 0 runs cooler
+        heat = BOARD_RISE_PER_LOAD * load + 0.35 * s.temp_offset * load
+        boards = tuple(
+            heat + _BOARD_SKEW[index % 3] * load if hashing else BOARD_IDLE_RISE
+            for index in range(len(s.model.board_factory_ghs))
+        )
+        return (*boards, PSU_IDLE_RISE + PSU_RISE_PER_LOAD * load)
+
+    def _heat_breaks(self, start: float, end: float) -> list[float]:
+        """Times in (start, end) at which the heat target changes by itself."""
+        s = self.state
+        breaks = {self._btminer_down_until}
+        if s.normal_mode_ramp_s > 0 and s.power_percent_mode == "normal":
+            steps = 8  # the normal-mode power ramp, in steps
+            breaks.update(
+                s.power_percent_set_at + s.normal_mode_ramp_s * step / steps
+                for step in range(1, steps + 1)
+            )
+        return sorted(t for t in breaks if start < t < end)
+
+    def _settle_heat(self, until: float | None = None) -> tuple[float, ...]:
+        """The temperatures' rise above the intake air at ``until`` (default now).
+
+        Exponential approach to the target of each stretch of time in which the
+        target holds still: a state change is settled before it happens (the
+        state's hook), btminer's restart end and the normal-mode power ramp split
+        the stretch. Time never runs backwards here.
+        """
+        s = self.state
+        until = self._time() if until is None else until
+        instant = s.warming_tau_s <= 0 and s.cooling_tau_s <= 0
+        heat = self._heat
+        if heat is None or instant or len(heat) != len(self._heat_targets(until)):
+            self._heat, self._heat_at = self._heat_targets(until), until
+            return self._heat
+        if until <= self._heat_at:
+            return heat
+        start = self._heat_at
+        for end in (*self._heat_breaks(start, until), until):
+            targets = self._heat_targets((start + end) / 2)
+            heat = tuple(
+                _approach(value, target, end - start, s.warming_tau_s, s.cooling_tau_s)
+                for value, target in zip(heat, targets, strict=True)
+            )
+            start = end
+        self._heat, self._heat_at = heat, until
+        return heat
+
+    def _state_changing(self, _name: str) -> None:
+        if self._started and not self._heat_held:
+            self._settle_heat()
 
     def _jitter(self) -> float:
         return self.rng.uniform(0.99, 1.01) if self.noise else 1.0
 
     def _telemetry(self) -> _Telemetry:
         s, model, now = self.state, self.state.model, self._time()
-        hashing = s.mining and not self._restarting(now) and self._reboot_until is None
-        target_w = self._mining_power()
+        hashing = self._hashing(now)
+        heat = self._settle_heat(now)
+        target_w = self._mining_power(now)
         mining_w = target_w if hashing else 0.0
         load = mining_w / model.normal_power_w
         hash_ratio = load**0.9 if mining_w > 0 else 0.0
@@ -1312,27 +1459,36 @@ class WhatsminerV2Emulator:
             power_w=max(IDLE_POWER_W, round(mining_w * self._jitter())),
             freq=int(model.freq_mhz * hash_ratio),
             target_freq=int(model.freq_mhz * (target_w / model.normal_power_w) ** 0.9),
-            boards=self._boards(ths, hash_ratio, load, hashing, accepted),
+            boards=self._boards(ths, hash_ratio, load, hashing, accepted, heat=heat),
             fan_in=fan,
             fan_out=max(0, fan - 30),
             psu_fan=int(2000 + 4500 * load),
-            psu_temp=_r2(s.env_temp + 8 + 12 * load),
+            psu_temp=_r2(s.env_temp + heat[-1]),
             elapsed=elapsed,
             uptime=max(0, int(now - s.boot_time)),
             accepted=accepted,
             rejected=accepted // 700,
-            stable_seconds=(300 if s.fast_boot else 1500) // (1 + s.upfreq_speed),
+            stable_seconds=(
+                HASH_STABLE_FAST_BOOT_SECONDS if s.fast_boot else HASH_STABLE_SECONDS
+            )
+            // (1 + s.upfreq_speed),
         )
 
     def _boards(
-        self, ths: float, hash_ratio: float, load: float, hashing: bool, accepted: int
+        self,
+        ths: float,
+        hash_ratio: float,
+        load: float,
+        hashing: bool,
+        accepted: int,
+        *,
+        heat: tuple[float, ...],
     ) -> tuple[_Board, ...]:
+        """Boards at ``env_temp + heat``; their chips ahead by the load's share."""
         s, model = self.state, self.state.model
-        heat = 50.0 * load + 0.35 * s.temp_offset * load  # offset < 0 runs cooler
         boards = []
         for index, ghs in enumerate(model.board_factory_ghs):
-            temp = s.env_temp + (heat + _BOARD_SKEW[index % 3] * load if hashing else 2)
-            temp *= self._jitter()
+            temp = (s.env_temp + heat[index]) * self._jitter()
             boards.append(
                 _Board(
                     ths=ths * ghs / model.factory_ghs,
@@ -1736,6 +1892,7 @@ class WhatsminerV2Emulator:
     def _restart_btminer_now(self) -> None:
         """Stop btminer for ``btminer_restart_seconds``; it then starts afresh."""
         now = self._time()
+        self._settle_heat(now)
         self._btminer_down_until = now + self._faults.btminer_restart_seconds
         self.state.btminer_started_at = self._btminer_down_until
 
@@ -1977,6 +2134,7 @@ class WhatsminerV2Emulator:
         """
         if self._stopping or not self._started:
             return
+        self._settle_heat()
         self._reboot_until = self._time() + max(0.0, self._faults.reboot_seconds)
         self._tokens.clear()
         for writer in self._writers - self._holding:
@@ -1988,12 +2146,18 @@ class WhatsminerV2Emulator:
 
     def _finish_reboot(self, at: float) -> None:
         s = self.state
-        self._reboot_until = None
-        self._btminer_down_until = float("-inf")
-        s.boot_time = s.btminer_started_at = at
-        s.mining = s.btminer_init
-        s.mineroff_time = None if s.mining else at
-        s.preheat_started_at = None
-        if self._pending_firmware is not None:
-            s.firmware_version, self._pending_firmware = self._pending_firmware, None
+        self._settle_heat(at)  # cooling while it rebooted
+        self._heat_held = True  # what follows happens at ``at``, not now
+        try:
+            self._reboot_until = None
+            self._btminer_down_until = float("-inf")
+            s.boot_time = s.btminer_started_at = at
+            s.mining = s.btminer_init
+            s.mineroff_time = None if s.mining else at
+            s.preheat_started_at = None
+            if self._pending_firmware is not None:
+                s.firmware_version = self._pending_firmware
+                self._pending_firmware = None
+        finally:
+            self._heat_held = False
         _LOGGER.info("Reboot finished (mining %s)", "on" if s.mining else "off")

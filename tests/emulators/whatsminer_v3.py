@@ -16,7 +16,9 @@ One miner, two listeners, one state:
   §5.2): a ``WhatsminerV2Emulator`` in the ``v3compat`` profile that shares the
   state, the clock and the reboots, answers reads and refuses every write
   (``emu.v2.faults.refuse_writes``; clear it to model the firmware on which
-  asic-rs still writes through 4028).
+  asic-rs still writes through 4028). Its telemetry is the v3 replies' too:
+  temperatures that lag the load (``state.warming_tau_s``,
+  ``state.cooling_tau_s``) and ``up-freq-finish`` after ``HASH_STABLE_SECONDS``.
 
 Reads (``get.*``) need no token. Writes (``set.*``) need ``ts`` (unix seconds,
 within ``V3Faults.ts_skew`` of the miner clock), ``account`` and ``token`` =

@@ -11,10 +11,12 @@ import asyncio
 import base64
 from collections.abc import AsyncIterator
 import contextlib
+import copy
 from dataclasses import dataclass
 import hashlib
 import json
 import logging
+import math
 import re
 import struct
 from typing import Any
@@ -31,6 +33,14 @@ from tests.emulators import (
     MinerState,
     ReceivedCommand,
     WhatsminerV2Emulator,
+)
+from tests.emulators.whatsminer_v2 import (
+    BOARD_IDLE_RISE,
+    BOARD_RISE_PER_LOAD,
+    HASH_STABLE_FAST_BOOT_SECONDS,
+    HASH_STABLE_SECONDS,
+    PSU_IDLE_RISE,
+    PSU_RISE_PER_LOAD,
 )
 
 VECTOR_A_WHEN = 1678185039
@@ -691,7 +701,9 @@ async def test_power_off_respbefore_and_power_on(emu: WhatsminerV2Emulator) -> N
     assert summary["MHS av"] == 0
     assert 0 < summary["Power"] < 100
     assert summary["Fan Speed In"] < 1500
-    assert summary["Chip Temp Avg"] < 40
+    assert summary["Chip Temp Avg"] > 70  # still hot: the boards cool over minutes
+    emu.advance(15 * 60)
+    assert summary_of(await read(emu, "summary"))["Chip Temp Avg"] < 40
     status = (await read(emu, "status"))["Msg"]
     assert status["mineroff"] == "true"
     assert status["mineroff_time"]
@@ -1132,3 +1144,221 @@ async def test_state_is_a_mutable_dataclass(emu: WhatsminerV2Emulator) -> None:
     first = summary_of(await read(emu, "summary"))["MHS av"]
     second = summary_of(await read(emu, "summary"))["MHS av"]
     assert first != second
+
+
+# ------------------------------------------------------ temperatures, hash stable
+
+FROZEN_NOW = 1_767_225_600.0  # 2026-01-01
+SKEWS = (0.0, -0.6, 0.8)  # the boards' differences at full load
+
+
+@pytest.fixture
+async def still(socket_enabled: None) -> AsyncIterator[WhatsminerV2Emulator]:
+    """An emulator whose clock moves only by ``advance()``."""
+    emulator = WhatsminerV2Emulator()
+    emulator.now = lambda: FROZEN_NOW
+    async with emulator:
+        yield emulator
+
+
+async def temperatures(emu: WhatsminerV2Emulator) -> tuple[list[float], float]:
+    """The boards' temperatures (``edevs``) and the PSU's (``get_psu``)."""
+    devs = (await read(emu, "edevs"))["DEVS"]
+    psu = (await read(emu, "get_psu"))["Msg"]
+    return [dev["Temperature"] for dev in devs], float(psu["temp0"])
+
+
+def curve(start: float, target: float, seconds: float, tau: float) -> float:
+    return target + (start - target) * math.exp(-seconds / tau)
+
+
+async def test_temperatures_follow_the_load_over_minutes(
+    still: WhatsminerV2Emulator,
+) -> None:
+    """Cooling τ 3 min after mining stops, warming τ 2 min after it resumes."""
+    emu, env = still, still.state.env_temp
+    cooling, warming = emu.state.cooling_tau_s, emu.state.warming_tau_s
+    assert (cooling, warming) == (180, 120)
+    hot = [env + BOARD_RISE_PER_LOAD + skew for skew in SKEWS]
+    idle = env + BOARD_IDLE_RISE
+    psu_hot, psu_idle = env + PSU_IDLE_RISE + PSU_RISE_PER_LOAD, env + PSU_IDLE_RISE
+    boards, psu = await temperatures(emu)  # mining for 50 minutes: settled
+    assert (boards, psu) == (pytest.approx(hot), pytest.approx(psu_hot))
+    client = await logged_in(emu)
+    ok(await client.call("power_off", respbefore="true"))
+    boards, psu = await temperatures(emu)  # no jump
+    assert (boards, psu) == (pytest.approx(hot), pytest.approx(psu_hot))
+    summary = summary_of(await read(emu, "summary"))
+    assert summary["MHS av"] == 0
+    assert summary["Chip Temp Avg"] == pytest.approx(sum(hot) / 3, abs=0.01)
+
+    waited = 0
+    for seconds in (60, 180, 600):
+        emu.advance(seconds - waited)
+        waited = seconds
+        boards, psu = await temperatures(emu)
+        assert boards == pytest.approx(
+            [curve(board, idle, seconds, cooling) for board in hot], abs=0.01
+        )
+        assert psu == pytest.approx(
+            curve(psu_hot, psu_idle, seconds, cooling), abs=0.06
+        )
+    assert idle < max(boards) < idle + 2  # near the room after ten minutes
+    cold = boards
+
+    ok(await client.call("power_on"))
+    summary = summary_of(await read(emu, "summary"))
+    # the chips run ahead of their boards at once; the boards warm over minutes
+    assert summary["Chip Temp Avg"] > max(cold) + 10
+    assert summary["Temperature"] == pytest.approx(max(cold))
+    emu.advance(120)
+    boards, _ = await temperatures(emu)
+    assert boards == pytest.approx(
+        [curve(c, h, 120, warming) for c, h in zip(cold, hot, strict=True)], abs=0.02
+    )
+    emu.advance(3600)
+    boards, psu = await temperatures(emu)
+    assert (boards, psu) == (pytest.approx(hot), pytest.approx(psu_hot))
+
+
+async def test_temperatures_at_once_without_time_constants(
+    still: WhatsminerV2Emulator,
+) -> None:
+    """Time constants of 0: the targets at once (as before the curves)."""
+    emu, env = still, still.state.env_temp
+    emu.state.warming_tau_s = emu.state.cooling_tau_s = 0
+    client = await logged_in(emu)
+    ok(await client.call("power_off", respbefore="true"))
+    boards, psu = await temperatures(emu)
+    assert boards == [env + BOARD_IDLE_RISE] * 3
+    assert psu == env + PSU_IDLE_RISE
+    ok(await client.call("power_on"))
+    boards, _ = await temperatures(emu)
+    assert boards == pytest.approx([env + BOARD_RISE_PER_LOAD + s for s in SKEWS])
+
+
+async def test_cooling_over_a_reboot_and_a_long_restart(
+    still: WhatsminerV2Emulator,
+) -> None:
+    """One big advance() over the end of a reboot or restart: cool, then warm."""
+    emu, env = still, still.state.env_temp
+    hot = [env + BOARD_RISE_PER_LOAD + skew for skew in SKEWS]
+    idle = env + BOARD_IDLE_RISE
+    cooling, warming = emu.state.cooling_tau_s, emu.state.warming_tau_s
+
+    def cooled_then_warmed(start: list[float], down: float, up: float) -> list[float]:
+        return [
+            curve(curve(t, idle, down, cooling), h, up, warming)
+            for t, h in zip(start, hot, strict=True)
+        ]
+
+    client = await logged_in(emu)
+    emu.faults.reboot_seconds = 600
+    await client.call("reboot")
+    assert emu.is_rebooting()
+    emu.advance(600 + 120)
+    assert not emu.is_rebooting()
+    boards, _ = await temperatures(emu)
+    assert boards == pytest.approx(cooled_then_warmed(hot, 600, 120), abs=0.01)
+
+    emu.advance(7200)
+    client = await logged_in(emu)
+    emu.faults.btminer_restart_seconds = 300
+    await client.call("restart_btminer")
+    assert emu.is_btminer_restarting()
+    emu.advance(300 + 60)
+    boards, _ = await temperatures(emu)
+    assert boards == pytest.approx(cooled_then_warmed(hot, 300, 60), abs=0.01)
+
+
+async def test_state_changes_count_from_when_they_are_made(
+    still: WhatsminerV2Emulator,
+) -> None:
+    """Changing ``state`` directly settles the temperatures up to that moment."""
+    emu, env = still, still.state.env_temp
+    hot = [env + BOARD_RISE_PER_LOAD + skew for skew in SKEWS]
+    await temperatures(emu)
+    emu.advance(1000)  # nobody reads in between
+    emu.state.mining = False
+    emu.advance(180)
+    boards, _ = await temperatures(emu)
+    expected = [curve(t, env + BOARD_IDLE_RISE, 180, 180) for t in hot]
+    assert boards == pytest.approx(expected, abs=0.01)
+    emu.state.env_temp = 30.0  # the room: the intake air, at once
+    boards, _ = await temperatures(emu)
+    assert boards == pytest.approx([t + 5 for t in expected], abs=0.01)
+
+
+async def test_a_copy_of_the_state_leaves_the_emulator_behind(
+    still: WhatsminerV2Emulator,
+) -> None:
+    emu, env = still, still.state.env_temp
+    saved = copy.deepcopy(emu.state)
+    assert saved == emu.state
+    assert "_changing" not in vars(saved)
+    saved.mining = False  # not heard by the emulator
+    emu.advance(600)
+    boards, _ = await temperatures(emu)
+    assert boards[0] == pytest.approx(env + BOARD_RISE_PER_LOAD)
+    for name in vars(saved):  # given back in place, as the fault campaign does
+        setattr(emu.state, name, getattr(saved, name))
+    emu.advance(180)
+    boards, _ = await temperatures(emu)
+    assert boards[0] == pytest.approx(
+        curve(env + BOARD_RISE_PER_LOAD, env + BOARD_IDLE_RISE, 180, 180), abs=0.01
+    )
+
+
+async def test_temperatures_follow_freezegun(
+    emu: WhatsminerV2Emulator, freezer: Any
+) -> None:
+    """The clock is ``now()`` (time.time, frozen here) plus ``advance()``."""
+    env = emu.state.env_temp
+    client = await logged_in(emu)
+    ok(await client.call("power_off", respbefore="true"))
+    freezer.tick(180)
+    boards, _ = await temperatures(emu)
+    assert boards[0] == pytest.approx(
+        curve(env + BOARD_RISE_PER_LOAD, env + BOARD_IDLE_RISE, 180, 180), abs=0.01
+    )
+
+
+async def test_hash_stable_once_the_hashrate_settles(
+    still: WhatsminerV2Emulator,
+) -> None:
+    """Off after a resume; on after 5 minutes (fast boot and upfreq speed: sooner)."""
+    emu = still
+    client = await logged_in(emu)
+
+    async def stable() -> tuple[bool, int, list[int]]:
+        summary = summary_of(await read(emu, "summary"))
+        devs = (await read(emu, "edevs"))["DEVS"]
+        return (
+            summary["Hash Stable"],
+            summary["Hash Stable Cost Seconds"],
+            [dev["Upfreq Complete"] for dev in devs],
+        )
+
+    assert await stable() == (True, HASH_STABLE_SECONDS, [1, 1, 1])
+    assert HASH_STABLE_SECONDS == 300
+    ok(await client.call("power_off", respbefore="true"))
+    assert await stable() == (False, 0, [0, 0, 0])
+    ok(await client.call("power_on"))
+    assert await stable() == (False, 0, [0, 0, 0])
+    emu.advance(HASH_STABLE_SECONDS - 1)
+    assert await stable() == (False, HASH_STABLE_SECONDS - 1, [0, 0, 0])
+    emu.advance(1)
+    assert await stable() == (True, HASH_STABLE_SECONDS, [1, 1, 1])
+
+    for fast_boot, speed, seconds in (
+        (True, 0, HASH_STABLE_FAST_BOOT_SECONDS),
+        (False, 4, HASH_STABLE_SECONDS // 5),
+        (True, 1, HASH_STABLE_FAST_BOOT_SECONDS // 2),
+    ):
+        emu.state.fast_boot, emu.state.upfreq_speed = fast_boot, speed
+        ok(await client.call("power_off", respbefore="true"))
+        ok(await client.call("power_on"))
+        emu.advance(seconds - 1)
+        assert (await stable())[0] is False
+        emu.advance(1)
+        assert (await stable())[0] is True

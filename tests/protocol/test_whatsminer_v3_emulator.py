@@ -16,6 +16,7 @@ import hashlib
 import io
 import json
 import logging
+import math
 import random
 import struct
 import tarfile
@@ -34,6 +35,13 @@ from tests.emulators import (
     WhatsminerV3Emulator,
 )
 from tests.emulators.__main__ import KINDS
+from tests.emulators.whatsminer_v2 import (
+    BOARD_IDLE_RISE,
+    BOARD_RISE_PER_LOAD,
+    HASH_STABLE_SECONDS,
+    PSU_IDLE_RISE,
+    PSU_RISE_PER_LOAD,
+)
 
 # The vendor vector (ref §9.3, mdk tests/unit/api-v3-auth.test.js).
 VENDOR_PASSWORD = "super"
@@ -1357,3 +1365,57 @@ async def test_cli_runner(
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
+
+
+async def test_temperatures_and_up_freq_finish_after_stop_and_start(
+    emu: WhatsminerV3Emulator,
+) -> None:
+    """The v2 core's curves through API v3: cooling τ 3 min, warming τ 2 min."""
+    emu.faults.psu_telemetry = True
+    env = emu.state.env_temp
+    hot = [env + BOARD_RISE_PER_LOAD + skew for skew in (0.0, -0.6, 0.8)]
+    idle = env + BOARD_IDLE_RISE
+    psu_hot = env + PSU_IDLE_RISE + PSU_RISE_PER_LOAD
+
+    async def psu() -> float:
+        power = (await read(emu, "get.device.info", "power"))["msg"]["power"]
+        return float(power["temp0"])
+
+    def curve(start: float, target: float, seconds: float, tau: float) -> float:
+        return target + (start - target) * math.exp(-seconds / tau)
+
+    running = await summary(emu)
+    assert running["board-temperature"] == pytest.approx(hot)
+    assert running["up-freq-finish"] == 1
+    assert await psu() == pytest.approx(psu_hot)
+    ok(await write(emu, "set.miner.service", "stop"), "set.miner.service")
+    assert (await summary(emu))["board-temperature"] == pytest.approx(hot)
+    emu.advance(180)
+    stopped = await summary(emu)
+    assert stopped["board-temperature"] == pytest.approx(
+        [curve(t, idle, 180, 180) for t in hot], abs=0.01
+    )
+    assert stopped["chip-temp-avg"] == pytest.approx(
+        sum(stopped["board-temperature"]) / 3, abs=0.01
+    )
+    assert await psu() == pytest.approx(
+        curve(psu_hot, env + PSU_IDLE_RISE, 180, 180), abs=0.01
+    )
+    v2 = (await v2_read(emu, "edevs"))["DEVS"]
+    assert [dev["Temperature"] for dev in v2] == stopped["board-temperature"]
+
+    ok(await write(emu, "set.miner.service", "start"), "set.miner.service")
+    assert (await summary(emu))["up-freq-finish"] == 0
+    emu.advance(HASH_STABLE_SECONDS - 1)
+    started = await summary(emu)
+    assert started["up-freq-finish"] == 0
+    cold = stopped["board-temperature"]
+    assert started["board-temperature"] == pytest.approx(
+        [
+            curve(c, h, HASH_STABLE_SECONDS - 1, 120)
+            for c, h in zip(cold, hot, strict=True)
+        ],
+        abs=0.02,
+    )
+    emu.advance(1)
+    assert (await summary(emu))["up-freq-finish"] == 1
