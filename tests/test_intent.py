@@ -33,14 +33,11 @@ import yaml
 
 from custom_components.miner_hub.const import DOMAIN, REFRESH_COOLDOWN_S
 from custom_components.miner_hub.intent import (
-    ENGLISH,
     INTENT_GET_HASHRATE,
     INTENT_SET_MINING,
     INTENT_SET_POWER_PERCENT,
-    VOICES,
-    Say,
-    voice_for,
 )
+from custom_components.miner_hub.intent_voices import ENGLISH, VOICES, Say, voice_for
 from tests.conftest import (
     DRAGONMINT_TITLE,
     EmulatedWhatsminer,

@@ -174,7 +174,7 @@ async def test_damaged_private_keys_are_refused_before_any_request(
         # A damaged key that still parses is a key of no account: rejected.
         assert errors in (
             {CONF_PRIVATE_KEY: "invalid_private_key"},
-            {"base": "invalid_auth"},
+            {"base": "invalid_pool_keys"},
         ), private_key
     refused_early = sum(request.sign is None for request in spiderpool.received)
     assert refused_early == 0  # nothing unsigned was ever sent
