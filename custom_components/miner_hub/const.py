@@ -93,3 +93,5 @@ CONF_BITCOIN_PRICE: Final = "bitcoin_price"  # currency per bitcoin
 POOL_UNSEEN_AFTER: Final = timedelta(hours=1)
 POOL_UNSEEN_SHARE: Final = 0.5
 ISSUE_POOL_UNSEEN: Final = "pool_unseen"
+# Sensors of an earlier version beside the controls that show the same value.
+ISSUE_DUPLICATE_SENSORS: Final = "duplicate_sensors"

@@ -42,6 +42,7 @@ from .money_sensor import new_money_sensors
 from .pool_coordinator import PoolData
 from .protocol.models import Capability, HashboardStatus, PowerMode
 from .protocol.spiderpool.models import Worker
+from .repairs import async_offer_removal
 from .sensor_entity import (
     COUNT,
     DIAGNOSTIC,
@@ -392,6 +393,8 @@ async def async_setup_entry(
             async_add_entities,
             partial(_new_sensors, coordinator),
         )
+        kept = [e for e in _duplicates(coordinator).values() if e is not None]
+        async_offer_removal(hass, entry, kept)
     elif (pool := pool_coordinator(entry)) is not None:
         async_add_entities(
             PoolSensorEntity(pool, description) for description in ACCOUNT_SENSORS
@@ -401,19 +404,19 @@ async def async_setup_entry(
         )
 
 
-def _shown_by_a_control(
-    coordinator: MinerCoordinator,
-    description: MinerHubSensorEntityDescription[MinerData],
-) -> bool:
-    """Whether a control of the miner shows the value, and the sensor is not known.
+def _duplicates(coordinator: MinerCoordinator) -> dict[str, str | None]:
+    """Sensors a control shows too: key → entity ID of one an earlier version made.
 
-    A sensor registered by an earlier version stays: its ID may be in use.
+    That one stays (its ID may be in use) until the user accepts the repair.
     """
-    if description.shown_by not in coordinator.miner.capabilities:
-        return False
-    unique_id = f"{coordinator.info.mac}_{description.key}"
     registry = er.async_get(coordinator.hass)
-    return registry.async_get_entity_id(Platform.SENSOR, DOMAIN, unique_id) is None
+    return {
+        d.key: registry.async_get_entity_id(
+            Platform.SENSOR, DOMAIN, f"{coordinator.info.mac}_{d.key}"
+        )
+        for d in SENSORS
+        if d.shown_by in coordinator.miner.capabilities
+    }
 
 
 def _new_sensors(
@@ -421,11 +424,13 @@ def _new_sensors(
 ) -> list[SensorEntity]:
     """Sensors of the values the miner reports that have none yet."""
     kind = coordinator.config_entry.data.get(CONF_KIND, KIND_WHATSMINER)
+    duplicates = _duplicates(coordinator)
     new: list[SensorEntity] = []
-    for description in SENSORS:
-        new_key = reported.new(added, description.key, description.reported)
-        if new_key and not _shown_by_a_control(coordinator, description):
-            new.append(MinerSensorEntity(coordinator, description))
+    for d in SENSORS:
+        if reported.new(added, d.key, d.reported) and (
+            d.key not in duplicates or duplicates[d.key] is not None
+        ):
+            new.append(MinerSensorEntity(coordinator, d))
     for governor_description in GOVERNOR_SENSORS:
         if governor_description.key not in added:
             added.add(governor_description.key)
