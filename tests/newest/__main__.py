@@ -60,7 +60,7 @@ from tests.live.hass import (
 ARTIFACTS: Final = REPOSITORY / "artifacts" / "newest"
 LOADED_TIMEOUT: Final = 90.0
 RUN_TIMEOUT: Final = 420.0
-POLL_SECONDS: Final = float(os.environ.get("MINER_HUB_NEWEST_POLL_SECONDS", "25"))
+POLL_SECONDS: Final = float(os.environ.get("MINER_HUB_NEWEST_POLL_SECONDS", "20"))
 SCAN_INTERVAL: Final = 10  # the options' lowest: more polls in less time
 ROOM_SENSOR: Final = "sensor.miner_hub_check_room"
 ROOM_TARGET: Final = 24.0  # warmer than the room: the heater heats
