@@ -22,7 +22,7 @@ from .conftest import VIEWPORT, WHATSMINER_PASSWORD, RunningHass, log_in
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
-INVALID_AUTH: Final = "The credentials were rejected."
+INVALID_AUTH: Final = "The miner rejected the password."
 MINER: Final = "garage-m30-1"  # the first emulated Whatsminer's hostname
 
 
