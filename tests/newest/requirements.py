@@ -10,6 +10,9 @@ exactly in its manifests; ``scripts/newest-ha`` installs them (with Home
 Assistant's own ``package_constraints.txt``) so that ``hass`` installs nothing at
 run time.
 
+``--missing`` prints those this environment lacks (and exits 1): ``.venv`` must
+have them from ``requirements_test.txt``.
+
 Which integrations: what ``homeassistant.bootstrap`` sets up by itself
 (``CORE_INTEGRATIONS``, ``DEFAULT_INTEGRATIONS``), the configuration's top-level
 keys, the integrations onboarding adds entries of (read from its source), Miner
@@ -23,6 +26,7 @@ installs anything anyway, naming the package: then this list misses a case.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from importlib.metadata import PackageNotFoundError, version
 import json
 from pathlib import Path
 import re
@@ -31,6 +35,7 @@ from typing import Any, Final
 
 import homeassistant
 from homeassistant import bootstrap, requirements as ha_requirements
+from packaging.requirements import Requirement
 import yaml
 
 REPOSITORY: Final = Path(__file__).resolve().parents[2]
@@ -131,8 +136,30 @@ def startup_requirements() -> list[str]:
     return sorted(wanted, key=str.lower)
 
 
+def missing(requirements: Iterable[str]) -> list[str]:
+    """The requirements this environment does not satisfy."""
+    absent = []
+    for line in requirements:
+        requirement = Requirement(line)
+        try:
+            installed = version(requirement.name)
+        except PackageNotFoundError:
+            absent.append(line)
+            continue
+        if not requirement.specifier.contains(installed, prereleases=True):
+            absent.append(f"{line} (installed: {installed})")
+    return absent
+
+
 def main() -> int:
-    sys.stdout.write("".join(f"{line}\n" for line in startup_requirements()))
+    """Print the requirements; with ``--missing``, those not installed here."""
+    wanted = startup_requirements()
+    if sys.argv[1:] == ["--missing"]:
+        if absent := missing(wanted):
+            sys.stdout.write(" ".join(absent) + "\n")
+            return 1
+        return 0
+    sys.stdout.write("".join(f"{line}\n" for line in wanted))
     return 0
 
 
