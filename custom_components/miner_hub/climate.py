@@ -97,7 +97,10 @@ class MinerHeaterEntity(MinerEntity, ClimateEntity, RestoreEntity):
         | ClimateEntityFeature.TURN_ON
         | ClimateEntityFeature.TURN_OFF
     )
+    # Home Assistant 2026.11 reads the native_ names (the others are deprecated
+    # there); 2026.10 knows only the others. A class giving both gets no warning.
     _attr_temperature_unit = UnitOfTemperature.CELSIUS
+    _attr_native_temperature_unit = UnitOfTemperature.CELSIUS
     _attr_target_temperature_step = 0.5
     _attr_min_temp = 5.0
     _attr_max_temp = 35.0
@@ -108,12 +111,28 @@ class MinerHeaterEntity(MinerEntity, ClimateEntity, RestoreEntity):
         self._sensor = sensor
         self._controller = HeatController(floor)
         self._attr_hvac_mode = HVACMode.OFF
-        self._attr_target_temperature = DEFAULT_TARGET
+        self._target: float | None = DEFAULT_TARGET
         self._sent_percent: int | None = None  # what this heater last sent
         self._restored_percent: int | None = None  # ... before a restart
         self._booted_at = (
             None if coordinator.data is None else coordinator.data.booted_at
         )
+
+    @property
+    @override
+    def target_temperature(self) -> float | None:
+        """The room temperature to hold, in °C."""
+        return self._target
+
+    @property
+    def native_target_temperature(self) -> float | None:
+        """The same, by the name Home Assistant 2026.11 reads."""
+        return self._target
+
+    @property
+    def native_current_temperature(self) -> float | None:
+        """The room's temperature, by the name Home Assistant 2026.11 reads."""
+        return self.current_temperature
 
     @property
     @override
@@ -160,7 +179,7 @@ class MinerHeaterEntity(MinerEntity, ClimateEntity, RestoreEntity):
             if last.state in (HVACMode.HEAT, HVACMode.OFF):
                 self._set_mode(HVACMode(last.state))
             if isinstance(target := last.attributes.get(ATTR_TEMPERATURE), int | float):
-                self._attr_target_temperature = float(target)
+                self._target = float(target)
         if (extra := await self.async_get_last_extra_data()) is not None:
             sent = extra.as_dict().get("sent_percent")
             self._restored_percent = sent if isinstance(sent, int) else None
@@ -211,7 +230,7 @@ class MinerHeaterEntity(MinerEntity, ClimateEntity, RestoreEntity):
     @override
     async def async_set_temperature(self, **kwargs: Any) -> None:
         """Aim at a new room temperature (and switch the mode, if one is given)."""
-        self._attr_target_temperature = float(kwargs[ATTR_TEMPERATURE])
+        self._target = float(kwargs[ATTR_TEMPERATURE])
         if (mode := kwargs.get(ATTR_HVAC_MODE)) is not None:
             await self.async_set_hvac_mode(HVACMode(mode))  # steps with the new target
             return
@@ -257,7 +276,7 @@ class MinerHeaterEntity(MinerEntity, ClimateEntity, RestoreEntity):
     async def _async_control(self, _now: datetime | None = None) -> None:
         """One step: the power that holds the room, sent when it differs."""
         temperature = self.current_temperature
-        target = self.target_temperature
+        target = self._target
         if (
             self.hvac_mode is not HVACMode.HEAT
             or temperature is None
