@@ -36,6 +36,7 @@ from .dragonmint.client import DEFAULT_PORT as WEB_PORT
 from .errors import MinerHubError
 from .gate import Gate
 from .models import MinerInfo
+from .whatsminer.detect import WhatsminerApi
 from .whatsminer.v2.adapter import WhatsminerV2Miner
 from .whatsminer.v2.client import WhatsminerV2Client
 from .whatsminer.v2.transport import DEFAULT_PORT as WHATSMINER_V2_PORT
@@ -83,7 +84,7 @@ class FoundMiner:
     model: str | None = None  # e.g. M30S+VE40 (Whatsminer only)
     mac: str | None = None  # normalized (Whatsminer only), see normalize_mac
     hostname: str | None = None
-    api: str | None = None  # v2 or v3 (Whatsminer only)
+    api: WhatsminerApi | None = None  # Whatsminer only
 
 
 type _Probe = Callable[[str], Awaitable[FoundMiner | None]]
@@ -172,7 +173,7 @@ class NetworkSearch:
             read_timeout=self.read_timeout,
         )
         return _whatsminer(
-            host, "v3", await _info(WhatsminerV3Miner(client).read_info())
+            host, WhatsminerApi.V3, await _info(WhatsminerV3Miner(client).read_info())
         )
 
     async def _whatsminer_v2(self, host: str, gate: Gate) -> FoundMiner | None:
@@ -184,7 +185,7 @@ class NetworkSearch:
             read_timeout=self.read_timeout,
         )
         return _whatsminer(
-            host, "v2", await _info(WhatsminerV2Miner(client).read_info())
+            host, WhatsminerApi.V2, await _info(WhatsminerV2Miner(client).read_info())
         )
 
     async def _web(self, host: str) -> FoundMiner | None:
@@ -222,7 +223,9 @@ async def _info(read: Awaitable[MinerInfo]) -> MinerInfo | None:
         return None
 
 
-def _whatsminer(host: str, api: str, info: MinerInfo | None) -> FoundMiner | None:
+def _whatsminer(
+    host: str, api: WhatsminerApi, info: MinerInfo | None
+) -> FoundMiner | None:
     if info is None:
         return None
     return FoundMiner(
