@@ -26,7 +26,6 @@ from .devices import ConfigFlow, EmulatedDevices, Ports
 from .hass import (
     DOMAIN,
     REPOSITORY,
-    SETTLING,
     HomeAssistantApi,
     HomeAssistantProcess,
     Owner,
@@ -139,17 +138,9 @@ async def set_prices(api: HomeAssistantApi) -> None:
 
 
 async def wait_until_loaded(api: HomeAssistantApi) -> None:
-    """Until every Miner Hub entry has been set up (its devices are visible).
-
-    Also a reload's: an options flow's reloads the entry.
-    """
-    while True:
-        entries = await api.config_entries("miner_hub")
-        if entries and all(entry["state"] not in SETTLING for entry in entries):
-            for entry in entries:
-                say(f"{entry['title']}: {entry['state']}")
-            return
-        await asyncio.sleep(0.25)
+    """Until every Miner Hub entry has been set up (its devices are visible)."""
+    for entry in await api.settled_entries(DOMAIN):
+        say(f"{entry['title']}: {entry['state']}")
 
 
 def print_ready(url: str, seconds: float) -> None:

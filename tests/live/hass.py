@@ -230,18 +230,15 @@ class HomeAssistantApi:
         Radio Browser asks a public server when it is set up; everything here
         talks to 127.0.0.1 only (it fails, is retried later, and is removed).
         """
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            entries = await self.config_entries(ONLINE_ONBOARDING_SERVICE)
-            if entries and all(e["state"] not in SETTLING for e in entries):
-                for entry in entries:
-                    await self.request(
-                        "DELETE",
-                        f"/api/config/config_entries/entry/{entry['entry_id']}",
-                    )
-                return
-            await asyncio.sleep(0.1)
-        raise HomeAssistantError(f"onboarding added no {ONLINE_ONBOARDING_SERVICE}")
+        entries = await self.settled_entries(
+            ONLINE_ONBOARDING_SERVICE, wait_s=START_TIMEOUT
+        )
+        if not entries or any(e["state"] in SETTLING for e in entries):
+            raise HomeAssistantError(f"onboarding added no {ONLINE_ONBOARDING_SERVICE}")
+        for entry in entries:
+            await self.request(
+                "DELETE", f"/api/config/config_entries/entry/{entry['entry_id']}"
+            )
 
     async def websocket(self, *commands: dict[str, Any]) -> list[dict[str, Any]]:
         """Send commands over one websocket connection; their replies, in order."""
@@ -315,6 +312,24 @@ class HomeAssistantApi:
             if not reply["success"]:
                 raise HomeAssistantError(f"device_registry/update: {reply['error']}")
         return done
+
+    async def settled_entries(
+        self, domain: str, *, at_least: int = 1, wait_s: float | None = None
+    ) -> list[dict[str, Any]]:
+        """A domain's entries once ``at_least`` exist and none is setting up.
+
+        Also a reload's (an options flow reloads the entry). After ``wait_s``
+        seconds (None: no limit), what there is then.
+        """
+        deadline = None if wait_s is None else time.monotonic() + wait_s
+        while True:
+            entries = await self.config_entries(domain)
+            settled = all(entry["state"] not in SETTLING for entry in entries)
+            if (len(entries) >= at_least and settled) or (
+                deadline is not None and time.monotonic() > deadline
+            ):
+                return entries
+            await asyncio.sleep(0.1)
 
     async def config_entries(self, domain: str) -> list[dict[str, Any]]:
         entries: list[dict[str, Any]] = await self.request(

@@ -51,7 +51,6 @@ from tests.live.devices import EmulatedDevices, Ports
 from tests.live.hass import (
     DOMAIN,
     REPOSITORY,
-    SETTLING,
     HomeAssistantApi,
     HomeAssistantError,
     HomeAssistantProcess,
@@ -266,13 +265,9 @@ class Check:
     async def _wait_until_loaded(
         self, api: HomeAssistantApi, expected: int, *, report: bool = False
     ) -> None:
-        deadline = time.monotonic() + LOADED_TIMEOUT
-        while True:
-            entries = await api.config_entries(DOMAIN)
-            settled = all(entry["state"] not in SETTLING for entry in entries)
-            if (len(entries) >= expected and settled) or time.monotonic() > deadline:
-                break
-            await asyncio.sleep(0.25)
+        entries = await api.settled_entries(
+            DOMAIN, at_least=expected, wait_s=LOADED_TIMEOUT
+        )
         if report:
             for entry in entries:
                 say(f"{entry['title']}: {entry['state']}")
